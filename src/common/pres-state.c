@@ -1,3 +1,4 @@
+#include "pres-error.h"
 #include "pres-state.h"
 
 static const char *const state_names[] = {
@@ -54,4 +55,65 @@ pres_reason_to_string (PresReason reason)
 {
   g_return_val_if_fail (reason < G_N_ELEMENTS (reason_names), NULL);
   return reason_names[reason];
+}
+
+const char *
+pres_manual_to_string (PresManual manual)
+{
+  switch (manual)
+    {
+    case PRES_MANUAL_NONE:
+      return "";
+    case PRES_MANUAL_BUSY:
+      return "busy";
+    case PRES_MANUAL_APPEAR_OFFLINE:
+      return "appear_offline";
+    }
+  g_return_val_if_reached (NULL);
+}
+
+PresState
+pres_manual_to_state (PresManual manual)
+{
+  switch (manual)
+    {
+    case PRES_MANUAL_BUSY:
+      return PRES_STATE_BUSY;
+    case PRES_MANUAL_APPEAR_OFFLINE:
+      return PRES_STATE_APPEAR_OFFLINE;
+    case PRES_MANUAL_NONE:
+      break;
+    }
+  g_return_val_if_reached (PRES_STATE_ONLINE);
+}
+
+/* Status text is shown to other people: bounded, valid UTF-8, and free of
+ * control characters that could break a roster's layout. */
+gboolean
+pres_status_text_validate (const char *text,
+                           GError    **error)
+{
+  if (text == NULL || !g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error_literal (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                           "text: must be valid UTF-8");
+      return FALSE;
+    }
+  if (g_utf8_strlen (text, -1) > PRES_STATUS_TEXT_MAX_CHARS)
+    {
+      g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                   "text: at most %d characters are allowed, got %ld",
+                   PRES_STATUS_TEXT_MAX_CHARS, g_utf8_strlen (text, -1));
+      return FALSE;
+    }
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      if (g_unichar_iscntrl (g_utf8_get_char (p)))
+        {
+          g_set_error_literal (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                               "text: control characters (such as newlines or tabs) are not allowed");
+          return FALSE;
+        }
+    }
+  return TRUE;
 }

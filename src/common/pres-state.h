@@ -14,6 +14,14 @@ typedef enum
   PRES_STATE_APPEAR_OFFLINE,
 } PresState;
 
+/* The user's manual choice; NONE means the sensors decide. */
+typedef enum
+{
+  PRES_MANUAL_NONE,
+  PRES_MANUAL_BUSY,
+  PRES_MANUAL_APPEAR_OFFLINE,
+} PresManual;
+
 /* Why the effective state changed (StateChanged's reason). */
 typedef enum
 {
@@ -35,5 +43,13 @@ gboolean    pres_state_from_string (const char *text,
                                     PresState  *out_state);
 
 const char *pres_reason_to_string (PresReason reason);
+
+const char *pres_manual_to_string (PresManual manual);
+PresState   pres_manual_to_state (PresManual manual);
+
+#define PRES_STATUS_TEXT_MAX_CHARS 140
+
+gboolean pres_status_text_validate (const char *text,
+                                    GError    **error);
 
 G_END_DECLS

@@ -1,0 +1,150 @@
+#define G_LOG_DOMAIN "pres-main"
+
+#include "config.h"
+
+#include <locale.h>
+#include <stdlib.h>
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+
+#include "pres-agent.h"
+#include "pres-service.h"
+
+typedef struct
+{
+  GMainLoop *loop;
+  PresAgent *agent;
+  gboolean   owned_name;
+  int        exit_status;
+} Context;
+
+static void
+on_bus_acquired (GDBusConnection *connection,
+                 const char      *name,
+                 gpointer         user_data)
+{
+  Context *ctx = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!pres_agent_export (ctx->agent, connection, &error))
+    {
+      g_printerr ("presence-agent: cannot export %s: %s\n", PRES_AGENT_OBJECT_PATH,
+                  error->message);
+      ctx->exit_status = EXIT_FAILURE;
+      g_main_loop_quit (ctx->loop);
+    }
+}
+
+static void
+on_name_acquired (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  Context *ctx = user_data;
+
+  g_debug ("Owning %s", name);
+  ctx->owned_name = TRUE;
+  pres_agent_start (ctx->agent);
+}
+
+static void
+on_name_lost (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  Context *ctx = user_data;
+
+  if (connection == NULL)
+    {
+      g_printerr ("presence-agent: cannot connect to the session bus\n");
+      ctx->exit_status = EXIT_FAILURE;
+    }
+  else if (ctx->owned_name)
+    g_message ("Replaced by another presence-agent; exiting");
+  else
+    /* Not an error: the agent the user wanted is running. */
+    g_print ("presence-agent is already running (use --replace to take over)\n");
+  g_main_loop_quit (ctx->loop);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  g_debug ("Quitting on signal");
+  g_main_loop_quit (ctx->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr (GOptionContext) option_context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  g_autoptr (PresAgent) agent = NULL;
+  gboolean verbose = FALSE, replace = FALSE, version = FALSE;
+  PresAgentOptions options = { 0 };
+  Context ctx = { 0 };
+  guint owner_id;
+  const GOptionEntry entries[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Print debug messages"), NULL },
+    { "replace", 'r', 0, G_OPTION_ARG_NONE, &replace, N_("Replace a running agent"), NULL },
+    { "server", 0, 0, G_OPTION_ARG_STRING, &options.server,
+      N_("Use this presence server instead of the configured one"), N_("URL") },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options.token_file,
+      N_("Read the access token from this file"), N_("FILE") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  option_context = g_option_context_new (NULL);
+  g_option_context_set_summary (option_context,
+                                _("Keeps your presence on a presence server up to date."));
+  g_option_context_add_main_entries (option_context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (option_context, &argc, &argv, &error))
+    {
+      g_printerr ("presence-agent: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("presence-agent %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (verbose)
+    g_log_set_debug_enabled (TRUE);
+
+  agent = pres_agent_new (&options, &error);
+  if (agent == NULL)
+    {
+      g_printerr ("presence-agent: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  ctx.loop = loop;
+  ctx.agent = agent;
+  g_unix_signal_add (SIGTERM, on_quit_signal, &ctx);
+  g_unix_signal_add (SIGINT, on_quit_signal, &ctx);
+  g_unix_signal_add (SIGHUP, on_quit_signal, &ctx);
+
+  owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, PRES_AGENT_BUS_NAME,
+                             G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
+                               (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                             on_bus_acquired, on_name_acquired, on_name_lost, &ctx, NULL);
+  g_main_loop_run (loop);
+  g_bus_unown_name (owner_id);
+
+  g_free (options.server);
+  g_free (options.token_file);
+  return ctx.exit_status;
+}

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *server;     /* overrides the server-url setting when set */
+  char *token_file; /* overrides the token source when set */
+  char *state_dir;  /* NULL = $XDG_STATE_HOME/presence-agent */
+} PresAgentOptions;
+
+#define PRES_TYPE_AGENT (pres_agent_get_type ())
+G_DECLARE_FINAL_TYPE (PresAgent, pres_agent, PRES, AGENT, GObject)
+
+PresAgent *pres_agent_new (const PresAgentOptions *options,
+                           GError                **error);
+
+gboolean pres_agent_export (PresAgent       *self,
+                            GDBusConnection *connection,
+                            GError         **error);
+void     pres_agent_start  (PresAgent *self);
+
+G_END_DECLS
