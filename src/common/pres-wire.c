@@ -1,0 +1,470 @@
+#define G_LOG_DOMAIN "pres-wire"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "pres-wire.h"
+
+G_DEFINE_QUARK (pres-wire-error-quark, pres_wire_error)
+
+static const char *const error_codes[] = {
+  [PRES_WIRE_ERROR_INVALID_JSON] = "invalid_json",
+  [PRES_WIRE_ERROR_INVALID_FIELD] = "invalid_field",
+  [PRES_WIRE_ERROR_INVALID_STATE] = "invalid_state",
+  [PRES_WIRE_ERROR_INVALID_ID] = "invalid_id",
+  [PRES_WIRE_ERROR_TOO_LARGE] = "too_large",
+};
+
+const char *
+pres_wire_error_code_to_string (PresWireError code)
+{
+  g_return_val_if_fail (code < G_N_ELEMENTS (error_codes), "invalid_field");
+  return error_codes[code];
+}
+
+/* The body must be a bounded, valid UTF-8 JSON object.  g_utf8_validate also
+ * rejects an embedded NUL, which json-glib would otherwise stop at. */
+static JsonObject *
+parse_object (const char *data,
+              gsize       length,
+              JsonParser *parser,
+              GError    **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  JsonNode *root;
+
+  if (length > PRES_WIRE_MAX_BODY_BYTES)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE,
+                   "body: at most %d bytes are allowed, got %" G_GSIZE_FORMAT,
+                   PRES_WIRE_MAX_BODY_BYTES, length);
+      return NULL;
+    }
+  if (data == NULL || !g_utf8_validate (data, length, NULL))
+    {
+      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
+                           "body: must be UTF-8 JSON");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, data, length, &local_error))
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
+                   "body: not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
+                           "body: must be a JSON object");
+      return NULL;
+    }
+  return json_node_get_object (root);
+}
+
+static gboolean
+has_control_chars (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+      return TRUE;
+  return FALSE;
+}
+
+/* Reads an optional string member into *out (left NULL when absent or null).
+ * Strings are shown to people and stored: bounded, no control characters. */
+static gboolean
+get_string (JsonObject *object,
+            const char *name,
+            gboolean    required,
+            gsize       max_chars,
+            char      **out,
+            GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  const char *text;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    {
+      if (!required)
+        return TRUE;
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: required", name);
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: must be a string", name);
+      return FALSE;
+    }
+  text = json_node_get_string (node);
+  if (required && *text == '\0')
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: must not be empty", name);
+      return FALSE;
+    }
+  if (strlen (text) > PRES_WIRE_MAX_STRING_BYTES)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: at most %d bytes are allowed", name, PRES_WIRE_MAX_STRING_BYTES);
+      return FALSE;
+    }
+  if (max_chars > 0 && (gsize) g_utf8_strlen (text, -1) > max_chars)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: at most %" G_GSIZE_FORMAT " characters are allowed", name, max_chars);
+      return FALSE;
+    }
+  if (has_control_chars (text))
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: control characters are not allowed", name);
+      return FALSE;
+    }
+  *out = g_strdup (text);
+  return TRUE;
+}
+
+/* Integers only: json-glib reads 1.5 or 1e3 as a double, which is rejected. */
+static gboolean
+get_int (JsonObject *object,
+         const char *name,
+         gboolean    required,
+         gint64      min,
+         gint64      max,
+         gint64     *out,
+         GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  gint64 value;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    {
+      if (!required)
+        return TRUE;
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: required", name);
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: must be an integer", name);
+      return FALSE;
+    }
+  value = json_node_get_int (node);
+  if (value < min || value > max)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "%s: must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, name,
+                   min, max);
+      return FALSE;
+    }
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+get_state (JsonObject *object,
+           gboolean    allow_offline,
+           PresState  *out,
+           GError    **error)
+{
+  g_autofree char *text = NULL;
+  const char *allowed = allow_offline
+                          ? "online, idle, busy, appear_offline, offline"
+                          : "online, idle, busy, appear_offline";
+
+  if (!get_string (object, "state", TRUE, 0, &text, error))
+    return FALSE;
+  if (!pres_state_from_string (text, out) || (!allow_offline && *out == PRES_STATE_OFFLINE))
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_STATE,
+                   "state: must be one of %s", allowed);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+PresHeartbeat *
+pres_heartbeat_new (void)
+{
+  PresHeartbeat *hb = g_new0 (PresHeartbeat, 1);
+
+  hb->state = PRES_STATE_ONLINE;
+  hb->last_input_seconds = -1;
+  return hb;
+}
+
+PresHeartbeat *
+pres_heartbeat_copy (const PresHeartbeat *hb)
+{
+  PresHeartbeat *copy = g_memdup2 (hb, sizeof *hb);
+
+  copy->session = g_strdup (hb->session);
+  copy->status_text = g_strdup (hb->status_text);
+  copy->host = g_strdup (hb->host);
+  copy->version = g_strdup (hb->version);
+  copy->device_family = g_strdup (hb->device_family);
+  copy->model_identifier = g_strdup (hb->model_identifier);
+  copy->mode = g_strdup (hb->mode);
+  copy->reason = g_strdup (hb->reason);
+  return copy;
+}
+
+void
+pres_heartbeat_free (PresHeartbeat *hb)
+{
+  if (hb == NULL)
+    return;
+  g_free (hb->session);
+  g_free (hb->status_text);
+  g_free (hb->host);
+  g_free (hb->version);
+  g_free (hb->device_family);
+  g_free (hb->model_identifier);
+  g_free (hb->mode);
+  g_free (hb->reason);
+  g_free (hb);
+}
+
+static void
+append_string_member (GString    *out,
+                      const char *name,
+                      const char *value)
+{
+  if (value == NULL)
+    return;
+  g_string_append_printf (out, ",\"%s\":", name);
+  pres_wire_append_json_string (out, value);
+}
+
+char *
+pres_heartbeat_to_json (const PresHeartbeat *hb)
+{
+  GString *out = g_string_sized_new (256);
+
+  g_return_val_if_fail (hb != NULL, NULL);
+
+  g_string_append (out, "{\"state\":");
+  pres_wire_append_json_string (out, pres_state_to_string (hb->state));
+  append_string_member (out, "session", hb->session != NULL ? hb->session : "");
+  g_string_append_printf (out, ",\"seq\":%" G_GUINT64_FORMAT, hb->seq);
+  if (hb->last_input_seconds >= 0)
+    g_string_append_printf (out, ",\"last_input_seconds\":%" G_GINT64_FORMAT,
+                            hb->last_input_seconds);
+  append_string_member (out, "status_text", hb->status_text);
+  append_string_member (out, "host", hb->host);
+  append_string_member (out, "version", hb->version);
+  append_string_member (out, "device_family", hb->device_family);
+  append_string_member (out, "model_identifier", hb->model_identifier);
+  append_string_member (out, "mode", hb->mode);
+  append_string_member (out, "reason", hb->reason);
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
+/* Unknown members are ignored so that newer agents can add optional fields. */
+PresHeartbeat *
+pres_heartbeat_parse (const char *data,
+                      gsize       length,
+                      GError    **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
+  JsonObject *object;
+  gint64 seq = 0;
+
+  object = parse_object (data, length, parser, error);
+  if (object == NULL)
+    return NULL;
+
+  if (!get_state (object, FALSE, &hb->state, error) ||
+      !get_string (object, "session", TRUE, 0, &hb->session, error) ||
+      !get_int (object, "seq", TRUE, 0, G_MAXINT64, &seq, error) ||
+      !get_int (object, "last_input_seconds", FALSE, 0, G_MAXINT32, &hb->last_input_seconds,
+                error) ||
+      !get_string (object, "status_text", FALSE, PRES_STATUS_TEXT_MAX_CHARS, &hb->status_text,
+                   error) ||
+      !get_string (object, "host", FALSE, 0, &hb->host, error) ||
+      !get_string (object, "version", FALSE, 0, &hb->version, error) ||
+      !get_string (object, "device_family", FALSE, 0, &hb->device_family, error) ||
+      !get_string (object, "model_identifier", FALSE, 0, &hb->model_identifier, error) ||
+      !get_string (object, "mode", FALSE, 0, &hb->mode, error) ||
+      !get_string (object, "reason", FALSE, 0, &hb->reason, error))
+    return NULL;
+  hb->seq = (guint64) seq;
+
+  return g_steal_pointer (&hb);
+}
+
+PresHeartbeatReply *
+pres_heartbeat_reply_new (void)
+{
+  return g_new0 (PresHeartbeatReply, 1);
+}
+
+void
+pres_heartbeat_reply_free (PresHeartbeatReply *reply)
+{
+  if (reply == NULL)
+    return;
+  g_free (reply->participant_id);
+  g_free (reply);
+}
+
+char *
+pres_heartbeat_reply_to_json (const PresHeartbeatReply *reply)
+{
+  GString *out = g_string_sized_new (128);
+
+  g_return_val_if_fail (reply != NULL, NULL);
+
+  g_string_append (out, "{\"participant_id\":");
+  pres_wire_append_json_string (out, reply->participant_id != NULL ? reply->participant_id : "");
+  g_string_append (out, ",\"state\":");
+  pres_wire_append_json_string (out, pres_state_to_string (reply->state));
+  g_string_append_printf (out, ",\"ttl_ms\":%u,\"interval_ms\":%u}", reply->ttl_ms,
+                          reply->interval_ms);
+  return g_string_free (out, FALSE);
+}
+
+/* A reply comes from a server the agent does not control: the timers are
+ * bounded so that a broken server cannot make the agent spin or go silent. */
+PresHeartbeatReply *
+pres_heartbeat_reply_parse (const char *data,
+                            gsize       length,
+                            GError    **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (PresHeartbeatReply) reply = pres_heartbeat_reply_new ();
+  JsonObject *object;
+  gint64 ttl_ms = 0, interval_ms = 0;
+
+  object = parse_object (data, length, parser, error);
+  if (object == NULL)
+    return NULL;
+
+  if (!get_string (object, "participant_id", TRUE, 0, &reply->participant_id, error) ||
+      !get_state (object, TRUE, &reply->state, error) ||
+      !get_int (object, "ttl_ms", TRUE, 1000, 24 * 3600 * 1000, &ttl_ms, error) ||
+      !get_int (object, "interval_ms", TRUE, 1000, 24 * 3600 * 1000, &interval_ms, error))
+    return NULL;
+  reply->ttl_ms = (guint) ttl_ms;
+  reply->interval_ms = (guint) interval_ms;
+
+  return g_steal_pointer (&reply);
+}
+
+char *
+pres_wire_error_to_json (const char *code,
+                         const char *message)
+{
+  GString *out = g_string_sized_new (128);
+
+  g_string_append (out, "{\"error\":{\"code\":");
+  pres_wire_append_json_string (out, code != NULL ? code : "");
+  g_string_append (out, ",\"message\":");
+  pres_wire_append_json_string (out, message != NULL ? message : "");
+  g_string_append (out, "}}");
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+pres_wire_error_parse (const char *data,
+                       gsize       length,
+                       char      **code,
+                       char      **message)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autofree char *code_text = NULL;
+  g_autofree char *message_text = NULL;
+  JsonObject *object;
+  JsonNode *node;
+
+  object = parse_object (data, length, parser, NULL);
+  if (object == NULL)
+    return FALSE;
+  node = json_object_get_member (object, "error");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  object = json_node_get_object (node);
+  if (!get_string (object, "code", TRUE, 0, &code_text, NULL) ||
+      !get_string (object, "message", FALSE, 0, &message_text, NULL))
+    return FALSE;
+
+  if (code != NULL)
+    *code = g_steal_pointer (&code_text);
+  if (message != NULL)
+    *message = message_text != NULL ? g_steal_pointer (&message_text) : g_strdup ("");
+  return TRUE;
+}
+
+void
+pres_wire_append_json_string (GString    *out,
+                              const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const unsigned char *p = (const unsigned char *) text; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          if (*p < 0x20)
+            g_string_append_printf (out, "\\u%04x", *p);
+          else
+            g_string_append_c (out, (char) *p);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static gboolean
+is_id_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+gboolean
+pres_instance_id_is_valid (const char *id)
+{
+  gsize i;
+
+  if (id == NULL)
+    return FALSE;
+  for (i = 0; id[i] != '\0'; i++)
+    if (i >= PRES_WIRE_MAX_ID_BYTES || !is_id_char (id[i]))
+      return FALSE;
+  return i > 0;
+}
+
+char *
+pres_instance_id_normalize (const char *id,
+                            GError    **error)
+{
+  if (!pres_instance_id_is_valid (id))
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_ID,
+                   "instance_id: must match [a-z0-9._:-]{1,%d} (case-insensitive)",
+                   PRES_WIRE_MAX_ID_BYTES);
+      return NULL;
+    }
+  return g_ascii_strdown (id, -1);
+}
