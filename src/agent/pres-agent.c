@@ -108,7 +108,7 @@ pres_agent_new (const PresAgentOptions *options,
   state_dir = options->state_dir ? g_strdup (options->state_dir)
                                  : g_build_filename (g_get_user_state_dir (), "presence-agent",
                                                      NULL);
-  instance_id = pres_instance_id_get (state_dir, error);
+  instance_id = pres_instance_id_get (NULL, state_dir, error);
   if (instance_id == NULL)
     return NULL;
   self->state_path = g_build_filename (state_dir, "state", NULL);

@@ -17,7 +17,6 @@
  */
 
 #define APP_KEY "org.presence.Agent instance-id v1"
-#define MACHINE_ID_PATH "/etc/machine-id"
 
 static char *
 format_uuid (const guint8 bytes[16])
@@ -52,11 +51,11 @@ pres_instance_id_derive (const char *machine_id,
 }
 
 static char *
-read_machine_id (void)
+read_machine_id (const char *path)
 {
   g_autofree char *contents = NULL;
 
-  if (!g_file_get_contents (MACHINE_ID_PATH, &contents, NULL, NULL))
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
     return NULL;
   g_strstrip (contents);
   if (strlen (contents) != 32)
@@ -94,10 +93,12 @@ load_or_generate (const char *state_dir,
 }
 
 char *
-pres_instance_id_get (const char *state_dir,
+pres_instance_id_get (const char *machine_id_path,
+                      const char *state_dir,
                       GError    **error)
 {
-  g_autofree char *machine_id = read_machine_id ();
+  g_autofree char *machine_id = read_machine_id (machine_id_path ? machine_id_path
+                                                                 : "/etc/machine-id");
 
   if (machine_id != NULL)
     return pres_instance_id_derive (machine_id, getuid ());

@@ -6,7 +6,9 @@ G_BEGIN_DECLS
 
 char *pres_instance_id_derive (const char *machine_id,
                                guint       uid);
-char *pres_instance_id_get    (const char *state_dir,
+/* machine_id_path NULL = /etc/machine-id */
+char *pres_instance_id_get    (const char *machine_id_path,
+                               const char *state_dir,
                                GError    **error);
 
 G_END_DECLS

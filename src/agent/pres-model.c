@@ -217,11 +217,12 @@ pres_model_set_asleep (PresModel *self,
                        gboolean   asleep)
 {
   g_return_if_fail (PRES_IS_MODEL (self));
-  set_fact (self, &self->asleep, asleep, NULL,
-            asleep ? PRES_REASON_SLEEP : PRES_REASON_RESUME);
-  /* The monotonic expiry timer did not run while suspended. */
+  /* The monotonic expiry timer did not run while suspended: a choice that
+   * ran out meanwhile ends before the state comes back, not after. */
   if (!asleep)
     pres_model_check_expiry (self);
+  set_fact (self, &self->asleep, asleep, NULL,
+            asleep ? PRES_REASON_SLEEP : PRES_REASON_RESUME);
 }
 
 void
