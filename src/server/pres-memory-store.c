@@ -1,0 +1,396 @@
+#define G_LOG_DOMAIN "pres-server"
+
+#include <string.h>
+
+#include "pres-deadline-index.h"
+#include "pres-memory-store.h"
+
+/* One GLib main loop owns the table, so there is no locking.  Entries are
+ * small on purpose (the goal is ≤ 300 B per instance): ids live inline at
+ * the end of their struct and the parsed heartbeat is kept, not copied. */
+
+typedef struct _Participant Participant;
+
+typedef struct
+{
+  PresDeadlineNode node; /* first member: the sweeper casts nodes back */
+  Participant *participant;
+  PresHeartbeat *hb;
+  gint64 last_seen_us;
+  /* The hash of the session this one replaced: its late heartbeats are
+   * ignored, so an old agent process cannot take the instance back. */
+  guint retired_session_hash;
+  char id[];
+} Instance;
+
+struct _Participant
+{
+  PresState state;
+  gboolean always_online;
+  guint n_instances;
+  Instance **instances;
+  char id[];
+};
+
+struct _PresMemoryStore
+{
+  GObject parent_instance;
+
+  gint64 ttl_us;
+  guint max_instances;
+  guint n_instances;
+  GHashTable *participants; /* id (owned by the value) → Participant */
+  PresDeadlineIndex *deadlines;
+  GSource *sweeper;
+};
+
+static void pres_memory_store_iface_init (PresStoreInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (PresMemoryStore, pres_memory_store, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (PRES_TYPE_STORE, pres_memory_store_iface_init))
+
+static void
+instance_free (Instance *inst)
+{
+  pres_heartbeat_free (inst->hb);
+  g_free (inst);
+}
+
+static void
+participant_free (Participant *p)
+{
+  for (guint i = 0; i < p->n_instances; i++)
+    instance_free (p->instances[i]);
+  g_free (p->instances);
+  g_free (p);
+}
+
+static Participant *
+participant_ensure (PresMemoryStore *self,
+                    const char      *participant_id)
+{
+  Participant *p = g_hash_table_lookup (self->participants, participant_id);
+  gsize len;
+
+  if (p != NULL)
+    return p;
+  len = strlen (participant_id);
+  p = g_malloc0 (sizeof (Participant) + len + 1);
+  memcpy (p->id, participant_id, len + 1);
+  p->state = PRES_STATE_OFFLINE;
+  g_hash_table_insert (self->participants, p->id, p);
+  return p;
+}
+
+static Instance *
+participant_find (Participant *p,
+                  const char  *instance_id)
+{
+  for (guint i = 0; i < p->n_instances; i++)
+    if (strcmp (p->instances[i]->id, instance_id) == 0)
+      return p->instances[i];
+  return NULL;
+}
+
+/* Recomputes the union and tells the world if it moved.  A participant with
+ * nothing left to say is dropped, so the table holds live ones only. */
+static void
+participant_update (PresMemoryStore *self,
+                    Participant     *p,
+                    const char      *why)
+{
+  PresState states[PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT];
+  PresState old_state = p->state, new_state;
+  g_autofree char *id = NULL;
+
+  for (guint i = 0; i < p->n_instances; i++)
+    states[i] = p->instances[i]->hb->state;
+  p->state = pres_store_union (states, p->n_instances, p->always_online);
+
+  if (p->state == old_state)
+    {
+      if (p->n_instances == 0 && !p->always_online)
+        g_hash_table_remove (self->participants, p->id);
+      return;
+    }
+  id = g_strdup (p->id);
+  new_state = p->state;
+  if (p->n_instances == 0 && !p->always_online)
+    g_hash_table_remove (self->participants, p->id);
+  pres_store_emit_state_changed (PRES_STORE (self), id, old_state, new_state, why);
+}
+
+static void
+instance_remove (PresMemoryStore *self,
+                 Instance        *inst)
+{
+  Participant *p = inst->participant;
+
+  for (guint i = 0; i < p->n_instances; i++)
+    {
+      if (p->instances[i] == inst)
+        {
+          p->instances[i] = p->instances[--p->n_instances];
+          break;
+        }
+    }
+  pres_deadline_index_remove (self->deadlines, &inst->node);
+  instance_free (inst);
+  self->n_instances--;
+}
+
+static gboolean
+sweep_cb (gpointer user_data)
+{
+  PresMemoryStore *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  PresDeadlineNode *node;
+
+  while ((node = pres_deadline_index_pop_expired (self->deadlines, now)) != NULL)
+    {
+      Instance *inst = (Instance *) node;
+      Participant *p = inst->participant;
+
+      g_debug ("instance %s of %s expired", inst->id, p->id);
+      instance_remove (self, inst);
+      participant_update (self, p, "expired");
+    }
+  if (pres_deadline_index_size (self->deadlines) > 0)
+    return G_SOURCE_CONTINUE;
+  self->sweeper = NULL;
+  return G_SOURCE_REMOVE;
+}
+
+/* One timer for the whole store, running only while something can expire.
+ * Its period bounds the detection delay: a small fraction of the TTL. */
+static void
+sweeper_ensure (PresMemoryStore *self)
+{
+  guint period_ms;
+
+  if (self->sweeper != NULL)
+    return;
+  period_ms = CLAMP (self->ttl_us / 1000 / 8, 10, 500);
+  self->sweeper = g_timeout_source_new (period_ms);
+  g_source_set_callback (self->sweeper, sweep_cb, self, NULL);
+  g_source_set_name (self->sweeper, "[pres-server] sweeper");
+  g_source_attach (self->sweeper, NULL);
+  g_source_unref (self->sweeper);
+}
+
+static gboolean
+pres_memory_store_upsert (PresStore        *store,
+                          const char       *participant_id,
+                          const char       *instance_id,
+                          PresHeartbeat    *heartbeat,
+                          PresUpsertResult *result,
+                          GError          **error)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autoptr (PresHeartbeat) hb = heartbeat;
+  Participant *p = g_hash_table_lookup (self->participants, participant_id);
+  Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (inst != NULL)
+    {
+      gboolean same_session = g_str_equal (inst->hb->session, hb->session);
+
+      if ((same_session && hb->seq <= inst->hb->seq) ||
+          (!same_session && g_str_hash (hb->session) == inst->retired_session_hash))
+        {
+          g_debug ("instance %s of %s: stale heartbeat ignored (seq %" G_GUINT64_FORMAT ")",
+                   instance_id, participant_id, hb->seq);
+          *result = PRES_UPSERT_STALE;
+          return TRUE;
+        }
+      if (!same_session)
+        inst->retired_session_hash = g_str_hash (inst->hb->session);
+      pres_heartbeat_free (inst->hb);
+    }
+  else
+    {
+      gsize len = strlen (instance_id);
+
+      if (p != NULL && p->n_instances >= PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT)
+        {
+          g_set_error (error, PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES,
+                       "instance_id: at most %d instances per participant are allowed",
+                       PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT);
+          return FALSE;
+        }
+      if (self->n_instances >= self->max_instances)
+        {
+          g_set_error (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL,
+                       "server: at most %u instances are allowed, try again later",
+                       self->max_instances);
+          return FALSE;
+        }
+      p = participant_ensure (self, participant_id);
+      inst = g_malloc0 (sizeof (Instance) + len + 1);
+      memcpy (inst->id, instance_id, len + 1);
+      inst->participant = p;
+      p->instances = g_renew (Instance *, p->instances, p->n_instances + 1);
+      p->instances[p->n_instances++] = inst;
+      self->n_instances++;
+    }
+
+  inst->hb = g_steal_pointer (&hb);
+  inst->last_seen_us = now;
+  pres_deadline_index_set (self->deadlines, &inst->node, now + self->ttl_us);
+  sweeper_ensure (self);
+  *result = PRES_UPSERT_APPLIED;
+  participant_update (self, p, inst->hb->reason != NULL ? inst->hb->reason : "heartbeat");
+  return TRUE;
+}
+
+static gboolean
+pres_memory_store_leave (PresStore  *store,
+                         const char *participant_id,
+                         const char *instance_id,
+                         const char *session)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  Participant *p = g_hash_table_lookup (self->participants, participant_id);
+  Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
+
+  if (inst == NULL)
+    return FALSE;
+  if (!g_str_equal (inst->hb->session, session))
+    {
+      g_debug ("instance %s of %s: leave for another session ignored", instance_id,
+               participant_id);
+      return FALSE;
+    }
+  instance_remove (self, inst);
+  participant_update (self, p, "leave");
+  return TRUE;
+}
+
+static PresState
+pres_memory_store_get_state (PresStore  *store,
+                             const char *participant_id)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  Participant *p = g_hash_table_lookup (self->participants, participant_id);
+
+  return p != NULL ? p->state : PRES_STATE_OFFLINE;
+}
+
+static void
+add_infos (GPtrArray   *out,
+           Participant *p)
+{
+  for (guint i = 0; i < p->n_instances; i++)
+    {
+      PresInstanceInfo *info = g_new0 (PresInstanceInfo, 1);
+
+      info->participant_id = g_strdup (p->id);
+      info->instance_id = g_strdup (p->instances[i]->id);
+      info->heartbeat = pres_heartbeat_copy (p->instances[i]->hb);
+      info->last_seen_us = p->instances[i]->last_seen_us;
+      g_ptr_array_add (out, info);
+    }
+}
+
+static GPtrArray *
+pres_memory_store_list_instances (PresStore  *store,
+                                  const char *participant_id)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_instance_info_free);
+
+  if (participant_id != NULL)
+    {
+      Participant *p = g_hash_table_lookup (self->participants, participant_id);
+
+      if (p != NULL)
+        add_infos (out, p);
+    }
+  else
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->participants);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        add_infos (out, value);
+    }
+  return out;
+}
+
+static void
+pres_memory_store_set_always_online (PresStore  *store,
+                                     const char *participant_id)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  Participant *p = participant_ensure (self, participant_id);
+
+  p->always_online = TRUE;
+  participant_update (self, p, "always-online");
+}
+
+static guint
+pres_memory_store_get_n_instances (PresStore *store)
+{
+  return PRES_MEMORY_STORE (store)->n_instances;
+}
+
+static guint
+pres_memory_store_get_n_participants (PresStore *store)
+{
+  return g_hash_table_size (PRES_MEMORY_STORE (store)->participants);
+}
+
+static void
+pres_memory_store_iface_init (PresStoreInterface *iface)
+{
+  iface->upsert = pres_memory_store_upsert;
+  iface->leave = pres_memory_store_leave;
+  iface->get_state = pres_memory_store_get_state;
+  iface->list_instances = pres_memory_store_list_instances;
+  iface->set_always_online = pres_memory_store_set_always_online;
+  iface->get_n_instances = pres_memory_store_get_n_instances;
+  iface->get_n_participants = pres_memory_store_get_n_participants;
+}
+
+static void
+pres_memory_store_finalize (GObject *object)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (object);
+
+  if (self->sweeper != NULL)
+    g_source_destroy (self->sweeper);
+  /* The index holds no references; drop it before the entries it points to. */
+  g_clear_pointer (&self->deadlines, pres_deadline_index_free);
+  g_clear_pointer (&self->participants, g_hash_table_unref);
+
+  G_OBJECT_CLASS (pres_memory_store_parent_class)->finalize (object);
+}
+
+static void
+pres_memory_store_class_init (PresMemoryStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pres_memory_store_finalize;
+}
+
+static void
+pres_memory_store_init (PresMemoryStore *self)
+{
+  self->participants =
+    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) participant_free);
+  self->deadlines = pres_deadline_index_new ();
+}
+
+PresStore *
+pres_memory_store_new (guint ttl_ms,
+                       guint max_instances)
+{
+  PresMemoryStore *self = g_object_new (PRES_TYPE_MEMORY_STORE, NULL);
+
+  self->ttl_us = (gint64) ttl_ms * 1000;
+  self->max_instances = max_instances;
+  return PRES_STORE (self);
+}

@@ -1,0 +1,79 @@
+#define G_LOG_DOMAIN "pres-server"
+
+#include "pres-metrics.h"
+
+PresMetrics *
+pres_metrics_new (void)
+{
+  return g_new0 (PresMetrics, 1);
+}
+
+void
+pres_metrics_free (PresMetrics *self)
+{
+  g_free (self);
+}
+
+void
+pres_metrics_reject (PresMetrics *self,
+                     guint        status)
+{
+  if (status < G_N_ELEMENTS (self->rejected))
+    self->rejected[status]++;
+}
+
+static void
+counter (GString    *out,
+         const char *name,
+         const char *help,
+         guint64     value)
+{
+  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s counter\n%s %" G_GUINT64_FORMAT "\n",
+                          name, help, name, name, value);
+}
+
+static void
+gauge (GString    *out,
+       const char *name,
+       const char *help,
+       guint64     value)
+{
+  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s gauge\n%s %" G_GUINT64_FORMAT "\n", name,
+                          help, name, name, value);
+}
+
+char *
+pres_metrics_render (PresMetrics             *self,
+                     const PresMetricsGauges *gauges)
+{
+  GString *out = g_string_sized_new (2048);
+
+  counter (out, "presence_heartbeats_total", "Heartbeats applied.", self->heartbeats);
+  counter (out, "presence_heartbeats_stale_total",
+           "Heartbeats ignored for an older seq or a replaced session.", self->heartbeats_stale);
+  counter (out, "presence_leaves_total", "Leaves that removed an instance.", self->leaves);
+  counter (out, "presence_reads_total", "Presence and instance reads.", self->reads);
+  counter (out, "presence_state_changes_total", "Public state changes of participants.",
+           self->state_changes);
+  counter (out, "presence_stream_messages_total", "WebSocket messages sent to subscribers.",
+           self->stream_messages);
+
+  g_string_append (out, "# HELP presence_rejected_requests_total Requests answered with an "
+                        "error, by HTTP status.\n"
+                        "# TYPE presence_rejected_requests_total counter\n");
+  for (guint status = 0; status < G_N_ELEMENTS (self->rejected); status++)
+    if (self->rejected[status] > 0)
+      g_string_append_printf (out, "presence_rejected_requests_total{status=\"%u\"} %" G_GUINT64_FORMAT "\n",
+                              status, self->rejected[status]);
+
+  gauge (out, "presence_instances", "Live instances.", gauges->instances);
+  gauge (out, "presence_participants", "Participants with a live instance or always online.",
+         gauges->participants);
+  gauge (out, "presence_stream_subscribers", "Open WebSocket streams.", gauges->subscribers);
+  gauge (out, "presence_rate_limit_keys", "Callers with a rate-limit bucket.",
+         gauges->rate_limit_keys);
+  gauge (out, "presence_ttl_milliseconds", "Instance TTL given to clients.", gauges->ttl_ms);
+  gauge (out, "presence_interval_milliseconds", "Heartbeat interval given to clients.",
+         gauges->interval_ms);
+  return g_string_free (out, FALSE);
+}

@@ -1,0 +1,163 @@
+#define G_LOG_DOMAIN "pres-server"
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "pres-auth.h"
+#include "pres-error.h"
+#include "pres-http-api.h"
+#include "pres-memory-store.h"
+#include "pres-metrics.h"
+#include "pres-rate-limit.h"
+#include "pres-server.h"
+#include "pres-stream.h"
+
+/* Dev mode accepts anyone, so its rate-limit table is bounded by this. */
+#define RATE_LIMIT_MAX_KEYS 200000
+
+struct _PresServer
+{
+  GObject parent_instance;
+
+  gboolean dev;
+  SoupServer *soup;
+  PresStore *store;
+  PresAuth *auth;
+  PresRateLimit *rate_limit;
+  PresMetrics *metrics;
+  PresHttpApi *api;
+  PresStream *stream;
+};
+
+G_DEFINE_TYPE (PresServer, pres_server, G_TYPE_OBJECT)
+
+static guint
+count_subscribers (gpointer user_data)
+{
+  return pres_stream_get_n_subscribers (user_data);
+}
+
+PresServer *
+pres_server_new (const PresServerOptions *options,
+                 GError                 **error)
+{
+  g_autoptr (PresServer) self = g_object_new (PRES_TYPE_SERVER, NULL);
+  GPtrArray *always_online;
+
+  self->dev = options->dev;
+  if (options->dev)
+    self->auth = pres_auth_new_dev ();
+  else
+    {
+      self->auth = pres_auth_new_from_file (options->tokens_file, error);
+      if (self->auth == NULL)
+        return NULL;
+    }
+
+  self->store = pres_memory_store_new (options->ttl_ms, options->max_instances);
+  always_online = pres_auth_get_always_online (self->auth);
+  for (guint i = 0; i < always_online->len; i++)
+    pres_store_set_always_online (self->store, always_online->pdata[i]);
+
+  self->metrics = pres_metrics_new ();
+  self->rate_limit =
+    pres_rate_limit_new (options->rate_limit, options->rate_burst, RATE_LIMIT_MAX_KEYS);
+  self->soup = soup_server_new ("server-header", "presence-server/" PACKAGE_VERSION " ", NULL);
+  self->api = pres_http_api_new (self->soup, self->store, self->auth, self->rate_limit,
+                                 self->metrics, options->ttl_ms, options->interval_ms);
+  self->stream = pres_stream_new (self->soup, self->store, self->auth, self->metrics);
+  pres_http_api_set_subscriber_count_func (self->api, count_subscribers, self->stream);
+  return g_steal_pointer (&self);
+}
+
+static GInetSocketAddress *
+parse_listen (const char *listen,
+              GError    **error)
+{
+  g_autofree char *host = NULL;
+  g_autoptr (GInetAddress) address = NULL;
+  const char *colon = strrchr (listen, ':');
+  guint64 port;
+
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+    goto invalid;
+  host = g_strndup (listen, colon - listen);
+  if (host[0] == '[' && host[strlen (host) - 1] == ']')
+    {
+      memmove (host, host + 1, strlen (host) - 2);
+      host[strlen (host) - 2] = '\0';
+    }
+  if (g_str_equal (host, "localhost"))
+    address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  else
+    address = g_inet_address_new_from_string (host);
+  if (address == NULL)
+    goto invalid;
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (address, port));
+
+invalid:
+  g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+               "--listen: expected HOST:PORT with an IP address, e.g. 127.0.0.1:8787, got \"%s\"",
+               listen);
+  return NULL;
+}
+
+char *
+pres_server_listen (PresServer *self,
+                    const char *listen,
+                    GError    **error)
+{
+  g_autoptr (GInetSocketAddress) address = parse_listen (listen, error);
+  GSList *uris;
+  char *text;
+
+  if (address == NULL)
+    return NULL;
+  if (self->dev && !g_inet_address_get_is_loopback (g_inet_socket_address_get_address (address)))
+    {
+      g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                   "--dev accepts any token, so it listens on loopback only (127.0.0.1 or ::1), "
+                   "not on \"%s\"",
+                   listen);
+      return NULL;
+    }
+  if (!soup_server_listen (self->soup, G_SOCKET_ADDRESS (address), 0, error))
+    return NULL;
+
+  uris = soup_server_get_uris (self->soup);
+  text = uris != NULL ? g_uri_to_string (uris->data) : g_strdup (listen);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return text;
+}
+
+static void
+pres_server_dispose (GObject *object)
+{
+  PresServer *self = PRES_SERVER (object);
+
+  /* Connections first: their handlers point at the objects below. */
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->api);
+  g_clear_object (&self->store);
+  g_clear_object (&self->auth);
+  g_clear_pointer (&self->rate_limit, pres_rate_limit_free);
+  g_clear_pointer (&self->metrics, pres_metrics_free);
+
+  G_OBJECT_CLASS (pres_server_parent_class)->dispose (object);
+}
+
+static void
+pres_server_class_init (PresServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = pres_server_dispose;
+}
+
+static void
+pres_server_init (PresServer *self)
+{
+}

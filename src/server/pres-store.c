@@ -1,0 +1,153 @@
+#define G_LOG_DOMAIN "pres-server"
+
+#include "pres-store.h"
+
+G_DEFINE_INTERFACE (PresStore, pres_store, G_TYPE_OBJECT)
+G_DEFINE_QUARK (pres-store-error-quark, pres_store_error)
+
+enum
+{
+  SIGNAL_STATE_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+pres_store_default_init (PresStoreInterface *iface)
+{
+  /* Raw states: subscribers apply pres_store_state_for_viewer() per viewer. */
+  signals[SIGNAL_STATE_CHANGED] =
+    g_signal_new ("state-changed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
+}
+
+void
+pres_instance_info_free (PresInstanceInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->participant_id);
+  g_free (info->instance_id);
+  pres_heartbeat_free (info->heartbeat);
+  g_free (info);
+}
+
+gboolean
+pres_store_upsert (PresStore        *store,
+                   const char       *participant_id,
+                   const char       *instance_id,
+                   PresHeartbeat    *heartbeat,
+                   PresUpsertResult *result,
+                   GError          **error)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), FALSE);
+  return PRES_STORE_GET_IFACE (store)->upsert (store, participant_id, instance_id, heartbeat,
+                                               result, error);
+}
+
+gboolean
+pres_store_leave (PresStore  *store,
+                  const char *participant_id,
+                  const char *instance_id,
+                  const char *session)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), FALSE);
+  return PRES_STORE_GET_IFACE (store)->leave (store, participant_id, instance_id, session);
+}
+
+PresState
+pres_store_get_state (PresStore  *store,
+                      const char *participant_id)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), PRES_STATE_OFFLINE);
+  return PRES_STORE_GET_IFACE (store)->get_state (store, participant_id);
+}
+
+GPtrArray *
+pres_store_list_instances (PresStore  *store,
+                           const char *participant_id)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), NULL);
+  return PRES_STORE_GET_IFACE (store)->list_instances (store, participant_id);
+}
+
+void
+pres_store_set_always_online (PresStore  *store,
+                              const char *participant_id)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->set_always_online (store, participant_id);
+}
+
+guint
+pres_store_get_n_instances (PresStore *store)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), 0);
+  return PRES_STORE_GET_IFACE (store)->get_n_instances (store);
+}
+
+guint
+pres_store_get_n_participants (PresStore *store)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), 0);
+  return PRES_STORE_GET_IFACE (store)->get_n_participants (store);
+}
+
+PresState
+pres_store_state_for_viewer (PresState   raw,
+                             const char *participant_id,
+                             const char *viewer_id)
+{
+  if (raw == PRES_STATE_APPEAR_OFFLINE &&
+      (viewer_id == NULL || g_strcmp0 (participant_id, viewer_id) != 0))
+    return PRES_STATE_OFFLINE;
+  return raw;
+}
+
+PresState
+pres_store_union (const PresState *states,
+                  guint            n_states,
+                  gboolean         always_online)
+{
+  gboolean any_busy = FALSE, any_online = FALSE, any_idle = FALSE;
+
+  for (guint i = 0; i < n_states; i++)
+    {
+      switch (states[i])
+        {
+        case PRES_STATE_APPEAR_OFFLINE:
+          /* Fails closed: one invisible device hides them all. */
+          return PRES_STATE_APPEAR_OFFLINE;
+        case PRES_STATE_BUSY:
+          any_busy = TRUE;
+          break;
+        case PRES_STATE_ONLINE:
+          any_online = TRUE;
+          break;
+        case PRES_STATE_IDLE:
+          any_idle = TRUE;
+          break;
+        case PRES_STATE_OFFLINE:
+          break;
+        }
+    }
+  if (any_busy)
+    return PRES_STATE_BUSY;
+  if (any_online || always_online)
+    return PRES_STATE_ONLINE;
+  return any_idle ? PRES_STATE_IDLE : PRES_STATE_OFFLINE;
+}
+
+void
+pres_store_emit_state_changed (PresStore  *store,
+                               const char *participant_id,
+                               PresState   old_state,
+                               PresState   new_state,
+                               const char *why)
+{
+  g_debug ("participant %s: %s → %s (%s)", participant_id, pres_state_to_string (old_state),
+           pres_state_to_string (new_state), why);
+  g_signal_emit (store, signals[SIGNAL_STATE_CHANGED], 0, participant_id, (int) old_state,
+                 (int) new_state);
+}

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <glib-object.h>
+
+#include "pres-wire.h"
+
+G_BEGIN_DECLS
+
+/* Where presence lives.  The memory store is the default; a Redis store for
+ * several server nodes implements the same interface.
+ *
+ * A store works on raw states: a participant's "raw" state is the union of
+ * its live instances, where appear_offline is kept as such.  What a viewer
+ * sees (appear_offline reads offline to everyone but the participant) is
+ * applied by pres_store_state_for_viewer(), so every reader agrees.
+ *
+ * Union rules (protocol.md): no live instance → offline; any live instance in
+ * appear_offline → appear_offline; else any busy → busy; else any online →
+ * online; else idle.  An always-online participant reads online where the
+ * union says offline or idle; busy and appear_offline still show. */
+
+#define PRES_TYPE_STORE (pres_store_get_type ())
+G_DECLARE_INTERFACE (PresStore, pres_store, PRES, STORE, GObject)
+
+#define PRES_STORE_ERROR (pres_store_error_quark ())
+
+typedef enum
+{
+  PRES_STORE_ERROR_TOO_MANY_INSTANCES, /* the participant's per-participant cap */
+  PRES_STORE_ERROR_FULL,               /* the server-wide cap */
+} PresStoreError;
+
+GQuark pres_store_error_quark (void);
+
+#define PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT 16
+
+/* One instance as GET /v1/instances shows it. */
+typedef struct
+{
+  char *participant_id;
+  char *instance_id;
+  PresHeartbeat *heartbeat;
+  gint64 last_seen_us; /* monotonic */
+} PresInstanceInfo;
+
+void pres_instance_info_free (PresInstanceInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PresInstanceInfo, pres_instance_info_free)
+
+/* The outcome of a heartbeat: a stale one (older seq, or a session that was
+ * replaced) changes nothing and is reported so, not as an error. */
+typedef enum
+{
+  PRES_UPSERT_APPLIED,
+  PRES_UPSERT_STALE,
+} PresUpsertResult;
+
+struct _PresStoreInterface
+{
+  GTypeInterface parent_iface;
+
+  gboolean (*upsert) (PresStore        *store,
+                      const char       *participant_id,
+                      const char       *instance_id,
+                      PresHeartbeat    *heartbeat,
+                      PresUpsertResult *result,
+                      GError          **error);
+  gboolean (*leave) (PresStore  *store,
+                     const char *participant_id,
+                     const char *instance_id,
+                     const char *session);
+  PresState (*get_state) (PresStore  *store,
+                          const char *participant_id);
+  GPtrArray *(*list_instances) (PresStore  *store,
+                                const char *participant_id);
+  void (*set_always_online) (PresStore  *store,
+                             const char *participant_id);
+  guint (*get_n_instances) (PresStore *store);
+  guint (*get_n_participants) (PresStore *store);
+};
+
+/* Takes ownership of heartbeat.  instance_id must be normalized already. */
+gboolean   pres_store_upsert (PresStore        *store,
+                              const char       *participant_id,
+                              const char       *instance_id,
+                              PresHeartbeat    *heartbeat,
+                              PresUpsertResult *result,
+                              GError          **error);
+/* TRUE when the instance was removed; a leave for another session than the
+ * live one (a late leave) or for an unknown instance changes nothing. */
+gboolean   pres_store_leave (PresStore  *store,
+                             const char *participant_id,
+                             const char *instance_id,
+                             const char *session);
+PresState  pres_store_get_state (PresStore  *store,
+                                 const char *participant_id);
+/* Of PresInstanceInfo; all participants' when participant_id is NULL. */
+GPtrArray *pres_store_list_instances (PresStore  *store,
+                                      const char *participant_id);
+void       pres_store_set_always_online (PresStore  *store,
+                                         const char *participant_id);
+guint      pres_store_get_n_instances (PresStore *store);
+guint      pres_store_get_n_participants (PresStore *store);
+
+PresState  pres_store_state_for_viewer (PresState   raw,
+                                        const char *participant_id,
+                                        const char *viewer_id);
+PresState  pres_store_union (const PresState *states,
+                             guint            n_states,
+                             gboolean         always_online);
+
+/* For implementations: emits "state-changed" (participant_id, old, new raw
+ * states) and logs the change at debug level. */
+void       pres_store_emit_state_changed (PresStore  *store,
+                                          const char *participant_id,
+                                          PresState   old_state,
+                                          PresState   new_state,
+                                          const char *why);
+
+G_END_DECLS

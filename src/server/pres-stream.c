@@ -1,0 +1,509 @@
+#define G_LOG_DOMAIN "pres-server"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "pres-event-log.h"
+#include "pres-stream.h"
+
+/* Changes are batched per connection: the first change after a quiet
+ * period goes out at once; later ones wait for the next flush, at most
+ * FLUSH_INTERVAL_US after the previous one.  One flush source serves all
+ * connections. */
+#define FLUSH_INTERVAL_US (50 * 1000)
+#define EVENT_LOG_CAPACITY 16384
+#define MAX_INCOMING_BYTES (256 * 1024)
+#define KEEPALIVE_S 30
+
+typedef struct
+{
+  PresStream *stream;
+  SoupWebsocketConnection *ws;
+  char *viewer_id;
+  GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
+  GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
+} Conn;
+
+struct _PresStream
+{
+  GObject parent_instance;
+
+  PresStore *store;
+  PresAuth *auth;
+  PresMetrics *metrics;
+  PresEventLog *log;
+  GHashTable *conns;  /* set of Conn *, owned */
+  GHashTable *index;  /* participant id → set of Conn * subscribed to it */
+  GHashTable *dirty;  /* set of Conn * with pending changes */
+  GSource *flush_source;
+  gint64 last_flush_us;
+  gulong changed_id;
+};
+
+G_DEFINE_TYPE (PresStream, pres_stream, G_TYPE_OBJECT)
+
+static void
+conn_unsubscribe (Conn *conn)
+{
+  GHashTableIter iter;
+  gpointer id;
+
+  g_hash_table_iter_init (&iter, conn->subs);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    {
+      GHashTable *set = g_hash_table_lookup (conn->stream->index, id);
+
+      if (set != NULL && g_hash_table_remove (set, conn) && g_hash_table_size (set) == 0)
+        g_hash_table_remove (conn->stream->index, id);
+    }
+  g_hash_table_remove_all (conn->pending);
+  g_hash_table_remove_all (conn->subs);
+  g_hash_table_remove (conn->stream->dirty, conn);
+}
+
+static void
+conn_free (Conn *conn)
+{
+  conn_unsubscribe (conn);
+  g_signal_handlers_disconnect_by_data (conn->ws, conn);
+  g_clear_object (&conn->ws);
+  g_clear_pointer (&conn->subs, g_hash_table_unref);
+  g_clear_pointer (&conn->pending, g_hash_table_unref);
+  g_free (conn->viewer_id);
+  g_free (conn);
+}
+
+static void
+conn_send (Conn    *conn,
+           GString *message)
+{
+  if (soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  soup_websocket_connection_send_text (conn->ws, message->str);
+  conn->stream->metrics->stream_messages++;
+}
+
+static void
+conn_send_error (Conn       *conn,
+                 const char *code,
+                 const char *message)
+{
+  g_autoptr (GString) out = g_string_new ("{\"op\":\"error\",\"error\":{\"code\":");
+
+  pres_wire_append_json_string (out, code);
+  g_string_append (out, ",\"message\":");
+  pres_wire_append_json_string (out, message);
+  g_string_append (out, "}}");
+  conn_send (conn, out);
+}
+
+static PresState
+conn_view (Conn       *conn,
+           const char *id,
+           PresState   raw)
+{
+  return pres_store_state_for_viewer (raw, id, conn->viewer_id);
+}
+
+/* Sends the pending changes that the viewer has not seen yet; a change that
+ * was undone before the flush, or that the viewer cannot see (appear_offline
+ * to offline), sends nothing. */
+static void
+conn_flush (Conn       *conn,
+            const char *cursor,
+            gboolean    even_if_empty)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer id, raw;
+  gboolean any = FALSE;
+
+  g_string_append (out, "{\"op\":\"delta\",\"changes\":{");
+  g_hash_table_iter_init (&iter, conn->pending);
+  while (g_hash_table_iter_next (&iter, &id, &raw))
+    {
+      PresState seen = conn_view (conn, id, GPOINTER_TO_INT (raw));
+
+      if (GPOINTER_TO_INT (g_hash_table_lookup (conn->subs, id)) == (int) seen)
+        continue;
+      g_hash_table_insert (conn->subs, id, GINT_TO_POINTER (seen));
+      if (any)
+        g_string_append_c (out, ',');
+      pres_wire_append_json_string (out, id);
+      g_string_append_c (out, ':');
+      pres_wire_append_json_string (out, pres_state_to_string (seen));
+      any = TRUE;
+    }
+  g_hash_table_remove_all (conn->pending);
+  /* A resume always answers, so the client knows it was accepted. */
+  if (!any && !even_if_empty)
+    return;
+  g_string_append (out, "},\"cursor\":");
+  pres_wire_append_json_string (out, cursor);
+  g_string_append_c (out, '}');
+  conn_send (conn, out);
+}
+
+static gboolean
+flush_cb (gpointer user_data)
+{
+  PresStream *self = user_data;
+  g_autofree char *cursor = pres_event_log_get_cursor (self->log);
+  GHashTableIter iter;
+  gpointer conn;
+
+  self->flush_source = NULL;
+  self->last_flush_us = g_get_monotonic_time ();
+  g_hash_table_iter_init (&iter, self->dirty);
+  while (g_hash_table_iter_next (&iter, &conn, NULL))
+    {
+      conn_flush (conn, cursor, FALSE);
+      g_hash_table_iter_remove (&iter);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_flush (PresStream *self)
+{
+  gint64 due;
+
+  if (self->flush_source != NULL)
+    return;
+  due = MAX (g_get_monotonic_time (), self->last_flush_us + FLUSH_INTERVAL_US);
+  self->flush_source = g_timeout_source_new (0);
+  g_source_set_ready_time (self->flush_source, due);
+  g_source_set_callback (self->flush_source, flush_cb, self, NULL);
+  g_source_set_name (self->flush_source, "[pres-server] stream flush");
+  g_source_attach (self->flush_source, NULL);
+  g_source_unref (self->flush_source);
+}
+
+static void
+conn_add_pending (Conn       *conn,
+                  const char *id,
+                  PresState   raw)
+{
+  gpointer key;
+
+  if (g_hash_table_lookup_extended (conn->subs, id, &key, NULL))
+    g_hash_table_insert (conn->pending, key, GINT_TO_POINTER (raw));
+}
+
+static void
+state_changed_cb (PresStore  *store,
+                  const char *participant_id,
+                  int         old_state,
+                  int         new_state,
+                  PresStream *self)
+{
+  GHashTable *set;
+  GHashTableIter iter;
+  gpointer conn;
+
+  self->metrics->state_changes++;
+  pres_event_log_append (self->log, participant_id, new_state);
+  set = g_hash_table_lookup (self->index, participant_id);
+  if (set == NULL)
+    return;
+  g_hash_table_iter_init (&iter, set);
+  while (g_hash_table_iter_next (&iter, &conn, NULL))
+    {
+      conn_add_pending (conn, participant_id, new_state);
+      g_hash_table_add (self->dirty, conn);
+    }
+  schedule_flush (self);
+}
+
+static void
+replay_cb (const char *participant_id,
+           PresState   state,
+           gpointer    user_data)
+{
+  conn_add_pending (user_data, participant_id, state);
+}
+
+static gboolean
+parse_sub (JsonObject *object,
+           GPtrArray  *ids,
+           const char **cursor,
+           GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, "ids");
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                           "ids: must be an array of participant ids");
+      return FALSE;
+    }
+  array = json_node_get_array (node);
+  if (json_array_get_length (array) > PRES_STREAM_MAX_IDS)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                   "ids: at most %d ids are allowed", PRES_STREAM_MAX_IDS);
+      return FALSE;
+    }
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING ||
+          !pres_participant_id_is_valid (json_node_get_string (element)))
+        {
+          g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_ID,
+                               "ids: each must match [A-Za-z0-9._:@-]{1,128}");
+          return FALSE;
+        }
+      g_ptr_array_add (ids, (gpointer) json_node_get_string (element));
+    }
+
+  node = json_object_get_member (object, "cursor");
+  *cursor = NULL;
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    *cursor = json_node_get_string (node);
+  else if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                           "cursor: must be a string");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A sub replaces the previous subscription of the connection. */
+static void
+conn_subscribe (Conn       *conn,
+                GPtrArray  *ids,
+                const char *cursor)
+{
+  PresStream *self = conn->stream;
+  g_autofree char *now_cursor = pres_event_log_get_cursor (self->log);
+  gboolean resumed;
+
+  conn_unsubscribe (conn);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      GHashTable *set = g_hash_table_lookup (self->index, id);
+      PresState raw = pres_store_get_state (self->store, id);
+
+      if (g_hash_table_contains (conn->subs, id))
+        continue;
+      /* What the client already knows: the state at its cursor, or nothing. */
+      g_hash_table_insert (conn->subs, g_strdup (id),
+                           GINT_TO_POINTER (cursor != NULL ? (int) conn_view (conn, id, raw) : -1));
+      if (set == NULL)
+        {
+          set = g_hash_table_new (NULL, NULL);
+          g_hash_table_insert (self->index, g_strdup (id), set);
+        }
+      g_hash_table_add (set, conn);
+    }
+
+  resumed = cursor != NULL && pres_event_log_replay (self->log, cursor, replay_cb, conn);
+  if (resumed)
+    {
+      /* replay_cb queued the states of what changed since; the rest are
+       * known to the client.  Send the current state of what changed. */
+      GHashTableIter iter;
+      gpointer id;
+
+      g_hash_table_iter_init (&iter, conn->pending);
+      while (g_hash_table_iter_next (&iter, &id, NULL))
+        {
+          g_hash_table_iter_replace (&iter,
+                                     GINT_TO_POINTER (pres_store_get_state (self->store, id)));
+          g_hash_table_insert (conn->subs, id, GINT_TO_POINTER (-1));
+        }
+      conn_flush (conn, now_cursor, TRUE);
+      return;
+    }
+
+  {
+    g_autoptr (GString) out = g_string_new ("{\"op\":\"snapshot\",\"states\":{");
+    GHashTableIter iter;
+    gpointer id;
+    gboolean first = TRUE;
+
+    g_hash_table_remove_all (conn->pending);
+    g_hash_table_iter_init (&iter, conn->subs);
+    while (g_hash_table_iter_next (&iter, &id, NULL))
+      {
+        PresState seen = conn_view (conn, id, pres_store_get_state (self->store, id));
+
+        g_hash_table_iter_replace (&iter, GINT_TO_POINTER (seen));
+        if (!first)
+          g_string_append_c (out, ',');
+        pres_wire_append_json_string (out, id);
+        g_string_append_c (out, ':');
+        pres_wire_append_json_string (out, pres_state_to_string (seen));
+        first = FALSE;
+      }
+    g_string_append (out, "},\"cursor\":");
+    pres_wire_append_json_string (out, now_cursor);
+    g_string_append_c (out, '}');
+    conn_send (conn, out);
+  }
+}
+
+static void
+message_cb (SoupWebsocketConnection *ws,
+            SoupWebsocketDataType    type,
+            GBytes                  *message,
+            Conn                    *conn)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (message, &length);
+  const char *cursor = NULL;
+  JsonNode *root, *op;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT || !g_utf8_validate (data, length, NULL) ||
+      !json_parser_load_from_data (parser, data, length, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      conn_send_error (conn, "invalid_json", "message: must be a JSON object in a text frame");
+      return;
+    }
+  op = json_object_get_member (json_node_get_object (root), "op");
+  if (op == NULL || !JSON_NODE_HOLDS_VALUE (op) || json_node_get_value_type (op) != G_TYPE_STRING ||
+      !g_str_equal (json_node_get_string (op), "sub"))
+    {
+      conn_send_error (conn, "invalid_field", "op: must be \"sub\"");
+      return;
+    }
+  if (!parse_sub (json_node_get_object (root), ids, &cursor, &error))
+    {
+      conn_send_error (conn, pres_wire_error_code_to_string (error->code), error->message);
+      return;
+    }
+  conn_subscribe (conn, ids, cursor);
+}
+
+static void
+closed_cb (SoupWebsocketConnection *ws,
+           Conn                    *conn)
+{
+  g_debug ("stream of %s closed", conn->viewer_id);
+  g_hash_table_remove (conn->stream->conns, conn);
+}
+
+static void
+websocket_cb (SoupServer              *server,
+              SoupServerMessage       *msg,
+              const char              *path,
+              SoupWebsocketConnection *ws,
+              gpointer                 user_data)
+{
+  PresStream *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  PresIdentity identity;
+  Conn *conn;
+
+  /* auth_cb already refused a bad token before the handshake. */
+  if (!pres_auth_check (self->auth, soup_message_headers_get_one (headers, "Authorization"),
+                        &identity))
+    {
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "unauthorized");
+      return;
+    }
+  conn = g_new0 (Conn, 1);
+  conn->stream = self;
+  conn->ws = g_object_ref (ws);
+  conn->viewer_id = g_strdup (identity.participant_id);
+  conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
+  soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_INCOMING_BYTES);
+  soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
+  g_signal_connect (ws, "message", G_CALLBACK (message_cb), conn);
+  g_signal_connect (ws, "closed", G_CALLBACK (closed_cb), conn);
+  g_hash_table_add (self->conns, conn);
+  g_debug ("stream of %s opened", conn->viewer_id);
+}
+
+/* Runs before the handshake: a status set here refuses it. */
+static void
+auth_cb (SoupServer        *server,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           user_data)
+{
+  PresStream *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  PresIdentity identity;
+  g_autofree char *body = NULL;
+
+  if (pres_auth_check (self->auth, soup_message_headers_get_one (headers, "Authorization"),
+                       &identity))
+    return;
+  body = pres_wire_error_to_json ("unauthorized", "Authorization: a valid bearer token is required");
+  pres_metrics_reject (self->metrics, SOUP_STATUS_UNAUTHORIZED);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "WWW-Authenticate", "Bearer");
+  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&body), strlen (body));
+}
+
+guint
+pres_stream_get_n_subscribers (PresStream *self)
+{
+  return g_hash_table_size (self->conns);
+}
+
+static void
+pres_stream_dispose (GObject *object)
+{
+  PresStream *self = PRES_STREAM (object);
+
+  g_clear_signal_handler (&self->changed_id, self->store);
+  if (self->flush_source != NULL)
+    g_source_destroy (g_steal_pointer (&self->flush_source));
+  g_clear_pointer (&self->conns, g_hash_table_unref);
+  g_clear_pointer (&self->dirty, g_hash_table_unref);
+  g_clear_pointer (&self->index, g_hash_table_unref);
+  g_clear_pointer (&self->log, pres_event_log_free);
+  g_clear_object (&self->store);
+  g_clear_object (&self->auth);
+
+  G_OBJECT_CLASS (pres_stream_parent_class)->dispose (object);
+}
+
+static void
+pres_stream_class_init (PresStreamClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = pres_stream_dispose;
+}
+
+static void
+pres_stream_init (PresStream *self)
+{
+  self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_free, NULL);
+  self->index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_hash_table_unref);
+  self->dirty = g_hash_table_new (NULL, NULL);
+  self->log = pres_event_log_new (EVENT_LOG_CAPACITY);
+}
+
+PresStream *
+pres_stream_new (SoupServer  *server,
+                 PresStore   *store,
+                 PresAuth    *auth,
+                 PresMetrics *metrics)
+{
+  PresStream *self = g_object_new (PRES_TYPE_STREAM, NULL);
+
+  self->store = g_object_ref (store);
+  self->auth = g_object_ref (auth);
+  self->metrics = metrics;
+  self->changed_id =
+    g_signal_connect (store, "state-changed", G_CALLBACK (state_changed_cb), self);
+  soup_server_add_handler (server, "/v1/stream", auth_cb, self, NULL);
+  soup_server_add_websocket_handler (server, "/v1/stream", NULL, NULL, websocket_cb, self, NULL);
+  return self;
+}
