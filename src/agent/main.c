@@ -16,6 +16,7 @@ typedef struct
   GMainLoop *loop;
   PresAgent *agent;
   gboolean   owned_name;
+  gboolean   quitting;
   int        exit_status;
 } Context;
 
@@ -68,13 +69,31 @@ on_name_lost (GDBusConnection *connection,
   g_main_loop_quit (ctx->loop);
 }
 
+static void
+on_left (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Context *ctx = user_data;
+
+  pres_agent_quit_finish (PRES_AGENT (source), result, NULL);
+  g_main_loop_quit (ctx->loop);
+}
+
 static gboolean
 on_quit_signal (gpointer user_data)
 {
   Context *ctx = user_data;
 
-  g_debug ("Quitting on signal");
-  g_main_loop_quit (ctx->loop);
+  /* A second signal means the user is done waiting for the leave. */
+  if (ctx->quitting)
+    {
+      g_main_loop_quit (ctx->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  g_debug ("Quitting on signal: sending the leave first");
+  ctx->quitting = TRUE;
+  pres_agent_quit_async (ctx->agent, "quit", on_left, ctx);
   return G_SOURCE_CONTINUE;
 }
 

@@ -9,6 +9,7 @@
 #include "pres-settings.h"
 #include "pres-state-file.h"
 #include "sensors/pres-idle-source.h"
+#include "transport/pres-http-transport.h"
 
 /*
  * PresAgent builds every part and wires them together: sensors feed the
@@ -25,6 +26,7 @@ struct _PresAgent
   PresLink       *link;
   PresIdleSource *idle_source;
   PresService    *service;
+  PresHttpTransport *transport; /* NULL for transports not built in */
 
   char *state_path;
 };
@@ -70,6 +72,7 @@ pres_agent_dispose (GObject *object)
 {
   PresAgent *self = PRES_AGENT (object);
 
+  g_clear_object (&self->transport);
   g_clear_object (&self->service);
   g_clear_object (&self->idle_source);
   g_clear_object (&self->link);
@@ -100,6 +103,7 @@ pres_agent_new (const PresAgentOptions *options,
   g_autofree char *state_dir = NULL;
   g_autofree char *instance_id = NULL;
   g_autofree char *server = NULL;
+  g_autofree char *transport = NULL;
 
   self->settings = pres_settings_new (error);
   if (self->settings == NULL)
@@ -130,6 +134,19 @@ pres_agent_new (const PresAgentOptions *options,
   g_signal_connect_object (self->idle_source, "notify::idle", G_CALLBACK (on_idle_changed), self,
                            G_CONNECT_SWAPPED);
 
+  transport = g_settings_get_string (self->settings, "transport");
+  if (g_str_equal (transport, "http"))
+    {
+      self->transport = pres_http_transport_new (self->model, self->link, self->idle_source,
+                                                 self->settings, instance_id, options->server,
+                                                 options->token_file);
+      g_signal_connect_object (self->service, "reconnect-requested",
+                               G_CALLBACK (pres_http_transport_reconnect), self->transport,
+                               G_CONNECT_SWAPPED);
+    }
+  else
+    g_warning ("The openclaw transport is not available yet; staying off line");
+
   restore_manual_state (self);
   g_signal_connect_object (self->model, "notify::manual", G_CALLBACK (save_manual_state), self,
                            G_CONNECT_SWAPPED);
@@ -157,4 +174,45 @@ pres_agent_start (PresAgent *self)
 {
   g_return_if_fail (PRES_IS_AGENT (self));
   pres_model_start (self->model);
+  if (self->transport != NULL)
+    pres_http_transport_start (self->transport);
+}
+
+static void
+on_left (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+
+  pres_http_transport_leave_finish (PRES_HTTP_TRANSPORT (source), result, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Tells the server this device is leaving (REASON: quit, shutdown…);
+ * finishes within 2 s whatever the server does. */
+void
+pres_agent_quit_async (PresAgent           *self,
+                       const char          *reason,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_return_if_fail (PRES_IS_AGENT (self));
+  if (self->transport == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  pres_http_transport_leave_async (self->transport, reason, on_left, g_steal_pointer (&task));
+}
+
+gboolean
+pres_agent_quit_finish (PresAgent     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -22,4 +22,12 @@ gboolean pres_agent_export (PresAgent       *self,
                             GError         **error);
 void     pres_agent_start  (PresAgent *self);
 
+void     pres_agent_quit_async  (PresAgent           *self,
+                                 const char          *reason,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data);
+gboolean pres_agent_quit_finish (PresAgent     *self,
+                                 GAsyncResult  *result,
+                                 GError       **error);
+
 G_END_DECLS

@@ -1,0 +1,786 @@
+#define G_LOG_DOMAIN "pres-http"
+
+#include "config.h"
+
+#include "pres-http-transport.h"
+
+#include <libsoup/soup.h>
+
+#include "pres-backoff.h"
+#include "pres-connection-watch.h"
+#include "pres-host-info.h"
+#include "pres-http-reply.h"
+#include "pres-server-url.h"
+#include "pres-token-source.h"
+#include "pres-wire.h"
+
+/*
+ * One exchange at a time, in order: a heartbeat that overtook a leave on a
+ * second connection would bring back an instance that just left. Whatever
+ * is wanted while an exchange is under way waits in queued_reason; since
+ * every heartbeat carries the full state, waiting requests merge into one.
+ * A single timer holds the next send (change, periodic beat or retry).
+ */
+
+#define COALESCE_MS 250
+#define DEFAULT_INTERVAL_MS 30000
+#define UNAUTHORIZED_RETRY_MS (5 * 60 * 1000)
+#define QUIT_DEADLINE_MS 1800
+
+struct _PresHttpTransport
+{
+  GObject parent_instance;
+
+  PresModel *model;
+  PresLink *link;
+  PresIdleSource *idle_source;
+  GSettings *settings;
+  char *instance_id;
+  char *server_override;
+  char *token_file;
+
+  SoupSession *soup;
+  GCancellable *cancellable;
+  GRand *rand;
+  PresBackoff *backoff;
+  PresHostInfo *host_info;
+  PresConnectionWatch *watch;
+
+  char *server_url; /* as configured: the keyring files tokens under it */
+  char *base_url;   /* NULL while server_url is refused */
+  char *token;
+  gboolean token_known;
+  gboolean token_lookup_running;
+
+  char *session;
+  guint64 seq;
+  guint interval_ms;
+
+  guint timer_id;
+  gint64 timer_due;
+  const char *timer_reason;
+
+  gboolean busy;
+  const char *queued_reason;
+  GCancellable *request_cancellable;
+  guint deadline_id;
+  gboolean timed_out;
+  gint64 last_change_sent;
+
+  gboolean started;
+  gboolean failing;  /* the last exchange failed: changes wait for the retry */
+  gboolean sent_any; /* the server may hold this instance */
+  gboolean left;
+
+  GTask *quit_task;
+  guint quit_deadline_id;
+  char *quit_reason;
+};
+
+G_DEFINE_TYPE (PresHttpTransport, pres_http_transport, G_TYPE_OBJECT)
+
+static void dispatch (PresHttpTransport *self, const char *reason);
+
+static gboolean
+on_timer (gpointer user_data)
+{
+  PresHttpTransport *self = user_data;
+
+  self->timer_id = 0;
+  dispatch (self, self->timer_reason);
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends in DELAY_MS unless a send is already due sooner. */
+static void
+schedule (PresHttpTransport *self, const char *reason, guint delay_ms)
+{
+  gint64 due = g_get_monotonic_time () + (gint64)delay_ms * 1000;
+
+  if (self->timer_id != 0 && self->timer_due <= due)
+    return;
+  g_clear_handle_id (&self->timer_id, g_source_remove);
+  self->timer_due = due;
+  self->timer_reason = reason;
+  self->timer_id = g_timeout_add (delay_ms, on_timer, self);
+}
+
+static void
+schedule_now (PresHttpTransport *self, const char *reason)
+{
+  g_clear_handle_id (&self->timer_id, g_source_remove);
+  if (self->busy)
+    self->queued_reason = reason;
+  else
+    schedule (self, reason, 0);
+}
+
+/* A change goes out at once, but at most one per COALESCE_MS: changes in
+ * between merge into the next message, which carries the latest state. */
+static void
+schedule_change (PresHttpTransport *self, const char *reason)
+{
+  gint64 since = (g_get_monotonic_time () - self->last_change_sent) / 1000;
+
+  if (!self->started || self->quit_task != NULL)
+    return;
+  if (self->busy)
+    self->queued_reason = reason;
+  else if (self->failing && self->timer_id != 0)
+    return; /* the pending retry carries the new state */
+  else
+    schedule (self, reason, since >= COALESCE_MS ? 0 : COALESCE_MS - since);
+}
+
+static void
+report_failure (PresHttpTransport *self,
+                PresConnection connection,
+                const char *message,
+                guint retry_ms)
+{
+  g_autofree char *text = NULL;
+
+  text = g_strdup_printf ("%s; retrying in %u s", message, (retry_ms + 999) / 1000);
+  g_debug ("%s", text);
+  pres_link_set_connection (self->link, connection);
+  pres_link_set_last_error (self->link, text);
+  self->failing = TRUE;
+  self->queued_reason = NULL;
+  schedule (self, "connect", retry_ms);
+}
+
+static void
+check_server_url (PresHttpTransport *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  url = self->server_override ? g_strdup (self->server_override)
+                              : g_settings_get_string (self->settings, "server-url");
+  pres_link_set_server (self->link, url);
+  g_free (self->base_url);
+  self->base_url = pres_server_url_check (
+    url, g_settings_get_boolean (self->settings, "allow-insecure"), &error);
+  g_free (self->server_url);
+  self->server_url = g_steal_pointer (&url);
+  if (self->base_url == NULL)
+    {
+      g_message ("%s", error->message);
+      pres_link_set_connection (self->link, PRES_CONNECTION_ERROR);
+      pres_link_set_last_error (self->link, error->message);
+    }
+}
+
+static void
+on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PresHttpTransport) self = user_data;
+  g_autoptr (GError) error = NULL;
+  PresTokenOrigin origin;
+  char *token = pres_token_lookup_finish (result, &origin, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self->token_lookup_running = FALSE;
+  self->token_known = TRUE;
+  g_clear_pointer (&self->token, g_free);
+  self->token = token;
+
+  if (error != NULL)
+    {
+      report_failure (self, PRES_CONNECTION_ERROR, error->message, UNAUTHORIZED_RETRY_MS);
+      self->token_known = FALSE;
+      return;
+    }
+  if (token == NULL)
+    {
+      report_failure (self, PRES_CONNECTION_UNAUTHORIZED,
+                      "No access token: run “presencectl login”, or give the agent "
+                      "--token-file or PRESENCE_TOKEN",
+                      UNAUTHORIZED_RETRY_MS);
+      self->token_known = FALSE;
+      return;
+    }
+  g_debug ("Using the token from the %s", pres_token_origin_to_string (origin));
+  dispatch (self, self->queued_reason ? self->queued_reason : "connect");
+}
+
+static void
+on_network_event (SoupMessage *msg,
+                  GSocketClientEvent event,
+                  GIOStream *stream,
+                  PresHttpTransport *self)
+{
+  if (event == G_SOCKET_CLIENT_COMPLETE)
+    pres_connection_watch_set_stream (self->watch, stream);
+}
+
+static gboolean
+on_connection_closed (gpointer user_data)
+{
+  PresHttpTransport *self = user_data;
+
+  /* The server went away between beats: once it answers again it must get
+   * the full state at once. The delay spreads out the agents of a server
+   * that restarted, which all notice at the same moment. */
+  if (!self->busy && !self->left && self->quit_task == NULL)
+    schedule (self, "connect", g_rand_int_range (self->rand, 500, 1500));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  PresHttpTransport *self = user_data;
+
+  self->deadline_id = 0;
+  self->timed_out = TRUE;
+  g_cancellable_cancel (self->request_cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  PresHttpTransport *self;
+  SoupMessage *msg;
+  gboolean leave;
+} Exchange;
+
+static void
+exchange_free (Exchange *exchange)
+{
+  g_object_unref (exchange->self);
+  g_object_unref (exchange->msg);
+  g_free (exchange);
+}
+
+static void on_response (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+start_exchange (PresHttpTransport *self, SoupMessage *msg, gboolean leave)
+{
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", self->token);
+  Exchange *exchange = g_new0 (Exchange, 1);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+  explicit_bzero (auth, strlen (auth));
+  g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), self);
+
+  self->busy = TRUE;
+  self->timed_out = FALSE;
+  pres_connection_watch_disarm (self->watch);
+  g_clear_object (&self->request_cancellable);
+  self->request_cancellable = g_cancellable_new ();
+  self->deadline_id = g_timeout_add_seconds (PRES_HTTP_REQUEST_TIMEOUT_S, on_deadline, self);
+  if (pres_link_get_connection (self->link) == PRES_CONNECTION_DISCONNECTED)
+    pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
+
+  exchange->self = g_object_ref (self);
+  exchange->msg = g_object_ref (msg);
+  exchange->leave = leave;
+  soup_session_send_and_read_async (self->soup, msg, G_PRIORITY_DEFAULT, self->request_cancellable,
+                                    on_response, exchange);
+}
+
+static char *
+instance_url (PresHttpTransport *self)
+{
+  g_autofree char *id = g_uri_escape_string (self->instance_id, NULL, FALSE);
+
+  return g_strconcat (self->base_url, "/v1/instances/", id, NULL);
+}
+
+static void
+send_leave (PresHttpTransport *self, const char *reason)
+{
+  g_autofree char *base = instance_url (self);
+  g_autofree char *session = g_uri_escape_string (self->session, NULL, FALSE);
+  g_autofree char *why = g_uri_escape_string (reason, NULL, FALSE);
+  g_autofree char *url = g_strdup_printf ("%s?session=%s&reason=%s", base, session, why);
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_DELETE, url);
+
+  g_debug ("Leave (%s)", reason);
+  start_exchange (self, msg, TRUE);
+}
+
+static void
+send_heartbeat (PresHttpTransport *self, const char *reason, gint64 last_input_seconds)
+{
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
+  g_auto (PresHostPrivacy) privacy = { 0 };
+  g_autofree char *url = instance_url (self);
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_PUT, url);
+  g_autoptr (GBytes) body = NULL;
+  PresState state = pres_model_get_state (self->model);
+  char *json;
+
+  pres_host_privacy_init_from_settings (&privacy, self->settings);
+  pres_host_info_fill (self->host_info, &privacy, state, last_input_seconds,
+                       pres_model_get_status_text (self->model), hb);
+  hb->session = g_strdup (self->session);
+  hb->seq = ++self->seq;
+  hb->reason = g_strdup (reason);
+  json = pres_heartbeat_to_json (hb);
+  body = g_bytes_new_take (json, strlen (json));
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+
+  g_debug ("Heartbeat %s seq %" G_GUINT64_FORMAT " (%s)", pres_state_to_string (state), hb->seq,
+           reason);
+  if (g_strcmp0 (reason, "periodic") != 0)
+    self->last_change_sent = g_get_monotonic_time ();
+  start_exchange (self, msg, FALSE);
+}
+
+typedef struct
+{
+  PresHttpTransport *self;
+  const char *reason;
+} IdleQuery;
+
+static void
+on_idle_time (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  IdleQuery *query = user_data;
+  g_autoptr (PresHttpTransport) self = query->self;
+  const char *reason = query->reason;
+  g_autoptr (GError) error = NULL;
+  guint seconds;
+
+  g_free (query);
+  seconds = pres_idle_source_get_idle_time_finish (PRES_IDLE_SOURCE (source), result, &error);
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  self->busy = FALSE;
+  /* The state may have changed meanwhile; dispatch() looks at it again. */
+  if (self->quit_task != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
+    {
+      dispatch (self, self->quit_reason ? self->quit_reason : reason);
+      return;
+    }
+  /* A source that cannot tell sends nothing rather than a made-up figure. */
+  send_heartbeat (self, reason, error == NULL ? (gint64)seconds : -1);
+}
+
+static void
+dispatch (PresHttpTransport *self, const char *reason)
+{
+  PresState state = pres_model_get_state (self->model);
+  IdleQuery *query;
+
+  if (self->busy)
+    {
+      self->queued_reason = reason;
+      return;
+    }
+  self->queued_reason = NULL;
+  g_clear_handle_id (&self->timer_id, g_source_remove);
+
+  if (self->quit_task != NULL || state == PRES_STATE_OFFLINE)
+    {
+      if (self->sent_any && self->base_url != NULL && self->token != NULL)
+        send_leave (self, self->quit_reason ? self->quit_reason : reason);
+      else
+        {
+          self->left = TRUE;
+          pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
+          if (self->quit_task != NULL)
+            g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+        }
+      return;
+    }
+  self->left = FALSE;
+
+  if (self->base_url == NULL)
+    return; /* check_server_url() said why; a settings change retries */
+  if (!self->token_known)
+    {
+      self->queued_reason = reason;
+      if (!self->token_lookup_running)
+        {
+          self->token_lookup_running = TRUE;
+          pres_token_lookup_async (self->token_file, self->server_url, self->cancellable,
+                                   on_token_found, g_object_ref (self));
+        }
+      return;
+    }
+
+  if (state == PRES_STATE_APPEAR_OFFLINE)
+    {
+      send_heartbeat (self, reason, -1);
+      return;
+    }
+  self->busy = TRUE;
+  query = g_new0 (IdleQuery, 1);
+  query->self = g_object_ref (self);
+  query->reason = reason;
+  pres_idle_source_get_idle_time_async (self->idle_source, self->cancellable, on_idle_time, query);
+}
+
+static void
+finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
+{
+  self->left = TRUE;
+  self->sent_any = FALSE;
+  pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
+  /* No retry: the server's TTL removes the instance anyway. */
+  if (outcome->kind != PRES_HTTP_OUTCOME_OK)
+    {
+      g_autofree char *text = g_strdup_printf ("The leave was not delivered: %s", outcome->message);
+      pres_link_set_last_error (self->link, text);
+    }
+  g_debug ("Left (%s)", outcome->kind == PRES_HTTP_OUTCOME_OK ? "confirmed" : outcome->message);
+  if (self->quit_task != NULL)
+    {
+      g_clear_handle_id (&self->quit_deadline_id, g_source_remove);
+      g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+    }
+  else if (self->queued_reason != NULL)
+    dispatch (self, self->queued_reason);
+}
+
+static void
+finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
+{
+  switch (outcome->kind)
+    {
+      case PRES_HTTP_OUTCOME_OK:
+        self->failing = FALSE;
+        self->sent_any = TRUE;
+        pres_backoff_reset (self->backoff);
+        self->interval_ms = outcome->reply->interval_ms;
+        pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTED);
+        pres_link_set_last_error (self->link, NULL);
+        pres_link_set_last_heartbeat (self->link, g_get_real_time () / 1000);
+        pres_connection_watch_arm (self->watch);
+        if (self->queued_reason != NULL)
+          {
+            const char *reason = self->queued_reason;
+
+            self->queued_reason = NULL;
+            schedule_change (self, reason);
+          }
+        schedule (self, "periodic", pres_backoff_jitter_interval (self->rand, self->interval_ms));
+        break;
+      case PRES_HTTP_OUTCOME_UNAUTHORIZED:
+        /* Perhaps "presencectl login" stores a better token meanwhile. */
+        self->token_known = FALSE;
+        report_failure (self, PRES_CONNECTION_UNAUTHORIZED, outcome->message,
+                        UNAUTHORIZED_RETRY_MS);
+        break;
+      case PRES_HTTP_OUTCOME_RETRY_AFTER:
+        report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
+                        outcome->retry_after_ms ? outcome->retry_after_ms
+                                                : pres_backoff_next (self->backoff));
+        break;
+      case PRES_HTTP_OUTCOME_FAILED:
+      default:
+        report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
+                        pres_backoff_next (self->backoff));
+        break;
+    }
+}
+
+static void
+on_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Exchange *exchange = user_data;
+  PresHttpTransport *self = exchange->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (PresHttpOutcome) outcome = NULL;
+  guint status;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_signal_handlers_disconnect_by_data (exchange->msg, self);
+  if (g_cancellable_is_cancelled (self->cancellable))
+    goto out;
+
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
+  self->busy = FALSE;
+  status = soup_message_get_status (exchange->msg);
+
+  if (error != NULL && !self->timed_out
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* Dropped on purpose (reconnect, quit): what comes next is queued. */
+      if (self->queued_reason != NULL)
+        dispatch (self, self->queued_reason);
+      goto out;
+    }
+
+  if (error != NULL)
+    outcome = pres_http_outcome_for_error (error, self->timed_out);
+  else
+    {
+      g_autofree char *described = pres_http_describe_reply (status, body);
+      const char *retry_after = soup_message_headers_get_one (
+        soup_message_get_response_headers (exchange->msg), "Retry-After");
+
+      pres_link_set_last_reply (self->link, described);
+      outcome = exchange->leave ? pres_http_outcome_for_leave (status, retry_after, body)
+                                : pres_http_outcome_for_heartbeat (status, retry_after, body);
+    }
+
+  if (exchange->leave)
+    finish_leave (self, outcome);
+  else if (self->quit_task != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
+    dispatch (self, self->quit_reason ? self->quit_reason : "offline");
+  else
+    finish_heartbeat (self, outcome);
+
+out:
+  exchange_free (exchange);
+}
+
+static const char *
+reason_for_change (PresState state, PresState previous, PresReason reason)
+{
+  if (state == PRES_STATE_OFFLINE)
+    return pres_reason_to_string (reason);
+  if (previous == PRES_STATE_OFFLINE)
+    return reason == PRES_REASON_RESUME ? "resume" : "connect";
+  return "state-change";
+}
+
+static void
+on_state_changed (PresModel *model,
+                  PresState state,
+                  PresState previous,
+                  PresReason reason,
+                  PresHttpTransport *self)
+{
+  const char *why = reason_for_change (state, previous, reason);
+
+  if (!self->started || self->quit_task != NULL)
+    return;
+  /* Going offline (sleep, logout) and coming back do not wait for a
+   * coalescing window or a retry timer: the moment matters. */
+  if (state == PRES_STATE_OFFLINE || previous == PRES_STATE_OFFLINE)
+    schedule_now (self, why);
+  else
+    schedule_change (self, why);
+}
+
+static void
+drop_connection_and_send (PresHttpTransport *self, const char *reason)
+{
+  pres_backoff_reset (self->backoff);
+  pres_connection_watch_forget (self->watch);
+  schedule_now (self, reason);
+  /* Cancels a request under way; its callback dispatches what is queued. */
+  soup_session_abort (self->soup);
+}
+
+void
+pres_http_transport_reconnect (PresHttpTransport *self)
+{
+  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
+  if (!self->started || self->quit_task != NULL)
+    return;
+  g_debug ("Reconnecting on request");
+  if (!self->token_lookup_running)
+    self->token_known = FALSE;
+  check_server_url (self);
+  pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
+  drop_connection_and_send (self, "connect");
+}
+
+void
+pres_http_transport_network_changed (PresHttpTransport *self)
+{
+  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
+  if (self->started && self->quit_task == NULL && !self->left)
+    drop_connection_and_send (self, "network");
+}
+
+void
+pres_http_transport_resume (PresHttpTransport *self)
+{
+  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
+  if (self->started && self->quit_task == NULL && !self->left)
+    drop_connection_and_send (self, "resume");
+}
+
+static void
+on_settings_changed (GSettings *settings, const char *key, PresHttpTransport *self)
+{
+  if (!self->started)
+    return;
+  if (g_str_equal (key, "server-url") || g_str_equal (key, "allow-insecure"))
+    {
+      if (g_str_equal (key, "server-url") && self->server_override != NULL)
+        return;
+      check_server_url (self);
+      if (!self->token_lookup_running)
+        self->token_known = FALSE; /* another server, perhaps another token */
+      drop_connection_and_send (self, "connect");
+    }
+  else if (g_str_equal (key, "share-host-name") || g_str_equal (key, "host-alias")
+           || g_str_equal (key, "share-device-model"))
+    /* Withdrawn consent should reach the server now, not in 30 s. */
+    schedule_change (self, "settings");
+}
+
+void
+pres_http_transport_start (PresHttpTransport *self)
+{
+  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
+  g_return_if_fail (!self->started);
+
+  self->started = TRUE;
+  check_server_url (self);
+  dispatch (self, "connect");
+}
+
+static gboolean
+on_quit_deadline (gpointer user_data)
+{
+  PresHttpTransport *self = user_data;
+
+  self->quit_deadline_id = 0;
+  g_warning ("The server did not confirm the leave in time; quitting anyway");
+  g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pres_http_transport_leave_async (PresHttpTransport *self,
+                                 const char *reason,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
+  g_task_set_source_tag (task, pres_http_transport_leave_async);
+
+  if (self->quit_task != NULL || !self->started)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  self->quit_task = g_steal_pointer (&task);
+  self->quit_reason = g_strdup (reason);
+  self->quit_deadline_id = g_timeout_add (QUIT_DEADLINE_MS, on_quit_deadline, self);
+  pres_connection_watch_forget (self->watch);
+  schedule_now (self, reason);
+  /* A heartbeat under way is dropped rather than waited for: quitting must
+   * not take longer because the server is slow. */
+  if (self->busy)
+    soup_session_abort (self->soup);
+}
+
+gboolean
+pres_http_transport_leave_finish (PresHttpTransport *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+const char *
+pres_http_transport_get_session (PresHttpTransport *self)
+{
+  g_return_val_if_fail (PRES_IS_HTTP_TRANSPORT (self), NULL);
+  return self->session;
+}
+
+static void
+pres_http_transport_dispose (GObject *object)
+{
+  PresHttpTransport *self = PRES_HTTP_TRANSPORT (object);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->request_cancellable != NULL)
+    g_cancellable_cancel (self->request_cancellable);
+  g_clear_handle_id (&self->timer_id, g_source_remove);
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
+  g_clear_handle_id (&self->quit_deadline_id, g_source_remove);
+  if (self->quit_task != NULL)
+    g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+  g_clear_pointer (&self->watch, pres_connection_watch_free);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->soup);
+  g_clear_object (&self->request_cancellable);
+  g_clear_object (&self->model);
+  g_clear_object (&self->link);
+  g_clear_object (&self->idle_source);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (pres_http_transport_parent_class)->dispose (object);
+}
+
+static void
+pres_http_transport_finalize (GObject *object)
+{
+  PresHttpTransport *self = PRES_HTTP_TRANSPORT (object);
+
+  if (self->token != NULL)
+    explicit_bzero (self->token, strlen (self->token));
+  g_free (self->token);
+  g_free (self->base_url);
+  g_free (self->server_url);
+  g_free (self->session);
+  g_free (self->instance_id);
+  g_free (self->server_override);
+  g_free (self->token_file);
+  g_free (self->quit_reason);
+  g_clear_pointer (&self->backoff, pres_backoff_free);
+  g_clear_pointer (&self->host_info, pres_host_info_free);
+  g_rand_free (self->rand);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (pres_http_transport_parent_class)->finalize (object);
+}
+
+static void
+pres_http_transport_class_init (PresHttpTransportClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pres_http_transport_dispose;
+  object_class->finalize = pres_http_transport_finalize;
+}
+
+static void
+pres_http_transport_init (PresHttpTransport *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->rand = g_rand_new ();
+  self->backoff = pres_backoff_new (NULL);
+  self->interval_ms = DEFAULT_INTERVAL_MS;
+  self->last_change_sent = G_MININT64 / 2;
+  self->watch = pres_connection_watch_new (on_connection_closed, self);
+  self->session = g_strdup_printf ("%08x%08x%08x%08x", g_random_int (), g_random_int (),
+                                   g_random_int (), g_random_int ());
+  /* idle-timeout 0: libsoup must not close the idle connection behind the
+   * watch's back; the server or a heartbeat failure does that. */
+  self->soup
+    = soup_session_new_with_options ("timeout", PRES_HTTP_REQUEST_TIMEOUT_S, "idle-timeout", 0,
+                                     "user-agent", "presence-agent/" PACKAGE_VERSION, NULL);
+}
+
+PresHttpTransport *
+pres_http_transport_new (PresModel *model,
+                         PresLink *link,
+                         PresIdleSource *idle_source,
+                         GSettings *settings,
+                         const char *instance_id,
+                         const char *server,
+                         const char *token_file)
+{
+  PresHttpTransport *self = g_object_new (PRES_TYPE_HTTP_TRANSPORT, NULL);
+
+  self->model = g_object_ref (model);
+  self->link = g_object_ref (link);
+  self->idle_source = g_object_ref (idle_source);
+  self->settings = g_object_ref (settings);
+  self->instance_id = g_strdup (instance_id);
+  self->server_override = g_strdup (server);
+  self->token_file = g_strdup (token_file);
+  self->host_info = pres_host_info_new_system ();
+
+  g_signal_connect_object (model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
+  g_signal_connect (settings, "changed", G_CALLBACK (on_settings_changed), self);
+  return self;
+}
