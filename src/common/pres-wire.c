@@ -46,6 +46,14 @@ parse_object (const char *data,
                            "body: must be UTF-8 JSON");
       return NULL;
     }
+  /* json-glib would decode \u0000 and the C string would end there, so a
+   * field could pass validation as a shorter string than was sent. */
+  if (g_strstr_len (data, length, "\\u0000") != NULL)
+    {
+      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
+                           "body: NUL characters (\\u0000) are not allowed");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, data, length, &local_error))
     {
       g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,

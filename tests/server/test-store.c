@@ -1,0 +1,372 @@
+#include "pres-memory-store.h"
+
+#define A (-1) /* no such instance */
+#define O PRES_STATE_ONLINE
+#define I PRES_STATE_IDLE
+#define B PRES_STATE_BUSY
+#define X PRES_STATE_APPEAR_OFFLINE
+#define F PRES_STATE_OFFLINE
+
+typedef struct
+{
+  PresStore *store;
+  guint n_changes;
+  PresState last_old;
+  PresState last_new;
+  char *last_id;
+} Fixture;
+
+static void
+changed_cb (PresStore  *store,
+            const char *participant_id,
+            int         old_state,
+            int         new_state,
+            Fixture    *fx)
+{
+  fx->n_changes++;
+  fx->last_old = old_state;
+  fx->last_new = new_state;
+  g_free (fx->last_id);
+  fx->last_id = g_strdup (participant_id);
+}
+
+static void
+fixture_init (Fixture *fx,
+              guint    ttl_ms,
+              guint    max_instances)
+{
+  fx->store = pres_memory_store_new (ttl_ms, max_instances);
+  g_signal_connect (fx->store, "state-changed", G_CALLBACK (changed_cb), fx);
+}
+
+static void
+fixture_clear (Fixture *fx)
+{
+  g_clear_object (&fx->store);
+  g_clear_pointer (&fx->last_id, g_free);
+}
+
+static PresUpsertResult
+beat (Fixture    *fx,
+      const char *participant,
+      const char *instance,
+      PresState   state,
+      const char *session,
+      guint64     seq)
+{
+  PresHeartbeat *hb = pres_heartbeat_new ();
+  g_autoptr (GError) error = NULL;
+  PresUpsertResult result = PRES_UPSERT_STALE;
+
+  hb->state = state;
+  hb->session = g_strdup (session);
+  hb->seq = seq;
+  g_assert_true (pres_store_upsert (fx->store, participant, instance, hb, &result, &error));
+  g_assert_no_error (error);
+  return result;
+}
+
+/* Written out by hand, not computed, so that the test checks the rules of
+ * protocol.md rather than the code's own union function. */
+static const struct
+{
+  int a, b;
+  PresState self, others;
+} union_table[] = {
+  { A, A, F, F }, { A, O, O, O }, { A, I, I, I }, { A, B, B, B }, { A, X, X, F },
+  { O, A, O, O }, { O, O, O, O }, { O, I, O, O }, { O, B, B, B }, { O, X, X, F },
+  { I, A, I, I }, { I, O, O, O }, { I, I, I, I }, { I, B, B, B }, { I, X, X, F },
+  { B, A, B, B }, { B, O, B, B }, { B, I, B, B }, { B, B, B, B }, { B, X, X, F },
+  { X, A, X, F }, { X, O, X, F }, { X, I, X, F }, { X, B, X, F }, { X, X, X, F },
+};
+
+static void
+test_union (void)
+{
+  g_assert_cmpuint (G_N_ELEMENTS (union_table), ==, 25);
+  for (gsize i = 0; i < G_N_ELEMENTS (union_table); i++)
+    {
+      Fixture fx = { 0 };
+      PresState raw;
+
+      fixture_init (&fx, 60000, 100);
+      if (union_table[i].a != A)
+        beat (&fx, "lena", "laptop", union_table[i].a, "s1", 1);
+      if (union_table[i].b != A)
+        beat (&fx, "lena", "phone", union_table[i].b, "s2", 1);
+      raw = pres_store_get_state (fx.store, "lena");
+      g_test_message ("row %" G_GSIZE_FORMAT ": %d + %d → %s", i, union_table[i].a,
+                      union_table[i].b, pres_state_to_string (raw));
+      g_assert_cmpint (pres_store_state_for_viewer (raw, "lena", "lena"), ==, union_table[i].self);
+      g_assert_cmpint (pres_store_state_for_viewer (raw, "lena", "bob"), ==,
+                       union_table[i].others);
+      g_assert_cmpint (pres_store_state_for_viewer (raw, "lena", NULL), ==, union_table[i].others);
+      fixture_clear (&fx);
+    }
+}
+
+static void
+test_leave_older_session_ignored (void)
+{
+  Fixture fx = { 0 };
+
+  fixture_init (&fx, 60000, 100);
+  beat (&fx, "lena", "laptop", O, "old", 7);
+  beat (&fx, "lena", "laptop", B, "new", 1);
+  g_assert_false (pres_store_leave (fx.store, "lena", "laptop", "old"));
+  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 1);
+
+  g_assert_true (pres_store_leave (fx.store, "lena", "laptop", "new"));
+  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, F);
+  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 0);
+  g_assert_cmpuint (pres_store_get_n_participants (fx.store), ==, 0);
+  g_assert_cmpint (fx.last_new, ==, F);
+  /* Leaving twice, or an unknown instance, changes nothing. */
+  g_assert_false (pres_store_leave (fx.store, "lena", "laptop", "new"));
+  g_assert_false (pres_store_leave (fx.store, "nobody", "x", "s"));
+  fixture_clear (&fx);
+}
+
+static void
+test_older_seq_ignored (void)
+{
+  Fixture fx = { 0 };
+
+  fixture_init (&fx, 60000, 100);
+  g_assert_cmpint (beat (&fx, "lena", "laptop", B, "s", 5), ==, PRES_UPSERT_APPLIED);
+  g_assert_cmpint (beat (&fx, "lena", "laptop", O, "s", 4), ==, PRES_UPSERT_STALE);
+  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  g_assert_cmpint (beat (&fx, "lena", "laptop", O, "s", 5), ==, PRES_UPSERT_STALE);
+  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  g_assert_cmpuint (fx.n_changes, ==, 1);
+  g_assert_cmpint (beat (&fx, "lena", "laptop", I, "s", 6), ==, PRES_UPSERT_APPLIED);
+  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, I);
+  g_assert_cmpuint (fx.n_changes, ==, 2);
+  fixture_clear (&fx);
+}
+
+static void
+test_replaced_session_ignored (void)
+{
+  Fixture fx = { 0 };
+
+  fixture_init (&fx, 60000, 100);
+  beat (&fx, "lena", "laptop", O, "first-run", 100);
+  /* A new agent run starts over at seq 1 and still wins... */
+  g_assert_cmpint (beat (&fx, "lena", "laptop", B, "second-run", 1), ==, PRES_UPSERT_APPLIED);
+  /* ...and a late heartbeat of the old run cannot take the instance back. */
+  g_assert_cmpint (beat (&fx, "lena", "laptop", I, "first-run", 101), ==, PRES_UPSERT_STALE);
+  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  fixture_clear (&fx);
+}
+
+static void
+test_change_signalled_once (void)
+{
+  Fixture fx = { 0 };
+
+  fixture_init (&fx, 60000, 100);
+  beat (&fx, "lena", "laptop", O, "s", 1);
+  g_assert_cmpuint (fx.n_changes, ==, 1);
+  g_assert_cmpstr (fx.last_id, ==, "lena");
+  g_assert_cmpint (fx.last_old, ==, F);
+  g_assert_cmpint (fx.last_new, ==, O);
+  beat (&fx, "lena", "laptop", O, "s", 2);
+  beat (&fx, "lena", "phone", I, "t", 1);
+  g_assert_cmpuint (fx.n_changes, ==, 1);
+  beat (&fx, "lena", "phone", B, "t", 2);
+  g_assert_cmpuint (fx.n_changes, ==, 2);
+  g_assert_cmpint (fx.last_new, ==, B);
+  fixture_clear (&fx);
+}
+
+static void
+test_caps (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GError) error = NULL;
+  PresHeartbeat *hb;
+  PresUpsertResult result;
+
+  fixture_init (&fx, 60000, 20);
+  for (int i = 0; i < PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("dev-%d", i);
+
+      beat (&fx, "lena", id, O, "s", 1);
+    }
+  hb = pres_heartbeat_new ();
+  hb->session = g_strdup ("s");
+  g_assert_false (pres_store_upsert (fx.store, "lena", "one-too-many", hb, &result, &error));
+  g_assert_error (error, PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES);
+  g_clear_error (&error);
+  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 16);
+  /* An existing instance still beats. */
+  beat (&fx, "lena", "dev-3", B, "s", 2);
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("dev-%d", i);
+
+      beat (&fx, "bob", id, O, "s", 1);
+    }
+  hb = pres_heartbeat_new ();
+  hb->session = g_strdup ("s");
+  g_assert_false (pres_store_upsert (fx.store, "carol", "x", hb, &result, &error));
+  g_assert_error (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL);
+  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 20);
+  g_assert_cmpuint (pres_store_get_n_participants (fx.store), ==, 2);
+  g_assert_cmpint (pres_store_get_state (fx.store, "carol"), ==, F);
+  fixture_clear (&fx);
+}
+
+static void
+test_always_online (void)
+{
+  Fixture fx = { 0 };
+
+  fixture_init (&fx, 60000, 100);
+  pres_store_set_always_online (fx.store, "bot");
+  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, O);
+  beat (&fx, "bot", "worker", I, "s", 1);
+  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, O);
+  beat (&fx, "bot", "worker", B, "s", 2);
+  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, B);
+  g_assert_true (pres_store_leave (fx.store, "bot", "worker", "s"));
+  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, O);
+  fixture_clear (&fx);
+}
+
+static void
+test_list_instances (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GPtrArray) own = NULL;
+  g_autoptr (GPtrArray) all = NULL;
+  PresInstanceInfo *info;
+
+  fixture_init (&fx, 60000, 100);
+  beat (&fx, "lena", "laptop", B, "s", 3);
+  beat (&fx, "bob", "desk", O, "t", 1);
+  own = pres_store_list_instances (fx.store, "lena");
+  all = pres_store_list_instances (fx.store, NULL);
+  g_assert_cmpuint (own->len, ==, 1);
+  g_assert_cmpuint (all->len, ==, 2);
+  info = own->pdata[0];
+  g_assert_cmpstr (info->participant_id, ==, "lena");
+  g_assert_cmpstr (info->instance_id, ==, "laptop");
+  g_assert_cmpint (info->heartbeat->state, ==, B);
+  g_assert_cmpuint (info->heartbeat->seq, ==, 3);
+  fixture_clear (&fx);
+}
+
+typedef struct
+{
+  Fixture fx;
+  guint n_offline;
+  guint want;
+} ExpiryWait;
+
+static void
+offline_cb (PresStore  *store,
+            const char *participant_id,
+            int         old_state,
+            int         new_state,
+            ExpiryWait *wait)
+{
+  if (new_state == PRES_STATE_OFFLINE)
+    wait->n_offline++;
+}
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the main loop until `want` participants went offline or the
+ * deadline passes; returns the elapsed time in ms. */
+static gint64
+wait_offline (ExpiryWait *wait,
+              guint       deadline_ms)
+{
+  gboolean timed_out = FALSE;
+  gint64 start = g_get_monotonic_time ();
+  guint id = g_timeout_add (deadline_ms, deadline_cb, &timed_out);
+
+  while (wait->n_offline < wait->want && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return (g_get_monotonic_time () - start) / 1000;
+}
+
+static void
+test_expiry_within_ttl (void)
+{
+  const guint ttl_ms = 300, n = 1000;
+  ExpiryWait wait = { .want = n };
+  gint64 elapsed_ms;
+
+  fixture_init (&wait.fx, ttl_ms, 100000);
+  g_signal_connect (wait.fx.store, "state-changed", G_CALLBACK (offline_cb), &wait);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("p%u", i);
+
+      beat (&wait.fx, id, "dev", O, "s", 1);
+    }
+  elapsed_ms = wait_offline (&wait, ttl_ms + 1000);
+  g_test_message ("%u participants offline after %" G_GINT64_FORMAT " ms", wait.n_offline,
+                  elapsed_ms);
+  g_assert_cmpuint (wait.n_offline, ==, n);
+  g_assert_cmpint (elapsed_ms, >=, ttl_ms - 20);
+  g_assert_cmpint (elapsed_ms, <=, ttl_ms + 1000);
+  g_assert_cmpuint (pres_store_get_n_instances (wait.fx.store), ==, 0);
+  fixture_clear (&wait.fx);
+}
+
+static void
+test_heartbeat_extends_ttl (void)
+{
+  const guint ttl_ms = 400;
+  ExpiryWait wait = { .want = 1 };
+  gint64 elapsed_ms;
+
+  fixture_init (&wait.fx, ttl_ms, 100);
+  g_signal_connect (wait.fx.store, "state-changed", G_CALLBACK (offline_cb), &wait);
+  beat (&wait.fx, "lena", "laptop", O, "s", 1);
+  /* Refreshed before the TTL runs out, it must stay live past the first
+   * deadline: the wait ends at the deadline with nothing offline. */
+  wait_offline (&wait, ttl_ms / 2);
+  beat (&wait.fx, "lena", "laptop", O, "s", 2);
+  wait_offline (&wait, ttl_ms * 3 / 4);
+  g_assert_cmpuint (wait.n_offline, ==, 0);
+  g_assert_cmpint (pres_store_get_state (wait.fx.store, "lena"), ==, O);
+  elapsed_ms = wait_offline (&wait, ttl_ms + 1000);
+  g_assert_cmpuint (wait.n_offline, ==, 1);
+  g_assert_cmpint (elapsed_ms, <=, ttl_ms + 1000);
+  fixture_clear (&wait.fx);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/store/union", test_union);
+  g_test_add_func ("/store/stale/leave-older-session", test_leave_older_session_ignored);
+  g_test_add_func ("/store/stale/older-seq", test_older_seq_ignored);
+  g_test_add_func ("/store/stale/replaced-session", test_replaced_session_ignored);
+  g_test_add_func ("/store/change-signalled-once", test_change_signalled_once);
+  g_test_add_func ("/store/caps", test_caps);
+  g_test_add_func ("/store/always-online", test_always_online);
+  g_test_add_func ("/store/list-instances", test_list_instances);
+  g_test_add_func ("/store/expiry/within-ttl", test_expiry_within_ttl);
+  g_test_add_func ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
+
+  return g_test_run ();
+}

@@ -1,0 +1,320 @@
+#include <string.h>
+
+#include "pres-wire.h"
+
+static PresHeartbeat *
+parse (const char *json,
+       GError    **error)
+{
+  return pres_heartbeat_parse (json, strlen (json), error);
+}
+
+static void
+test_heartbeat_roundtrip (void)
+{
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
+  g_autoptr (PresHeartbeat) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  hb->state = PRES_STATE_BUSY;
+  hb->session = g_strdup ("4f1c");
+  hb->seq = 17;
+  hb->last_input_seconds = 12;
+  hb->status_text = g_strdup ("In a \"meeting\" — ünïcode\\");
+  hb->host = g_strdup ("lena-laptop");
+  hb->reason = g_strdup ("periodic");
+
+  json = pres_heartbeat_to_json (hb);
+  back = pres_heartbeat_parse (json, strlen (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->state, ==, PRES_STATE_BUSY);
+  g_assert_cmpstr (back->session, ==, "4f1c");
+  g_assert_cmpuint (back->seq, ==, 17);
+  g_assert_cmpint (back->last_input_seconds, ==, 12);
+  g_assert_cmpstr (back->status_text, ==, hb->status_text);
+  g_assert_cmpstr (back->host, ==, "lena-laptop");
+  g_assert_cmpstr (back->reason, ==, "periodic");
+  g_assert_null (back->version);
+  g_assert_null (back->mode);
+}
+
+static void
+test_heartbeat_optional_absent (void)
+{
+  g_autoptr (PresHeartbeat) hb = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  hb = parse ("{\"state\":\"appear_offline\",\"session\":\"s\",\"seq\":0,\"future\":[1]}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hb->state, ==, PRES_STATE_APPEAR_OFFLINE);
+  g_assert_cmpint (hb->last_input_seconds, ==, -1);
+  g_assert_null (hb->host);
+
+  /* Privacy: absent fields stay absent on the wire. */
+  json = pres_heartbeat_to_json (hb);
+  g_assert_null (strstr (json, "last_input_seconds"));
+  g_assert_null (strstr (json, "host"));
+}
+
+typedef struct
+{
+  const char *json;
+  PresWireError code;
+  const char *field; /* the error message must name it */
+} BadCase;
+
+static void
+check_bad_cases (const BadCase *cases,
+                 gsize          n_cases)
+{
+  for (gsize i = 0; i < n_cases; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (PresHeartbeat) hb = parse (cases[i].json, &error);
+      g_autofree char *escaped = g_strescape (cases[i].json, NULL);
+
+      g_test_message ("input: %s", escaped);
+      g_assert_null (hb);
+      g_assert_error (error, PRES_WIRE_ERROR, (int) cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].field));
+    }
+}
+
+static void
+test_heartbeat_malformed (void)
+{
+  static const BadCase cases[] = {
+    { "", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "{", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "{\"state\":\"online\",", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "[]", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "\"online\"", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "null", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "42", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "{\"state\":\"online\"} trailing", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+    { "\xff\xfe{}", PRES_WIRE_ERROR_INVALID_JSON, "body" },
+  };
+
+  check_bad_cases (cases, G_N_ELEMENTS (cases));
+}
+
+static void
+test_heartbeat_embedded_nul (void)
+{
+  static const char data[] = "{\"state\":\"online\",\"session\":\"s\0x\",\"seq\":1}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_parse (data, sizeof data - 1, &error);
+
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON);
+}
+
+static void
+test_heartbeat_wrong_types (void)
+{
+  static const BadCase cases[] = {
+    { "{\"state\":1,\"session\":\"s\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "state" },
+    { "{\"state\":[\"online\"],\"session\":\"s\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "state" },
+    { "{\"state\":\"online\",\"session\":{},\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "session" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":\"1\"}", PRES_WIRE_ERROR_INVALID_FIELD, "seq" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1.5}", PRES_WIRE_ERROR_INVALID_FIELD, "seq" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":true}", PRES_WIRE_ERROR_INVALID_FIELD, "seq" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":-1}", PRES_WIRE_ERROR_INVALID_FIELD, "seq" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"last_input_seconds\":\"5\"}", PRES_WIRE_ERROR_INVALID_FIELD, "last_input_seconds" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"last_input_seconds\":-3}", PRES_WIRE_ERROR_INVALID_FIELD, "last_input_seconds" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"host\":5}", PRES_WIRE_ERROR_INVALID_FIELD, "host" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"status_text\":[]}", PRES_WIRE_ERROR_INVALID_FIELD, "status_text" },
+    { "{\"session\":\"s\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "state" },
+    { "{\"state\":\"online\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "session" },
+    { "{\"state\":\"online\",\"session\":\"\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "session" },
+    { "{\"state\":\"online\",\"session\":\"s\"}", PRES_WIRE_ERROR_INVALID_FIELD, "seq" },
+  };
+
+  check_bad_cases (cases, G_N_ELEMENTS (cases));
+}
+
+static void
+test_heartbeat_unknown_state (void)
+{
+  static const BadCase cases[] = {
+    { "{\"state\":\"away\",\"session\":\"s\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_STATE, "state" },
+    { "{\"state\":\"ONLINE\",\"session\":\"s\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_STATE, "state" },
+    /* offline is a leave, never a heartbeat */
+    { "{\"state\":\"offline\",\"session\":\"s\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_STATE, "state" },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) hb = parse (cases[0].json, &error);
+
+  check_bad_cases (cases, G_N_ELEMENTS (cases));
+  /* The message says what is allowed. */
+  g_assert_nonnull (strstr (error->message, "online, idle, busy, appear_offline"));
+}
+
+static void
+test_heartbeat_oversize (void)
+{
+  g_autoptr (GString) json = g_string_new ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"x\":\"");
+  g_autoptr (GString) field = g_string_new (NULL);
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) hb = NULL;
+
+  while (json->len <= PRES_WIRE_MAX_BODY_BYTES)
+    g_string_append_c (json, 'a');
+  g_string_append (json, "\"}");
+  hb = pres_heartbeat_parse (json->str, json->len, &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  /* A string of 257 bytes */
+  g_string_append (field, "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"host\":\"");
+  for (int i = 0; i < PRES_WIRE_MAX_STRING_BYTES + 1; i++)
+    g_string_append_c (field, 'h');
+  g_string_append (field, "\"}");
+  hb = pres_heartbeat_parse (field->str, field->len, &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
+  g_assert_nonnull (strstr (error->message, "host"));
+  g_clear_error (&error);
+
+  /* 141 characters of status text (two bytes each: under the byte bound) */
+  g_string_append (text, "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"status_text\":\"");
+  for (int i = 0; i < PRES_STATUS_TEXT_MAX_CHARS + 1; i++)
+    g_string_append (text, "é");
+  g_string_append (text, "\"}");
+  hb = pres_heartbeat_parse (text->str, text->len, &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
+  g_assert_nonnull (strstr (error->message, "status_text"));
+}
+
+static void
+test_heartbeat_control_chars (void)
+{
+  static const BadCase cases[] = {
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"status_text\":\"a\\nb\"}", PRES_WIRE_ERROR_INVALID_FIELD, "status_text" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"host\":\"a\\u0007\"}", PRES_WIRE_ERROR_INVALID_FIELD, "host" },
+    { "{\"state\":\"online\",\"session\":\"s\\u0000x\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_JSON, "\\u0000" },
+  };
+
+  check_bad_cases (cases, G_N_ELEMENTS (cases));
+}
+
+static void
+test_reply_roundtrip (void)
+{
+  g_autoptr (PresHeartbeatReply) reply = pres_heartbeat_reply_new ();
+  g_autoptr (PresHeartbeatReply) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  reply->participant_id = g_strdup ("lena");
+  reply->state = PRES_STATE_APPEAR_OFFLINE;
+  reply->ttl_ms = 75000;
+  reply->interval_ms = 30000;
+  json = pres_heartbeat_reply_to_json (reply);
+  g_assert_cmpstr (json, ==, "{\"participant_id\":\"lena\",\"state\":\"appear_offline\",\"ttl_ms\":75000,\"interval_ms\":30000}");
+  back = pres_heartbeat_reply_parse (json, strlen (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->participant_id, ==, "lena");
+  g_assert_cmpint (back->state, ==, PRES_STATE_APPEAR_OFFLINE);
+  g_assert_cmpuint (back->ttl_ms, ==, 75000);
+  g_assert_cmpuint (back->interval_ms, ==, 30000);
+}
+
+static void
+test_reply_hostile (void)
+{
+  static const char *const cases[] = {
+    "garbage",
+    "{}",
+    "{\"participant_id\":\"a\",\"state\":\"online\",\"ttl_ms\":75000}",
+    "{\"participant_id\":\"a\",\"state\":\"online\",\"ttl_ms\":75000,\"interval_ms\":0}",
+    "{\"participant_id\":\"a\",\"state\":\"zzz\",\"ttl_ms\":75000,\"interval_ms\":30000}",
+    "{\"participant_id\":1,\"state\":\"online\",\"ttl_ms\":75000,\"interval_ms\":30000}",
+    "{\"participant_id\":\"a\",\"state\":\"online\",\"ttl_ms\":\"75000\",\"interval_ms\":30000}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (PresHeartbeatReply) reply =
+        pres_heartbeat_reply_parse (cases[i], strlen (cases[i]), &error);
+
+      g_test_message ("input: %s", cases[i]);
+      g_assert_null (reply);
+      g_assert_error (error, PRES_WIRE_ERROR, error->code);
+    }
+}
+
+static void
+test_error_roundtrip (void)
+{
+  g_autofree char *json = pres_wire_error_to_json ("invalid_state", "state: \"x\" is not a state");
+  g_autofree char *code = NULL;
+  g_autofree char *message = NULL;
+
+  g_assert_true (pres_wire_error_parse (json, strlen (json), &code, &message));
+  g_assert_cmpstr (code, ==, "invalid_state");
+  g_assert_cmpstr (message, ==, "state: \"x\" is not a state");
+  g_clear_pointer (&message, g_free);
+  g_clear_pointer (&json, g_free);
+  json = pres_wire_error_to_json ("too_large", "body: too big");
+  g_assert_true (pres_wire_error_parse (json, strlen (json), NULL, &message));
+  g_assert_cmpstr (message, ==, "body: too big");
+
+  g_assert_false (pres_wire_error_parse ("{}", 2, NULL, NULL));
+  g_assert_false (pres_wire_error_parse ("{\"error\":\"x\"}", 13, NULL, NULL));
+  g_assert_false (pres_wire_error_parse ("nope", 4, NULL, NULL));
+}
+
+static void
+test_instance_id (void)
+{
+  static const char *const good[] = { "a", "Laptop-1", "host.example:0_x", "0123456789" };
+  static const char *const bad[] = { "", "a b", "a/b", "é", "a\n", "%41", "a?b" };
+  g_autofree char *long_id = g_strnfill (129, 'a');
+  g_autofree char *max_id = g_strnfill (128, 'a');
+  g_autofree char *norm = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (pres_instance_id_is_valid (good[i]));
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (pres_instance_id_is_valid (bad[i]));
+  g_assert_false (pres_instance_id_is_valid (NULL));
+  g_assert_false (pres_instance_id_is_valid (long_id));
+  g_assert_true (pres_instance_id_is_valid (max_id));
+
+  norm = pres_instance_id_normalize ("Laptop-ABC", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (norm, ==, "laptop-abc");
+  g_assert_null (pres_instance_id_normalize ("a/b", &error));
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_ID);
+  g_assert_nonnull (strstr (error->message, "instance_id"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/wire/heartbeat/roundtrip", test_heartbeat_roundtrip);
+  g_test_add_func ("/wire/heartbeat/optional-absent", test_heartbeat_optional_absent);
+  g_test_add_func ("/wire/heartbeat/malformed", test_heartbeat_malformed);
+  g_test_add_func ("/wire/heartbeat/embedded-nul", test_heartbeat_embedded_nul);
+  g_test_add_func ("/wire/heartbeat/wrong-types", test_heartbeat_wrong_types);
+  g_test_add_func ("/wire/heartbeat/unknown-state", test_heartbeat_unknown_state);
+  g_test_add_func ("/wire/heartbeat/oversize", test_heartbeat_oversize);
+  g_test_add_func ("/wire/heartbeat/control-chars", test_heartbeat_control_chars);
+  g_test_add_func ("/wire/reply/roundtrip", test_reply_roundtrip);
+  g_test_add_func ("/wire/reply/hostile", test_reply_hostile);
+  g_test_add_func ("/wire/error/roundtrip", test_error_roundtrip);
+  g_test_add_func ("/wire/instance-id", test_instance_id);
+
+  return g_test_run ();
+}
