@@ -90,10 +90,10 @@ main (int   argc,
     }
   if (verbose)
     {
-      /* GLib 2.74's default handler still consults G_MESSAGES_DEBUG. */
-      g_log_set_debug_enabled (TRUE);
+      /* Our domains only: g_log_set_debug_enabled() would also turn on
+       * libsoup's per-frame debug output. */
       if (g_getenv ("G_MESSAGES_DEBUG") == NULL)
-        g_setenv ("G_MESSAGES_DEBUG", G_LOG_DOMAIN, TRUE);
+        g_setenv ("G_MESSAGES_DEBUG", "pres-server pres-wire", TRUE);
     }
 
   options = (PresServerOptions) {
@@ -105,6 +105,11 @@ main (int   argc,
     .rate_limit = rate_limit,
     .rate_burst = (guint) rate_burst,
   };
+  /* Before the port is announced: a test may signal as soon as it reads it. */
+  loop = g_main_loop_new (NULL, FALSE);
+  sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
+  sigint_id = g_unix_signal_add (SIGINT, quit_cb, loop);
+
   server = pres_server_new (&options, &error);
   if (server != NULL)
     uri = pres_server_listen (server, listen != NULL ? listen : "127.0.0.1:8787", &error);
@@ -121,9 +126,6 @@ main (int   argc,
   setvbuf (stdout, NULL, _IOLBF, 0);
   g_print ("listening on %s\n", uri);
 
-  loop = g_main_loop_new (NULL, FALSE);
-  sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
-  sigint_id = g_unix_signal_add (SIGINT, quit_cb, loop);
   g_main_loop_run (loop);
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);

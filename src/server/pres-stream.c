@@ -97,6 +97,19 @@ conn_send_error (Conn       *conn,
   conn_send (conn, out);
 }
 
+/* Updates what the viewer last saw of id.  A plain insert would free the
+ * key, which pending shares. */
+static void
+conn_set_seen (Conn       *conn,
+               const char *id,
+               int         seen)
+{
+  gpointer key;
+
+  if (g_hash_table_steal_extended (conn->subs, id, &key, NULL))
+    g_hash_table_insert (conn->subs, key, GINT_TO_POINTER (seen));
+}
+
 static PresState
 conn_view (Conn       *conn,
            const char *id,
@@ -126,7 +139,7 @@ conn_flush (Conn       *conn,
 
       if (GPOINTER_TO_INT (g_hash_table_lookup (conn->subs, id)) == (int) seen)
         continue;
-      g_hash_table_insert (conn->subs, id, GINT_TO_POINTER (seen));
+      conn_set_seen (conn, id, seen);
       if (any)
         g_string_append_c (out, ',');
       pres_wire_append_json_string (out, id);
@@ -315,7 +328,7 @@ conn_subscribe (Conn       *conn,
         {
           g_hash_table_iter_replace (&iter,
                                      GINT_TO_POINTER (pres_store_get_state (self->store, id)));
-          g_hash_table_insert (conn->subs, id, GINT_TO_POINTER (-1));
+          conn_set_seen (conn, id, -1);
         }
       conn_flush (conn, now_cursor, TRUE);
       return;

@@ -1,0 +1,676 @@
+#!/usr/bin/python3
+"""Integration tests of the real presence-server binary on 127.0.0.1.
+
+Usage: server-integration.py PRESENCE_SERVER CASE
+
+Each case starts its own server on port 0 (the port is read from the
+"listening on" line), talks HTTP and WebSocket to it with the standard
+library only, and stops it by PID.  Waits are on conditions with deadlines.
+"""
+
+import base64
+import http.client
+import json
+import os
+import select
+import shlex
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+TOKENS = """\
+# token participant flags
+tok-lena lena
+tok-bob bob
+tok-bot claude-bot always-online
+tok-ops ops admin
+"""
+
+
+class Fail(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise Fail(what)
+
+
+def wait_for(predicate, timeout, what, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Server:
+    def __init__(self, binary, *args, tokens=TOKENS):
+        self.tmp = tempfile.TemporaryDirectory(prefix="pres-server-test-")
+        cmd = [binary, "--listen", "127.0.0.1:0"]
+        if tokens is not None:
+            path = os.path.join(self.tmp.name, "tokens")
+            with open(path, "w") as f:
+                f.write(tokens)
+            cmd += ["--tokens", path]
+        cmd += list(args)
+        wrapper = os.environ.get("PRES_TEST_WRAPPER")
+        if wrapper:
+            cmd = shlex.split(wrapper) + cmd
+        self.stderr = open(os.path.join(self.tmp.name, "stderr"), "w+")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     start_new_session=True)
+        self.port = self._read_port(timeout=30 if wrapper else 10)
+
+    def _read_port(self, timeout):
+        deadline = time.monotonic() + timeout
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.proc.poll() is not None:
+                raise Fail("server did not print its port: %r %s" % (line, self.errors()))
+            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 1)
+                if not chunk:
+                    continue
+                line += chunk
+        text = line.decode()
+        check(text.startswith("listening on http://127.0.0.1:"), "unexpected first line %r" % text)
+        return int(text.rstrip().rstrip("/").rsplit(":", 1)[1])
+
+    def errors(self):
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def request(self, method, path, body=None, token=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, dict(resp.getheaders()), data
+
+    def json(self, method, path, body=None, token=None, headers=None):
+        status, hdrs, data = self.request(method, path, body, token, headers)
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            raise Fail("%s %s → %d with a non-JSON body %r" % (method, path, status, data))
+        return status, hdrs, parsed
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise Fail("server did not exit within %d s of signal %d" % (timeout, sig))
+
+
+def heartbeat(state, session="s1", seq=1, **extra):
+    body = {"state": state, "session": session, "seq": seq}
+    body.update(extra)
+    return body
+
+
+def snapshot(server):
+    """Everything a rejection must leave as it was, read back over HTTP."""
+    status, _, own = server.json("GET", "/v1/instances", token="tok-ops")
+    check(status == 200, "reading back failed: %d %r" % (status, own))
+    for inst in own["instances"]:
+        inst.pop("ts", None)
+    return sorted(own["instances"], key=lambda i: (i["participant_id"], i["instance_id"]))
+
+
+def expect_rejected(server, method, path, body, token, status, code, raw=None, headers=None):
+    before = snapshot(server)
+    if raw is not None:
+        got, hdrs, data = server.request(method, path, raw, token, headers)
+        err = json.loads(data)
+    else:
+        got, hdrs, err = server.json(method, path, body, token, headers)
+    check(got == status, "%s %s: status %d, wanted %d (%r)" % (method, path, got, status, err))
+    check(hdrs.get("Content-Type", "").startswith("application/json"), "error is not JSON")
+    check(isinstance(err.get("error"), dict), "no error object in %r" % err)
+    check(err["error"].get("code") == code, "code %r, wanted %r" % (err["error"].get("code"), code))
+    check(isinstance(err["error"].get("message"), str) and err["error"]["message"],
+          "no message in %r" % err)
+    check(snapshot(server) == before, "store changed after a rejected %s %s" % (method, path))
+    return hdrs, err
+
+
+def seed(server):
+    status, _, reply = server.json("PUT", "/v1/instances/laptop", heartbeat("busy", seq=5),
+                                   token="tok-lena")
+    check(status == 200 and reply["state"] == "busy", "seed failed: %r" % reply)
+
+
+# --- WebSocket client (RFC 6455, text frames only) --------------------------
+
+class WebSocket:
+    def __init__(self, port, token, path="/v1/stream"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                   "Sec-WebSocket-Version: 13\r\n" % (path, port, key))
+        if token is not None:
+            request += "Authorization: Bearer %s\r\n" % token
+        self.sock.sendall((request + "\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            self.buf += chunk
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        self.status = int(head.split(b" ")[1]) if head else 0
+
+    def send(self, obj):
+        payload = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81])
+        if len(payload) < 126:
+            header += bytes([0x80 | len(payload)])
+        elif len(payload) < 65536:
+            header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+        else:
+            header += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def _need(self, n, deadline):
+        while len(self.buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            if not chunk:
+                raise Fail("WebSocket closed by the server")
+            self.buf += chunk
+        return True
+
+    def recv(self, timeout=5.0):
+        """The next text message as JSON, or None when none came in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self._need(2, deadline):
+                return None
+            opcode = self.buf[0] & 0x0F
+            length = self.buf[1] & 0x7F
+            offset = 2
+            if length == 126:
+                if not self._need(4, deadline):
+                    return None
+                length = struct.unpack("!H", self.buf[2:4])[0]
+                offset = 4
+            elif length == 127:
+                if not self._need(10, deadline):
+                    return None
+                length = struct.unpack("!Q", self.buf[2:10])[0]
+                offset = 10
+            if not self._need(offset + length, deadline):
+                return None
+            payload = self.buf[offset:offset + length]
+            self.buf = self.buf[offset + length:]
+            if opcode == 0x1:
+                return json.loads(payload)
+            if opcode == 0x8:
+                raise Fail("WebSocket closed by the server: %r" % payload)
+
+    def close(self):
+        self.sock.close()
+
+
+# --- cases -------------------------------------------------------------------
+
+def case_healthz_metrics(binary):
+    server = Server(binary)
+    try:
+        status, _, body = server.json("GET", "/healthz")
+        check(status == 200 and body == {"status": "ok"}, "healthz: %r" % body)
+        seed(server)
+        status, hdrs, data = server.request("GET", "/metrics")
+        text = data.decode()
+        check(status == 200 and hdrs["Content-Type"].startswith("text/plain"), "metrics status")
+        check("presence_heartbeats_total 1\n" in text, "heartbeat not counted:\n" + text)
+        check("presence_instances 1\n" in text, "instance gauge:\n" + text)
+        check("# TYPE presence_instances gauge" in text, "no TYPE line")
+        expect_rejected(server, "GET", "/nowhere", None, "tok-lena", 404, "not_found")
+    finally:
+        server.stop()
+
+
+def case_heartbeat_reply(binary):
+    server = Server(binary, "--ttl", "90", "--interval", "20")
+    try:
+        status, _, reply = server.json("PUT", "/v1/instances/Laptop-1",
+                                       heartbeat("online", host="lena-laptop"), token="tok-lena")
+        check(status == 200, "status %d" % status)
+        check(reply == {"participant_id": "lena", "state": "online", "ttl_ms": 90000,
+                        "interval_ms": 20000}, "reply %r" % reply)
+        # Case-insensitive ids: the same instance, not a second one.
+        server.json("PUT", "/v1/instances/LAPTOP-1", heartbeat("busy", seq=2), token="tok-lena")
+        _, _, own = server.json("GET", "/v1/instances", token="tok-lena")
+        check(len(own["instances"]) == 1, "instances: %r" % own)
+        inst = own["instances"][0]
+        check(inst["instance_id"] == "laptop-1" and inst["state"] == "busy", "instance %r" % inst)
+        check(abs(inst["ts"] / 1000 - time.time()) < 60, "ts is not the wall time: %r" % inst)
+        check("host" not in inst, "host of the older heartbeat kept: %r" % inst)
+    finally:
+        server.stop()
+
+
+def case_bad_malformed_json(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        for raw in ["{", "", "[1]", "nope", '{"state": "online"} x']:
+            expect_rejected(server, "PUT", "/v1/instances/laptop", None, "tok-lena", 400,
+                            "invalid_json", raw=raw)
+    finally:
+        server.stop()
+
+
+def case_bad_wrong_types(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        for body in [{"state": 1, "session": "s", "seq": 9},
+                     {"state": "online", "session": 5, "seq": 9},
+                     {"state": "online", "session": "s1", "seq": "9"},
+                     {"state": "online", "session": "s1", "seq": 9.5},
+                     {"state": "online", "session": "s1", "seq": 9, "host": ["x"]},
+                     {"state": "online", "session": "s1", "seq": 9, "last_input_seconds": "3"},
+                     {"state": "online", "session": "s1"}]:
+            expect_rejected(server, "PUT", "/v1/instances/laptop", body, "tok-lena", 400,
+                            "invalid_field")
+    finally:
+        server.stop()
+
+
+def case_bad_oversize(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        big = heartbeat("online", seq=9, status_text="x", host="h" * 5000)
+        expect_rejected(server, "PUT", "/v1/instances/laptop", big, "tok-lena", 413, "too_large")
+        long_field = heartbeat("online", seq=9, host="h" * 300)
+        expect_rejected(server, "PUT", "/v1/instances/laptop", long_field, "tok-lena", 400,
+                        "invalid_field")
+        long_status = heartbeat("online", seq=9, status_text="é" * 141)
+        _, err = expect_rejected(server, "PUT", "/v1/instances/laptop", long_status, "tok-lena",
+                                 400, "invalid_field")
+        check("status_text" in err["error"]["message"], "message %r" % err)
+    finally:
+        server.stop()
+
+
+def case_bad_unknown_state(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        for state in ["away", "offline", "BUSY"]:
+            _, err = expect_rejected(server, "PUT", "/v1/instances/laptop",
+                                     heartbeat(state, seq=9), "tok-lena", 400, "invalid_state")
+            check("online, idle, busy, appear_offline" in err["error"]["message"],
+                  "message does not say what is allowed: %r" % err)
+    finally:
+        server.stop()
+
+
+def case_bad_id(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        for path in ["/v1/instances/bad%20id", "/v1/instances/a*b", "/v1/instances/" + "a" * 129,
+                     "/v1/instances/%C3%A9"]:
+            expect_rejected(server, "PUT", path, heartbeat("online", seq=9), "tok-lena", 400,
+                            "invalid_id")
+        expect_rejected(server, "GET", "/v1/presence?ids=lena,no/pe", None, "tok-lena", 400,
+                        "invalid_id")
+    finally:
+        server.stop()
+
+
+def case_bad_token(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        for token in [None, "tok-nobody", "lena"]:
+            hdrs, _ = expect_rejected(server, "PUT", "/v1/instances/laptop",
+                                      heartbeat("online", seq=9), token, 401, "unauthorized")
+            check(hdrs.get("WWW-Authenticate") == "Bearer", "no WWW-Authenticate")
+            expect_rejected(server, "GET", "/v1/presence?ids=lena", None, token, 401,
+                            "unauthorized")
+            expect_rejected(server, "DELETE", "/v1/instances/laptop?session=s1", None, token, 401,
+                            "unauthorized")
+        expect_rejected(server, "PUT", "/v1/instances/laptop", heartbeat("online", seq=9), None,
+                        401, "unauthorized", headers={"Authorization": "Basic dG9rLWxlbmE="})
+    finally:
+        server.stop()
+
+
+def case_bad_too_many_instances(binary):
+    server = Server(binary)
+    try:
+        for i in range(16):
+            status, _, _ = server.json("PUT", "/v1/instances/dev-%d" % i, heartbeat("online"),
+                                       token="tok-bob")
+            check(status == 200, "instance %d refused" % i)
+        expect_rejected(server, "PUT", "/v1/instances/dev-16", heartbeat("online"), "tok-bob",
+                        409, "too_many_instances")
+        # The cap is per participant: another one is still welcome.
+        status, _, _ = server.json("PUT", "/v1/instances/x", heartbeat("online"), token="tok-lena")
+        check(status == 200, "lena refused")
+    finally:
+        server.stop()
+
+
+def case_bad_total_cap(binary):
+    server = Server(binary, "--max-instances", "2")
+    try:
+        seed(server)
+        server.json("PUT", "/v1/instances/desk", heartbeat("online"), token="tok-bob")
+        hdrs, _ = expect_rejected(server, "PUT", "/v1/instances/phone", heartbeat("online"),
+                                  "tok-bob", 503, "server_full")
+        check(int(hdrs.get("Retry-After", "0")) > 0, "no Retry-After")
+    finally:
+        server.stop()
+
+
+def case_bad_rate_limit(binary):
+    server = Server(binary, "--rate-limit", "0.5", "--rate-burst", "3")
+    try:
+        for i in range(3):
+            status, _, _ = server.json("PUT", "/v1/instances/laptop",
+                                       heartbeat("busy", seq=i + 1), token="tok-lena")
+            check(status == 200, "request %d refused" % i)
+        hdrs, _ = expect_rejected(server, "PUT", "/v1/instances/laptop",
+                                  heartbeat("online", seq=10), "tok-lena", 429, "rate_limited")
+        check(int(hdrs.get("Retry-After", "0")) >= 1, "no Retry-After: %r" % hdrs)
+        # Per token: bob is not limited by lena's requests.
+        status, _, _ = server.json("GET", "/v1/presence?ids=lena", token="tok-bob")
+        check(status == 200, "bob was limited too")
+    finally:
+        server.stop()
+
+
+def case_appear_offline_privacy(binary):
+    server = Server(binary)
+    try:
+        server.json("PUT", "/v1/instances/phone", heartbeat("busy", session="p"), token="tok-lena")
+        status, _, reply = server.json("PUT", "/v1/instances/laptop", heartbeat("appear_offline"),
+                                       token="tok-lena")
+        check(status == 200 and reply["state"] == "appear_offline", "own reply %r" % reply)
+        _, _, other = server.json("GET", "/v1/presence?ids=lena,bob,ghost", token="tok-bob")
+        check(other == {"lena": "offline", "bob": "offline", "ghost": "offline"},
+              "bob sees %r" % other)
+        _, _, own = server.json("GET", "/v1/presence?ids=lena", token="tok-lena")
+        check(own == {"lena": "appear_offline"}, "lena sees %r" % own)
+        # Back to visible: busy wins over online for everyone.
+        server.json("PUT", "/v1/instances/laptop", heartbeat("online", seq=2), token="tok-lena")
+        _, _, other = server.json("GET", "/v1/presence?ids=lena", token="tok-bob")
+        check(other == {"lena": "busy"}, "bob sees %r" % other)
+    finally:
+        server.stop()
+
+
+def case_always_online(binary):
+    server = Server(binary)
+    try:
+        _, _, states = server.json("GET", "/v1/presence?ids=claude-bot", token="tok-bob")
+        check(states == {"claude-bot": "online"}, "bot reads %r" % states)
+    finally:
+        server.stop()
+
+
+def case_instances_admin(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        server.json("PUT", "/v1/instances/desk", heartbeat("online", host="d"), token="tok-bob")
+        _, _, own = server.json("GET", "/v1/instances", token="tok-bob")
+        check([i["participant_id"] for i in own["instances"]] == ["bob"], "bob sees %r" % own)
+        _, _, everyone = server.json("GET", "/v1/instances", token="tok-ops")
+        check(len(everyone["instances"]) == 2, "admin sees %r" % everyone)
+        expect_rejected(server, "POST", "/v1/instances", {}, "tok-bob", 405, "method_not_allowed")
+    finally:
+        server.stop()
+
+
+def case_leave(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        server.json("PUT", "/v1/instances/laptop", heartbeat("online", session="s2"),
+                    token="tok-lena")
+        # A late leave of the old session is ignored...
+        status, _, body = server.json("DELETE", "/v1/instances/laptop?session=s1&reason=quit",
+                                      token="tok-lena")
+        check(status == 200 and body == {}, "late leave: %d %r" % (status, body))
+        _, _, states = server.json("GET", "/v1/presence?ids=lena", token="tok-bob")
+        check(states == {"lena": "online"}, "after a late leave: %r" % states)
+        # ...a late heartbeat of the old session too...
+        server.json("PUT", "/v1/instances/laptop", heartbeat("busy", session="s1", seq=99),
+                    token="tok-lena")
+        _, _, states = server.json("GET", "/v1/presence?ids=lena", token="tok-bob")
+        check(states == {"lena": "online"}, "after a late heartbeat: %r" % states)
+        # ...and the live session's leave removes it at once.
+        expect_rejected(server, "DELETE", "/v1/instances/laptop", None, "tok-lena", 400,
+                        "invalid_field")
+        server.json("DELETE", "/v1/instances/LAPTOP?session=s2&reason=quit", token="tok-lena")
+        _, _, states = server.json("GET", "/v1/presence?ids=lena", token="tok-bob")
+        check(states == {"lena": "offline"}, "after the leave: %r" % states)
+    finally:
+        server.stop()
+
+
+def case_expiry(binary):
+    server = Server(binary, "--ttl", "1", "--interval", "0.5")
+    try:
+        seed(server)
+        start = time.monotonic()
+
+        def offline():
+            _, _, states = server.json("GET", "/v1/presence?ids=lena", token="tok-bob")
+            return states["lena"] == "offline"
+
+        wait_for(offline, 1.0 + 1.0 + 0.5, "lena offline within TTL + 1 s")
+        elapsed = time.monotonic() - start
+        check(elapsed >= 0.9, "offline too early, after %.2f s" % elapsed)
+        check(elapsed <= 2.0, "offline after %.2f s, TTL is 1 s" % elapsed)
+    finally:
+        server.stop()
+
+
+def case_dev_mode(binary):
+    server = Server(binary, "--dev", tokens=None)
+    try:
+        check("INSECURE" in server.errors(), "dev mode is not announced: %r" % server.errors())
+        status, _, reply = server.json("PUT", "/v1/instances/x", heartbeat("idle"), token="anyone")
+        check(status == 200 and reply["participant_id"] == "anyone", "dev reply %r" % reply)
+    finally:
+        server.stop()
+    proc = subprocess.run([binary, "--dev", "--listen", "0.0.0.0:0"], capture_output=True,
+                          timeout=10)
+    check(proc.returncode != 0, "dev mode listened on 0.0.0.0")
+    check(b"loopback" in proc.stderr, "no reason given: %r" % proc.stderr)
+
+
+def case_sigterm(binary):
+    server = Server(binary)
+    seed(server)
+    ws = WebSocket(server.port, "tok-bob")
+    ws.send({"op": "sub", "ids": ["lena"]})
+    check(ws.recv() is not None, "no snapshot")
+    code = server.stop(signal.SIGTERM)
+    ws.close()
+    check(code == 0, "exit status %d after SIGTERM" % code)
+
+
+def case_sigint(binary):
+    server = Server(binary)
+    code = server.stop(signal.SIGINT)
+    check(code == 0, "exit status %d after SIGINT" % code)
+
+
+def case_ws_unauthorized(binary):
+    server = Server(binary)
+    try:
+        ws = WebSocket(server.port, "tok-nobody")
+        check(ws.status == 401, "handshake status %d" % ws.status)
+        ws.close()
+        ws = WebSocket(server.port, None)
+        check(ws.status == 401, "handshake status %d" % ws.status)
+        ws.close()
+    finally:
+        server.stop()
+
+
+def change(server, state, seq, token="tok-lena", instance="laptop"):
+    status, _, _ = server.json("PUT", "/v1/instances/" + instance, heartbeat(state, seq=seq),
+                               token=token)
+    check(status == 200, "heartbeat refused")
+
+
+def case_ws_snapshot_deltas(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        ws = WebSocket(server.port, "tok-bob")
+        check(ws.status == 101, "handshake status %d" % ws.status)
+        ws.send({"op": "sub", "ids": ["lena", "bob", "claude-bot"]})
+        snap = ws.recv()
+        check(snap and snap["op"] == "snapshot", "first message %r" % snap)
+        check(snap["states"] == {"lena": "busy", "bob": "offline", "claude-bot": "online"},
+              "snapshot %r" % snap)
+        cursor = snap["cursor"]
+        steps = [("lena", "idle", {"lena": "idle"}),
+                 ("lena", "online", {"lena": "online"}),
+                 ("bob", "busy", {"bob": "busy"}),
+                 # bob is not lena: her appear_offline reads offline
+                 ("lena", "appear_offline", {"lena": "offline"}),
+                 ("lena", "busy", {"lena": "busy"})]
+        seqs = {"lena": 5, "bob": 0}
+        for who, state, expected in steps:
+            seqs[who] += 1
+            change(server, state, seqs[who], token="tok-" + who)
+            msg = ws.recv()
+            check(msg is not None, "no delta for %s %s" % (who, state))
+            check(msg["op"] == "delta" and msg["changes"] == expected,
+                  "wanted %r, got %r" % (expected, msg))
+            check(msg["cursor"] != cursor, "cursor did not move")
+            cursor = msg["cursor"]
+        # A heartbeat that changes nothing public sends nothing.
+        seqs["lena"] += 1
+        change(server, "busy", seqs["lena"])
+        extra = ws.recv(timeout=0.5)
+        check(extra is None, "unexpected message %r" % extra)
+        # A bad message gets an error and the subscription stays.
+        ws.send({"op": "sub", "ids": "lena"})
+        err = ws.recv()
+        check(err and err["op"] == "error" and err["error"]["code"] == "invalid_field",
+              "bad sub answered %r" % err)
+        change(server, "idle", seqs["lena"] + 1)
+        msg = ws.recv()
+        check(msg and msg["changes"] == {"lena": "idle"}, "after the error: %r" % msg)
+        ws.close()
+    finally:
+        server.stop()
+
+
+def case_ws_self_view(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        ws = WebSocket(server.port, "tok-lena")
+        ws.send({"op": "sub", "ids": ["lena"]})
+        check(ws.recv()["states"] == {"lena": "busy"}, "own snapshot")
+        change(server, "appear_offline", 6)
+        msg = ws.recv()
+        check(msg and msg["changes"] == {"lena": "appear_offline"}, "own delta %r" % msg)
+        ws.close()
+    finally:
+        server.stop()
+
+
+def case_ws_resume(binary):
+    server = Server(binary)
+    try:
+        seed(server)
+        ws = WebSocket(server.port, "tok-bob")
+        ws.send({"op": "sub", "ids": ["lena", "bob"]})
+        snap = ws.recv()
+        check(snap and snap["op"] == "snapshot", "snapshot %r" % snap)
+        ws.close()
+        # Changes while away, including one of an id nobody else watches.
+        change(server, "idle", 6)
+        change(server, "online", 1, token="tok-bob", instance="desk")
+        change(server, "busy", 2, token="tok-bob", instance="desk")
+        ws = WebSocket(server.port, "tok-bob")
+        ws.send({"op": "sub", "ids": ["lena", "bob"], "cursor": snap["cursor"]})
+        msg = ws.recv()
+        check(msg and msg["op"] == "delta", "resume answered %r" % msg)
+        check(msg["changes"] == {"lena": "idle", "bob": "busy"}, "resume lost %r" % msg)
+        resumed_cursor = msg["cursor"]
+        # Resuming at the latest cursor: nothing missed, an empty delta.
+        ws2 = WebSocket(server.port, "tok-bob")
+        ws2.send({"op": "sub", "ids": ["lena"], "cursor": resumed_cursor})
+        msg2 = ws2.recv()
+        check(msg2 and msg2["op"] == "delta" and msg2["changes"] == {}, "latest: %r" % msg2)
+        # Live changes keep coming on the resumed stream.
+        change(server, "online", 7)
+        msg = ws.recv()
+        check(msg and msg["changes"] == {"lena": "online"}, "live after resume: %r" % msg)
+        ws.close()
+        ws2.close()
+        # A cursor the server does not know gets a fresh snapshot.
+        ws = WebSocket(server.port, "tok-bob")
+        ws.send({"op": "sub", "ids": ["lena"], "cursor": "00000000-1"})
+        msg = ws.recv()
+        check(msg and msg["op"] == "snapshot" and msg["states"] == {"lena": "online"},
+              "unknown cursor answered %r" % msg)
+        ws.close()
+    finally:
+        server.stop()
+
+
+CASES = {name[len("case_"):].replace("_", "-"): fn
+         for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
+        print("usage: %s PRESENCE_SERVER CASE\ncases: %s" % (sys.argv[0], " ".join(CASES)))
+        return 2
+    try:
+        CASES[sys.argv[2]](sys.argv[1])
+    except Fail as e:
+        print("FAIL: %s" % e)
+        return 1
+    print("PASS: %s" % sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
