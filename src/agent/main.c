@@ -56,13 +56,14 @@ on_name_lost (GDBusConnection *connection,
 {
   Context *ctx = user_data;
 
-  if (connection == NULL)
+  if (ctx->owned_name)
+    g_message (connection == NULL ? "Lost the session bus; exiting"
+                                  : "Replaced by another presence-agent; exiting");
+  else if (connection == NULL)
     {
       g_printerr ("presence-agent: cannot connect to the session bus\n");
       ctx->exit_status = EXIT_FAILURE;
     }
-  else if (ctx->owned_name)
-    g_message ("Replaced by another presence-agent; exiting");
   else
     /* Not an error: the agent the user wanted is running. */
     g_print ("presence-agent is already running (use --replace to take over)\n");
