@@ -58,13 +58,13 @@ pres_secret_token_validate (const char *token, GError **error)
 
   if (len == 0)
     {
-      g_set_error_literal (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, _ ("The token is empty."));
+      g_set_error_literal (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, _("The token is empty."));
       return FALSE;
     }
   if (len > PRES_SECRET_TOKEN_MAX)
     {
       g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-                   _ ("The token is longer than %u bytes."), PRES_SECRET_TOKEN_MAX);
+                   _("The token is longer than %u bytes."), PRES_SECRET_TOKEN_MAX);
       return FALSE;
     }
   for (gsize i = 0; i < len; i++)
@@ -73,7 +73,7 @@ pres_secret_token_validate (const char *token, GError **error)
         {
           g_set_error_literal (
             error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-            _ ("The token may only hold printable ASCII characters without blanks."));
+            _("The token may only hold printable ASCII characters without blanks."));
           return FALSE;
         }
     }
@@ -148,7 +148,7 @@ on_timeout (gpointer user_data)
   call_finish_timer (call);
   g_cancellable_cancel (call->inner);
   g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                           _ ("The keyring did not answer within %u ms (is it locked?)."),
+                           _("The keyring did not answer within %u ms (is it locked?)."),
                            call->timeout_ms);
   return G_SOURCE_REMOVE;
 }
@@ -252,7 +252,7 @@ pres_secret_store_token (const char *server,
     = call_new (OP_STORE, timeout_ms, cancellable, callback, user_data, pres_secret_store_token);
   Call *call = g_task_get_task_data (task);
   g_autofree char *key = pres_secret_normalize_server (server);
-  g_autofree char *label = g_strdup_printf (_ ("Presence server token for %s"), key);
+  g_autofree char *label = g_strdup_printf (_("Presence server token for %s"), key);
   GError *error = NULL;
 
   if (!pres_secret_token_validate (token, &error))

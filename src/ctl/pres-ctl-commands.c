@@ -19,13 +19,13 @@ pres_ctl_cmd_status (PresCtl *ctl, int argc, char **argv, GError **error)
 {
   gboolean json = FALSE;
   const GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json,
-                                     N_ ("Print all properties as one JSON object"), NULL },
+                                     N_("Print all properties as one JSON object"), NULL },
                                    { NULL } };
   g_autoptr (GVariant) props = NULL;
   g_autofree char *out = NULL;
 
   if (!pres_ctl_parse_options (ctl, entries, NULL,
-                               _ ("Show the presence state and the agent’s status."), &argc, &argv,
+                               _("Show the presence state and the agent’s status."), &argc, &argv,
                                error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -66,7 +66,7 @@ parse_duration_args (const char *for_arg,
   if (for_arg != NULL && until_arg != NULL)
     {
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE,
-                           _ ("Give either --for or --until, not both."));
+                           _("Give either --for or --until, not both."));
       return FALSE;
     }
 
@@ -106,11 +106,11 @@ set_manual (PresCtl *ctl,
   g_autofree char *until_arg = NULL;
   const GOptionEntry entries[] = {
     { "for", 'f', 0, G_OPTION_ARG_STRING, &for_arg,
-      N_ ("How long: 45s, 30m, 2h, 1h30m, 1d or “until 17:00” (default: until “presencectl auto”)"),
-      N_ ("DURATION") },
+      N_("How long: 45s, 30m, 2h, 1h30m, 1d or “until 17:00” (default: until “presencectl auto”)"),
+      N_("DURATION") },
     { "until", 'u', 0, G_OPTION_ARG_STRING, &until_arg,
-      N_ ("Until the next time the clock shows TIME, e.g. 17:00 or “tomorrow 09:00”"),
-      N_ ("TIME") },
+      N_("Until the next time the clock shows TIME, e.g. 17:00 or “tomorrow 09:00”"),
+      N_("TIME") },
     { NULL }
   };
   PresDBusAgent *agent;
@@ -129,7 +129,7 @@ set_manual (PresCtl *ctl,
   if (seconds == 0)
     {
       /* TRANSLATORS: %s is the state name, busy or appear_offline */
-      g_print (_ ("%s until you run “presencectl auto”\n"), state);
+      g_print (_("%s until you run “presencectl auto”\n"), state);
     }
   else
     {
@@ -137,7 +137,7 @@ set_manual (PresCtl *ctl,
       g_autofree char *when = pres_ctl_format_time (g_date_time_to_unix (now) + seconds, now);
 
       /* TRANSLATORS: the state name, then the time it ends */
-      g_print (_ ("%s until %s\n"), state, when);
+      g_print (_("%s until %s\n"), state, when);
     }
   return TRUE;
 }
@@ -145,7 +145,7 @@ set_manual (PresCtl *ctl,
 gboolean
 pres_ctl_cmd_busy (PresCtl *ctl, int argc, char **argv, GError **error)
 {
-  return set_manual (ctl, argc, argv, "busy", _ ("Set the state to busy."),
+  return set_manual (ctl, argc, argv, "busy", _("Set the state to busy."),
                      pres_dbus_agent_call_set_busy_sync, error);
 }
 
@@ -153,7 +153,7 @@ gboolean
 pres_ctl_cmd_appear_offline (PresCtl *ctl, int argc, char **argv, GError **error)
 {
   return set_manual (ctl, argc, argv, "appear_offline",
-                     _ ("Appear offline to others while this device stays connected."),
+                     _("Appear offline to others while this device stays connected."),
                      pres_dbus_agent_call_set_appear_offline_sync, error);
 }
 
@@ -163,7 +163,7 @@ pres_ctl_cmd_auto (PresCtl *ctl, int argc, char **argv, GError **error)
   PresDBusAgent *agent;
 
   if (!pres_ctl_parse_options (
-        ctl, NULL, NULL, _ ("Clear the manual state: follow the desktop’s idle and lock again."),
+        ctl, NULL, NULL, _("Clear the manual state: follow the desktop’s idle and lock again."),
         &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -178,14 +178,14 @@ pres_ctl_cmd_text (PresCtl *ctl, int argc, char **argv, GError **error)
 {
   gboolean clear = FALSE;
   const GOptionEntry entries[]
-    = { { "clear", 'c', 0, G_OPTION_ARG_NONE, &clear, N_ ("Remove the status text"), NULL },
+    = { { "clear", 'c', 0, G_OPTION_ARG_NONE, &clear, N_("Remove the status text"), NULL },
         { NULL } };
   PresDBusAgent *agent;
   g_autofree char *text = NULL;
 
   if (!pres_ctl_parse_options (
-        ctl, entries, N_ ("[TEXT… | --clear]"),
-        _ ("Set the status text shown with the state (at most 140 characters). "
+        ctl, entries, N_("[TEXT… | --clear]"),
+        _("Set the status text shown with the state (at most 140 characters). "
            "Without arguments, print it."),
         &argc, &argv, error))
     return FALSE;
@@ -193,7 +193,7 @@ pres_ctl_cmd_text (PresCtl *ctl, int argc, char **argv, GError **error)
   if (clear && argc > 1)
     {
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE,
-                           _ ("Give either a text or --clear, not both."));
+                           _("Give either a text or --clear, not both."));
       return FALSE;
     }
 
@@ -223,7 +223,7 @@ pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error)
   guint seconds = 0;
 
   if (!pres_ctl_parse_options (ctl, NULL, NULL,
-                               _ ("Print the seconds since the last keyboard or pointer input."),
+                               _("Print the seconds since the last keyboard or pointer input."),
                                &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -255,7 +255,7 @@ parse_idle_timeout (const char *text, guint32 *out_seconds, GError **error)
   if (value < IDLE_TIMEOUT_MIN || value > IDLE_TIMEOUT_MAX)
     {
       g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-                   _ ("The idle timeout must be between %u and %u seconds, not “%s”."),
+                   _("The idle timeout must be between %u and %u seconds, not “%s”."),
                    IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX, text);
       return FALSE;
     }
@@ -271,8 +271,8 @@ pres_ctl_cmd_idle_timeout (PresCtl *ctl, int argc, char **argv, GError **error)
   guint32 seconds;
 
   if (!pres_ctl_parse_options (
-        ctl, NULL, N_ ("[SECONDS]"),
-        _ ("Print or set the seconds without input before the state becomes idle."), &argc, &argv,
+        ctl, NULL, N_("[SECONDS]"),
+        _("Print or set the seconds without input before the state becomes idle."), &argc, &argv,
         error)
       || !pres_ctl_check_args (ctl, argc, 0, 1, error))
     return FALSE;
@@ -307,7 +307,7 @@ pres_ctl_cmd_explain (PresCtl *ctl, int argc, char **argv, GError **error)
   PresDBusAgent *agent;
   g_autofree char *text = NULL;
 
-  if (!pres_ctl_parse_options (ctl, NULL, NULL, _ ("Explain why the state is what it is."), &argc,
+  if (!pres_ctl_parse_options (ctl, NULL, NULL, _("Explain why the state is what it is."), &argc,
                                &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -326,7 +326,7 @@ pres_ctl_cmd_reconnect (PresCtl *ctl, int argc, char **argv, GError **error)
   PresDBusAgent *agent;
 
   if (!pres_ctl_parse_options (
-        ctl, NULL, NULL, _ ("Drop the connection to the server and send the full state again."),
+        ctl, NULL, NULL, _("Drop the connection to the server and send the full state again."),
         &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -343,7 +343,7 @@ pres_ctl_cmd_version (PresCtl *ctl, int argc, char **argv, GError **error)
   g_autoptr (GVariant) value = NULL;
 
   if (!pres_ctl_parse_options (ctl, NULL, NULL,
-                               _ ("Print the versions of presencectl and of the running agent."),
+                               _("Print the versions of presencectl and of the running agent."),
                                &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -358,7 +358,7 @@ pres_ctl_cmd_version (PresCtl *ctl, int argc, char **argv, GError **error)
     }
   if (g_error_matches (local_error, PRES_CTL_ERROR, PRES_CTL_ERROR_NOT_RUNNING))
     {
-      g_print ("presence-agent: %s\n", _ ("not running"));
+      g_print ("presence-agent: %s\n", _("not running"));
       return TRUE;
     }
   g_propagate_error (error, g_steal_pointer (&local_error));

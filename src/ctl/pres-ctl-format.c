@@ -47,11 +47,11 @@ pres_ctl_format_time (gint64 unix_seconds, GDateTime *now)
 
   if (delta > 0)
     /* TRANSLATORS: a time and how far ahead it is, e.g. "2026-11-23 17:00:00 (in 1h30m)" */
-    return g_strdup_printf (_ ("%s (in %s)"), clock, span);
+    return g_strdup_printf (_("%s (in %s)"), clock, span);
   if (delta < 0)
     /* TRANSLATORS: a time and how long ago it was, e.g. "2026-11-23 17:00:00 (12s ago)" */
-    return g_strdup_printf (_ ("%s (%s ago)"), clock, span);
-  return g_strdup_printf (_ ("%s (now)"), clock);
+    return g_strdup_printf (_("%s (%s ago)"), clock, span);
+  return g_strdup_printf (_("%s (now)"), clock);
 }
 
 typedef struct
@@ -87,16 +87,16 @@ format_manual (GVariantDict *dict, GDateTime *now)
   if (manual == NULL)
     return NULL;
   if (*manual == '\0')
-    return g_strdup (_ ("none (automatic)"));
+    return g_strdup (_("none (automatic)"));
 
   g_variant_dict_lookup (dict, "ManualUntil", "x", &until);
   if (until == 0)
     /* TRANSLATORS: %s is a state name, "busy" or "appear_offline" */
-    return g_strdup_printf (_ ("%s until you switch back (presencectl auto)"), manual);
+    return g_strdup_printf (_("%s until you switch back (presencectl auto)"), manual);
 
   g_autofree char *when = pres_ctl_format_time (until, now);
   /* TRANSLATORS: a state name, then the time it ends */
-  return g_strdup_printf (_ ("%s until %s"), manual, when);
+  return g_strdup_printf (_("%s until %s"), manual, when);
 }
 
 static char *
@@ -120,7 +120,7 @@ format_heartbeat (GVariantDict *dict, GDateTime *now)
   if (!g_variant_dict_lookup (dict, "LastHeartbeat", "x", &ms))
     return NULL;
   if (ms <= 0)
-    return g_strdup (_ ("never"));
+    return g_strdup (_("never"));
   return pres_ctl_format_time (ms / 1000, now);
 }
 
@@ -154,28 +154,28 @@ pres_ctl_format_status (GVariant *props, GDateTime *now)
   g_array_set_clear_func (rows, row_clear);
   g_variant_dict_init (&dict, props);
 
-  add_row (rows, _ ("State"), dup_or_null (lookup_string (&dict, "State")));
-  add_row (rows, _ ("Manual"), format_manual (&dict, now));
-  add_row (rows, _ ("Auto state"), dup_or_null (lookup_string (&dict, "AutoState")));
+  add_row (rows, _("State"), dup_or_null (lookup_string (&dict, "State")));
+  add_row (rows, _("Manual"), format_manual (&dict, now));
+  add_row (rows, _("Auto state"), dup_or_null (lookup_string (&dict, "AutoState")));
 
   text = lookup_string (&dict, "StatusText");
   if (text != NULL)
-    add_row (rows, _ ("Status text"), g_strdup (*text != '\0' ? text : _ ("(none)")));
+    add_row (rows, _("Status text"), g_strdup (*text != '\0' ? text : _("(none)")));
 
-  add_row (rows, _ ("Idle source"), dup_or_null (lookup_string (&dict, "IdleSource")));
+  add_row (rows, _("Idle source"), dup_or_null (lookup_string (&dict, "IdleSource")));
   if (g_variant_dict_lookup (&dict, "IdleTimeout", "u", &timeout))
     {
       g_autofree char *span = pres_duration_format (timeout);
-      add_row (rows, _ ("Idle timeout"), g_strdup (span));
+      add_row (rows, _("Idle timeout"), g_strdup (span));
     }
   if (g_variant_dict_lookup (&dict, "Locked", "b", &locked))
-    add_row (rows, _ ("Locked"), g_strdup (locked ? _ ("yes") : _ ("no")));
+    add_row (rows, _("Locked"), g_strdup (locked ? _("yes") : _("no")));
 
-  add_row (rows, _ ("Connection"), format_connection (&dict));
-  add_row (rows, _ ("Last heartbeat"), format_heartbeat (&dict, now));
-  add_row (rows, _ ("Server"), dup_or_null (lookup_string (&dict, "Server")));
-  add_row (rows, _ ("Instance id"), dup_or_null (lookup_string (&dict, "InstanceId")));
-  add_row (rows, _ ("Agent version"), dup_or_null (lookup_string (&dict, "Version")));
+  add_row (rows, _("Connection"), format_connection (&dict));
+  add_row (rows, _("Last heartbeat"), format_heartbeat (&dict, now));
+  add_row (rows, _("Server"), dup_or_null (lookup_string (&dict, "Server")));
+  add_row (rows, _("Instance id"), dup_or_null (lookup_string (&dict, "InstanceId")));
+  add_row (rows, _("Agent version"), dup_or_null (lookup_string (&dict, "Version")));
 
   /* Align on the widest label, counted in characters: labels are translated. */
   for (guint i = 0; i < rows->len; i++)
@@ -291,7 +291,7 @@ pres_ctl_format_state_change (GDateTime *when,
   clock = g_date_time_format (when, "%H:%M:%S");
   /* TRANSLATORS: time, new state, previous state, reason; the state names
    * and the reason stay in English, scripts read them */
-  return g_strdup_printf (_ ("%s  %s (was %s, reason: %s)"), clock, state, previous, reason);
+  return g_strdup_printf (_("%s  %s (was %s, reason: %s)"), clock, state, previous, reason);
 }
 
 /**
@@ -317,9 +317,9 @@ pres_ctl_format_agent_event (GDateTime *when, gboolean running, const char *stat
 
   clock = g_date_time_format (when, "%H:%M:%S");
   if (!running)
-    return g_strdup_printf (_ ("%s  presence-agent is not running"), clock);
+    return g_strdup_printf (_("%s  presence-agent is not running"), clock);
   if (state == NULL)
-    return g_strdup_printf (_ ("%s  presence-agent is running"), clock);
+    return g_strdup_printf (_("%s  presence-agent is running"), clock);
   /* TRANSLATORS: time, state name */
-  return g_strdup_printf (_ ("%s  presence-agent is running, state %s"), clock, state);
+  return g_strdup_printf (_("%s  presence-agent is running, state %s"), clock, state);
 }

@@ -56,7 +56,7 @@ read_token (const char *server, GError **error)
           quiet.c_lflag &= ~(tcflag_t)ECHO;
           quiet.c_lflag |= ECHONL;
           tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-          g_printerr (_ ("Token for %s: "), server);
+          g_printerr (_("Token for %s: "), server);
         }
     }
 
@@ -73,10 +73,10 @@ read_token (const char *server, GError **error)
     {
       if (ferror (stdin))
         g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                     _ ("Cannot read the token from stdin: %s."), g_strerror (errno));
+                     _("Cannot read the token from stdin: %s."), g_strerror (errno));
       else
         g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE,
-                             _ ("No token on stdin. Type it, or pipe it in: "
+                             _("No token on stdin. Type it, or pipe it in: "
                                 "presencectl login < token-file"));
       return NULL;
     }
@@ -84,7 +84,7 @@ read_token (const char *server, GError **error)
     {
       explicit_bzero (buf, sizeof buf);
       g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-                   _ ("The token is longer than %u bytes."), PRES_SECRET_TOKEN_MAX);
+                   _("The token is longer than %u bytes."), PRES_SECRET_TOKEN_MAX);
       return NULL;
     }
 
@@ -129,7 +129,7 @@ find_server (PresCtl *ctl, const char *option, GError **error)
     }
 
   g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE,
-                       _ ("No server is configured: give one with --server URL."));
+                       _("No server is configured: give one with --server URL."));
   return NULL;
 }
 
@@ -143,7 +143,7 @@ keyring_error (GError **error, GError *cause, const char *server)
     g_dbus_error_strip_remote_error (cause);
   detail = g_strdup (cause->message);
   g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-               _ ("The keyring (Secret Service) failed for %s: %s\n"
+               _("The keyring (Secret Service) failed for %s: %s\n"
                   "Without a keyring, give presence-agent the token in a file only you "
                   "can read (--token-file FILE, mode 0600) or in PRESENCE_TOKEN."),
                server, detail);
@@ -178,7 +178,7 @@ pres_ctl_cmd_login (PresCtl *ctl, int argc, char **argv, GError **error)
   g_autofree char *server_option = NULL;
   const GOptionEntry entries[]
     = { { "server", 's', 0, G_OPTION_ARG_STRING, &server_option,
-          N_ ("The server the token is for (default: the agent’s server)"), N_ ("URL") },
+          N_("The server the token is for (default: the agent’s server)"), N_("URL") },
         { NULL } };
   g_autofree char *server = NULL;
   g_autofree char *key = NULL;
@@ -188,7 +188,7 @@ pres_ctl_cmd_login (PresCtl *ctl, int argc, char **argv, GError **error)
   char *token;
 
   if (!pres_ctl_parse_options (ctl, entries, NULL,
-                               _ ("Store the token for the presence server in the keyring. "
+                               _("Store the token for the presence server in the keyring. "
                                   "The token is read from stdin."),
                                &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
@@ -214,7 +214,7 @@ pres_ctl_cmd_login (PresCtl *ctl, int argc, char **argv, GError **error)
       return FALSE;
     }
 
-  g_print (_ ("Token stored in the keyring for %s.\n"
+  g_print (_("Token stored in the keyring for %s.\n"
               "A running agent uses it from its next connection: presencectl reconnect\n"),
            key);
   return TRUE;
@@ -226,7 +226,7 @@ pres_ctl_cmd_logout (PresCtl *ctl, int argc, char **argv, GError **error)
   g_autofree char *server_option = NULL;
   const GOptionEntry entries[]
     = { { "server", 's', 0, G_OPTION_ARG_STRING, &server_option,
-          N_ ("The server the token is for (default: the agent’s server)"), N_ ("URL") },
+          N_("The server the token is for (default: the agent’s server)"), N_("URL") },
         { NULL } };
   g_autofree char *server = NULL;
   g_autofree char *key = NULL;
@@ -236,7 +236,7 @@ pres_ctl_cmd_logout (PresCtl *ctl, int argc, char **argv, GError **error)
   gboolean removed = FALSE;
 
   if (!pres_ctl_parse_options (ctl, entries, NULL,
-                               _ ("Remove the token for the presence server from the keyring."),
+                               _("Remove the token for the presence server from the keyring."),
                                &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
@@ -255,8 +255,8 @@ pres_ctl_cmd_logout (PresCtl *ctl, int argc, char **argv, GError **error)
     }
 
   if (removed)
-    g_print (_ ("Token removed from the keyring for %s.\n"), key);
+    g_print (_("Token removed from the keyring for %s.\n"), key);
   else
-    g_print (_ ("No token was stored for %s.\n"), key);
+    g_print (_("No token was stored for %s.\n"), key);
   return TRUE;
 }

@@ -20,10 +20,11 @@ typedef struct
   gboolean json;
   int exit_signal;
   guint pending_calls;
+  GQueue held; /* changes that came while the agent's first state was asked for */
 } Watch;
 
 static void
-print_line (Watch *watch, char *line)
+write_line (Watch *watch, char *line)
 {
   if (watch->json)
     {
@@ -37,6 +38,26 @@ print_line (Watch *watch, char *line)
       fflush (stdout);
     }
   g_free (line);
+}
+
+/* Takes @line. While the state of an agent that just appeared is being
+ * read, its changes wait, so "running" comes before what it did. */
+static void
+print_line (Watch *watch, char *line)
+{
+  if (watch->pending_calls > 0)
+    g_queue_push_tail (&watch->held, line);
+  else
+    write_line (watch, line);
+}
+
+static void
+flush_held (Watch *watch)
+{
+  char *line;
+
+  while ((line = g_queue_pop_head (&watch->held)) != NULL)
+    write_line (watch, line);
 }
 
 static void
@@ -64,7 +85,11 @@ got_state (GObject *source, GAsyncResult *result, gpointer user_data)
   watch->pending_calls--;
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+    {
+      if (watch->pending_calls == 0)
+        flush_held (watch);
+      return;
+    }
   if (reply != NULL)
     {
       g_variant_get (reply, "(v)", &value);
@@ -77,7 +102,9 @@ got_state (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   now = g_date_time_new_now_local ();
-  print_line (watch, pres_ctl_format_agent_event (now, TRUE, state, watch->json));
+  write_line (watch, pres_ctl_format_agent_event (now, TRUE, state, watch->json));
+  if (watch->pending_calls == 0)
+    flush_held (watch);
 }
 
 static void
@@ -126,18 +153,16 @@ pres_ctl_cmd_watch (PresCtl *ctl, int argc, char **argv, GError **error)
 {
   gboolean json = FALSE;
   const GOptionEntry entries[]
-    = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print one JSON object per line"), NULL },
+    = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object per line"), NULL },
         { NULL } };
-  Watch watch = {
-    NULL,
-  };
+  Watch watch = { 0 };
   PresDBusAgent *agent;
   GDBusConnection *bus;
   guint watch_id, sigint_id, sigterm_id;
   gulong handler;
 
   if (!pres_ctl_parse_options (ctl, entries, NULL,
-                               _ ("Print each change of the state until interrupted (Ctrl+C). "
+                               _("Print each change of the state until interrupted (Ctrl+C). "
                                   "Also says when presence-agent stops or starts."),
                                &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
@@ -152,6 +177,7 @@ pres_ctl_cmd_watch (PresCtl *ctl, int argc, char **argv, GError **error)
   g_dbus_connection_set_exit_on_close (bus, FALSE);
 
   watch.json = json;
+  g_queue_init (&watch.held);
   watch.loop = g_main_loop_new (NULL, FALSE);
   watch.cancellable = g_cancellable_new ();
 
@@ -172,13 +198,14 @@ pres_ctl_cmd_watch (PresCtl *ctl, int argc, char **argv, GError **error)
   /* Let the cancelled call report back before its Watch goes away. */
   while (watch.pending_calls > 0)
     g_main_context_iteration (NULL, TRUE);
+  flush_held (&watch);
   g_clear_object (&watch.cancellable);
   g_clear_pointer (&watch.loop, g_main_loop_unref);
 
   if (watch.exit_signal < 0)
     {
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                           _ ("The session bus closed."));
+                           _("The session bus closed."));
       return FALSE;
     }
   return TRUE;

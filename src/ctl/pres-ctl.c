@@ -27,7 +27,7 @@ static gboolean start_option;
 
 static const GOptionEntry common_entries[]
   = { { "start", 0, 0, G_OPTION_ARG_NONE, &start_option,
-        N_ ("Start presence-agent through D-Bus activation if it is not running"), NULL },
+        N_("Start presence-agent through D-Bus activation if it is not running"), NULL },
       { NULL } };
 
 /**
@@ -73,12 +73,12 @@ pres_ctl_check_args (PresCtl *ctl, int argc, int min_args, int max_args, GError 
 
   if (n < min_args)
     {
-      g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE, _ ("Missing argument."));
+      g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE, _("Missing argument."));
       return FALSE;
     }
   if (max_args >= 0 && n > max_args)
     {
-      g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE, _ ("Too many arguments."));
+      g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE, _("Too many arguments."));
       return FALSE;
     }
   return TRUE;
@@ -96,7 +96,7 @@ pres_ctl_get_bus (PresCtl *ctl, GError **error)
   if (ctl->bus == NULL)
     {
       g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                   _ ("Cannot reach the session bus: %s. presencectl talks to "
+                   _("Cannot reach the session bus: %s. presencectl talks to "
                       "presence-agent on the session bus of a desktop login."),
                    local_error->message);
       return NULL;
@@ -163,7 +163,7 @@ check_owner:
   if (owner == NULL)
     {
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_NOT_RUNNING,
-                           _ ("presence-agent is not running."));
+                           _("presence-agent is not running."));
       return NULL;
     }
   g_debug ("agent is %s", owner);
@@ -199,7 +199,7 @@ pres_ctl_get_property (PresCtl *ctl, const char *name, const GVariantType *type,
   if (!g_variant_is_of_type (value, type))
     {
       g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                   _ ("presence-agent sent %s as type “%s”, expected “%s”."), name,
+                   _("presence-agent sent %s as type “%s”, expected “%s”."), name,
                    g_variant_get_type_string (value), g_variant_type_peek_string (type));
       return NULL;
     }
@@ -225,7 +225,7 @@ pres_ctl_get_all_properties (PresCtl *ctl, GError **error)
   if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(a{sv})")))
     {
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                           _ ("presence-agent sent a malformed property list."));
+                           _("presence-agent sent a malformed property list."));
       return NULL;
     }
   g_variant_get (reply, "(@a{sv})", &props);
@@ -244,7 +244,7 @@ pres_ctl_print_raw (const char *text)
 static void
 print_not_running (void)
 {
-  g_printerr (_ ("presence-agent is not running. Start it with:\n"
+  g_printerr (_("presence-agent is not running. Start it with:\n"
                  "  %s/presence-agent &\n"
                  "or, where it is installed as a systemd user service:\n"
                  "  systemctl --user start presence-agent\n"),
@@ -278,9 +278,9 @@ pres_ctl_report_error (PresCtl *ctl, const GError *error)
     {
       g_printerr ("presencectl: %s\n", copy->message);
       if (ctl->command != NULL)
-        g_printerr (_ ("Try “presencectl %s --help”.\n"), ctl->command);
+        g_printerr (_("Try “presencectl %s --help”.\n"), ctl->command);
       else
-        g_printerr (_ ("Try “presencectl --help”.\n"));
+        g_printerr (_("Try “presencectl --help”.\n"));
       return 2;
     }
 
@@ -288,7 +288,7 @@ pres_ctl_report_error (PresCtl *ctl, const GError *error)
       || g_strcmp0 (remote, "org.presence.Agent.Error.InvalidArgs") == 0
       || g_strcmp0 (remote, "org.freedesktop.DBus.Error.InvalidArgs") == 0)
     {
-      g_printerr (_ ("presencectl: presence-agent refused: %s\n"), copy->message);
+      g_printerr (_("presencectl: presence-agent refused: %s\n"), copy->message);
       return 2;
     }
 
@@ -304,7 +304,7 @@ pres_ctl_report_error (PresCtl *ctl, const GError *error)
       || g_strcmp0 (remote, "org.freedesktop.DBus.Error.Timeout") == 0
       || g_error_matches (copy, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     {
-      g_printerr (_ ("presencectl: presence-agent did not answer in time (%s). "
+      g_printerr (_("presencectl: presence-agent did not answer in time (%s). "
                      "Restart it with: %s/presence-agent --replace &\n"),
                   copy->message, LIBEXECDIR);
       return 1;
@@ -315,7 +315,7 @@ pres_ctl_report_error (PresCtl *ctl, const GError *error)
       || g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownInterface") == 0
       || g_strcmp0 (remote, "org.freedesktop.DBus.Error.UnknownObject") == 0)
     {
-      g_printerr (_ ("presencectl: the running presence-agent does not know this request (%s). "
+      g_printerr (_("presencectl: the running presence-agent does not know this request (%s). "
                      "It may be older than presencectl: compare “presencectl version”.\n"),
                   copy->message);
       return 1;

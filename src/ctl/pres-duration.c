@@ -14,7 +14,7 @@
 #include "pres-duration.h"
 
 #define FORMS_HINT                                                                                 \
-  N_ ("Use a duration like 45s, 30m, 2h, 1h30m or 1d, or a time like “until 17:00”.")
+  N_("Use a duration like 45s, 30m, 2h, 1h30m or 1d, or a time like “until 17:00”.")
 
 typedef struct
 {
@@ -34,7 +34,7 @@ static gboolean
 set_error (GError **error, const char *text, const char *why)
 {
   g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, "“%s”: %s %s", text, why,
-               _ (FORMS_HINT));
+               _(FORMS_HINT));
   return FALSE;
 }
 
@@ -44,7 +44,7 @@ check_range (const char *text, guint64 seconds, guint32 *out_seconds, GError **e
   if (seconds == 0)
     {
       g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-                   _ ("“%s”: the duration must be at least one second. "
+                   _("“%s”: the duration must be at least one second. "
                       "To keep the state until you switch back, leave out the duration."),
                    text);
       return FALSE;
@@ -52,7 +52,7 @@ check_range (const char *text, guint64 seconds, guint32 *out_seconds, GError **e
   if (seconds > PRES_DURATION_MAX_SECONDS)
     {
       g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-                   _ ("“%s” is longer than a year (%u seconds), the most the agent accepts."), text,
+                   _("“%s” is longer than a year (%u seconds), the most the agent accepts."), text,
                    PRES_DURATION_MAX_SECONDS);
       return FALSE;
     }
@@ -67,7 +67,7 @@ parse_relative (const char *orig, const char *p, guint32 *out_seconds, GError **
   guint next_unit = 0;
 
   if (*p == '-')
-    return set_error (error, orig, _ ("a duration cannot be negative."));
+    return set_error (error, orig, _("a duration cannot be negative."));
 
   while (*p != '\0')
     {
@@ -75,7 +75,7 @@ parse_relative (const char *orig, const char *p, guint32 *out_seconds, GError **
       guint i;
 
       if (!g_ascii_isdigit (*p))
-        return set_error (error, orig, _ ("this is not a duration."));
+        return set_error (error, orig, _("this is not a duration."));
 
       /* Saturate: anything past the maximum is out of range anyway, and
        * this keeps the sum below from overflowing. */
@@ -83,16 +83,16 @@ parse_relative (const char *orig, const char *p, guint32 *out_seconds, GError **
         value = MIN (value * 10 + (guint64)(*p - '0'), PRES_DURATION_MAX_SECONDS + 1);
 
       if (*p == '\0')
-        return set_error (error, orig, _ ("the number has no unit (s, m, h or d)."));
+        return set_error (error, orig, _("the number has no unit (s, m, h or d)."));
 
       for (i = 0; i < G_N_ELEMENTS (units); i++)
         if (units[i].unit == *p)
           break;
       if (i == G_N_ELEMENTS (units))
-        return set_error (error, orig, _ ("this is not a duration."));
+        return set_error (error, orig, _("this is not a duration."));
       if (i < next_unit)
         return set_error (error, orig,
-                          _ ("put the larger units first, each unit once (like 1h30m)."));
+                          _("put the larger units first, each unit once (like 1h30m)."));
 
       next_unit = i + 1;
       total += value * units[i].seconds;
@@ -168,7 +168,7 @@ parse_until (const char *orig, const char *p, GDateTime *now, guint32 *out_secon
     p++;
 
   if (!parse_clock (p, &hour, &minute, &second))
-    return set_error (error, orig, _ ("this is not a time of day (like 17:00 or 9:30)."));
+    return set_error (error, orig, _("this is not a time of day (like 17:00 or 9:30)."));
 
   /* The next time the local clock shows that time: today if still ahead,
    * else tomorrow. Built from the calendar date so that a day with a DST
@@ -189,7 +189,7 @@ parse_until (const char *orig, const char *p, GDateTime *now, guint32 *out_secon
                                 g_date_time_get_month (day), g_date_time_get_day_of_month (day),
                                 hour, minute, second);
       if (target == NULL)
-        return set_error (error, orig, _ ("this is not a time of day (like 17:00 or 9:30)."));
+        return set_error (error, orig, _("this is not a time of day (like 17:00 or 9:30)."));
       if (g_date_time_compare (target, now) > 0 || tomorrow)
         break;
 
@@ -200,7 +200,7 @@ parse_until (const char *orig, const char *p, GDateTime *now, guint32 *out_secon
 
   span = g_date_time_difference (target, now);
   if (span <= 0)
-    return set_error (error, orig, _ ("that time has already passed."));
+    return set_error (error, orig, _("that time has already passed."));
 
   /* Round up so the state never ends before the time the user asked for. */
   return check_range (orig, (guint64)((span + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC), out_seconds,
@@ -226,14 +226,14 @@ pres_duration_parse (const char *text, GDateTime *now, guint32 *out_seconds, GEr
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (text == NULL || !g_utf8_validate (text, -1, NULL))
-    return set_error (error, "", _ ("this is not a duration."));
+    return set_error (error, "", _("this is not a duration."));
 
   copy = g_strstrip (g_strdup (text));
   if (*copy == '\0')
-    return set_error (error, text, _ ("no duration given."));
+    return set_error (error, text, _("no duration given."));
 
   if (g_str_equal (copy, "until"))
-    return set_error (error, copy, _ ("“until” needs a time of day (like “until 17:00”)."));
+    return set_error (error, copy, _("“until” needs a time of day (like “until 17:00”)."));
 
   if (g_str_has_prefix (copy, "until "))
     {

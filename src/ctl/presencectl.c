@@ -23,22 +23,22 @@ typedef struct
 } Command;
 
 static const Command commands[] = {
-  { "status", pres_ctl_cmd_status, "[--json]", N_ ("Show the state and the agent’s status") },
-  { "busy", pres_ctl_cmd_busy, "[--for DURATION]", N_ ("Set busy, until “auto” or for a while") },
+  { "status", pres_ctl_cmd_status, "[--json]", N_("Show the state and the agent’s status") },
+  { "busy", pres_ctl_cmd_busy, "[--for DURATION]", N_("Set busy, until “auto” or for a while") },
   { "appear-offline", pres_ctl_cmd_appear_offline, "[--for DURATION]",
-    N_ ("Appear offline to others") },
-  { "auto", pres_ctl_cmd_auto, "", N_ ("Follow the desktop’s idle and lock again") },
-  { "text", pres_ctl_cmd_text, "[TEXT | --clear]", N_ ("Print, set or clear the status text") },
-  { "idle-time", pres_ctl_cmd_idle_time, "", N_ ("Print the seconds since the last input") },
-  { "idle-timeout", pres_ctl_cmd_idle_timeout, "[SECONDS]", N_ ("Print or set the idle timeout") },
-  { "watch", pres_ctl_cmd_watch, "[--json]", N_ ("Print each state change until interrupted") },
-  { "explain", pres_ctl_cmd_explain, "", N_ ("Explain why the state is what it is") },
-  { "reconnect", pres_ctl_cmd_reconnect, "", N_ ("Reconnect to the server now") },
+    N_("Appear offline to others") },
+  { "auto", pres_ctl_cmd_auto, "", N_("Follow the desktop’s idle and lock again") },
+  { "text", pres_ctl_cmd_text, "[TEXT | --clear]", N_("Print, set or clear the status text") },
+  { "idle-time", pres_ctl_cmd_idle_time, "", N_("Print the seconds since the last input") },
+  { "idle-timeout", pres_ctl_cmd_idle_timeout, "[SECONDS]", N_("Print or set the idle timeout") },
+  { "watch", pres_ctl_cmd_watch, "[--json]", N_("Print each state change until interrupted") },
+  { "explain", pres_ctl_cmd_explain, "", N_("Explain why the state is what it is") },
+  { "reconnect", pres_ctl_cmd_reconnect, "", N_("Reconnect to the server now") },
   { "login", pres_ctl_cmd_login, "[--server URL]",
-    N_ ("Store the server token (read from stdin) in the keyring") },
+    N_("Store the server token (read from stdin) in the keyring") },
   { "logout", pres_ctl_cmd_logout, "[--server URL]",
-    N_ ("Remove the server token from the keyring") },
-  { "version", pres_ctl_cmd_version, "", N_ ("Print the client and agent versions") },
+    N_("Remove the server token from the keyring") },
+  { "version", pres_ctl_cmd_version, "", N_("Print the client and agent versions") },
 };
 
 static void
@@ -50,18 +50,18 @@ print_usage (FILE *stream)
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     width = MAX (width, (int)(strlen (commands[i].name) + 1 + strlen (commands[i].usage)));
 
-  g_string_append (out, _ ("Usage:\n  presencectl [COMMAND] [OPTION…]\n\n"));
+  g_string_append (out, _("Usage:\n  presencectl [COMMAND] [OPTION…]\n\n"));
   g_string_append (out,
-                   _ ("Show and set the presence that presence-agent keeps on the server.\n\n"));
-  g_string_append (out, _ ("Commands:\n"));
+                   _("Show and set the presence that presence-agent keeps on the server.\n\n"));
+  g_string_append (out, _("Commands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       g_autofree char *call = g_strdup_printf ("%s %s", commands[i].name, commands[i].usage);
 
-      g_string_append_printf (out, "  %-*s  %s\n", width, call, _ (commands[i].summary));
+      g_string_append_printf (out, "  %-*s  %s\n", width, call, _(commands[i].summary));
     }
   g_string_append (out,
-                   _ ("\nWithout a command: status.\n"
+                   _("\nWithout a command: status.\n"
                       "Durations: 45s, 30m, 2h, 1h30m, 1d, “until 17:00”, “until tomorrow 09:00”.\n"
                       "Every command takes --help, and --start to start the agent through\n"
                       "D-Bus activation if it is not running.\n"));
@@ -85,9 +85,7 @@ find_command (const char *name)
 int
 main (int argc, char *argv[])
 {
-  PresCtl ctl = {
-    NULL,
-  };
+  PresCtl ctl = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *prgname = NULL;
   const Command *command;
@@ -137,10 +135,10 @@ main (int argc, char *argv[])
   if (command == NULL)
     {
       if (cmd_argv[0][0] == '-')
-        g_printerr (_ ("presencectl: a command comes first, then its options: “%s”.\n"),
+        g_printerr (_("presencectl: a command comes first, then its options: “%s”.\n"),
                     cmd_argv[0]);
       else
-        g_printerr (_ ("presencectl: unknown command “%s”.\n"), cmd_argv[0]);
+        g_printerr (_("presencectl: unknown command “%s”.\n"), cmd_argv[0]);
       g_printerr ("\n");
       print_usage (stderr);
       return 2;

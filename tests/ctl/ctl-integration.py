@@ -1,0 +1,427 @@
+#!/usr/bin/python3
+"""presencectl against the real presence-agent on a private session bus.
+
+Run as: ctl-integration.py CASE   (one meson test per case)
+
+Environment: PRES_CTL and PRES_AGENT name the built binaries; the meson
+test environment provides GSETTINGS_* and PRES_TEST_WRAPPER (valgrind).
+Exits 77 (skipped) when the agent binary is missing. Every wait is on a
+condition with a deadline; every process started here runs in its own
+process group and is killed by that group.
+"""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import gi
+
+gi.require_version('Gio', '2.0')
+from gi.repository import Gio, GLib  # noqa: E402
+
+SKIP = 77
+BUS_NAME = 'org.presence.Agent'
+PATH = '/org/presence/Agent'
+IFACE = 'org.presence.Agent'
+
+CTL = os.environ.get('PRES_CTL', '')
+AGENT = os.environ.get('PRES_AGENT', '')
+WRAPPER = shlex.split(os.environ.get('PRES_TEST_WRAPPER', ''))
+# Everything is slower under valgrind.
+SLOW = 10 if WRAPPER else 1
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def wait_for(cond, what, timeout=10.0):
+    """Polls cond() until it is true or the deadline passes."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise Failure('timed out waiting for ' + what)
+        time.sleep(0.02)
+
+
+def kill_group(proc, sig=signal.SIGKILL):
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class TestBed:
+    """A private dbus-daemon, optionally the agent, and presencectl."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix='presencectl-test-')
+        self.procs = []
+        self.agent = None
+        self.agent_runs = 0
+
+        self.bus = subprocess.Popen(
+            ['dbus-daemon', '--session', '--nofork', '--print-address=1'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        self.procs.append(self.bus)
+        address = self._read_line(self.bus.stdout, 'the bus address').strip()
+
+        home = os.path.join(self.tmp.name, 'home')
+        os.makedirs(home)
+        self.env = dict(os.environ)
+        self.env.update({
+            'DBUS_SESSION_BUS_ADDRESS': address,
+            'HOME': home,
+            'XDG_STATE_HOME': os.path.join(self.tmp.name, 'state'),
+            'XDG_CONFIG_HOME': os.path.join(self.tmp.name, 'config'),
+            'XDG_CACHE_HOME': os.path.join(self.tmp.name, 'cache'),
+            'GSETTINGS_BACKEND': 'memory',
+            'LC_ALL': 'C.UTF-8',
+        })
+        self.env.pop('DBUS_SYSTEM_BUS_ADDRESS', None)
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+            Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None, None)
+
+    def _read_line(self, stream, what):
+        line = wait_for(lambda: stream.readline(), what)
+        return line.decode()
+
+    # -- the agent --------------------------------------------------------
+
+    def has_owner(self):
+        reply = self.conn.call_sync(
+            'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+            'NameHasOwner', GLib.Variant('(s)', (BUS_NAME,)), GLib.VariantType('(b)'),
+            Gio.DBusCallFlags.NONE, -1, None)
+        return reply.unpack()[0]
+
+    def start_agent(self):
+        self.agent_runs += 1
+        log = open(os.path.join(self.tmp.name, 'agent-%d.log' % self.agent_runs), 'wb')
+        # A port nothing listens on: the agent's transport stays out of the way.
+        self.agent = subprocess.Popen(
+            WRAPPER + [AGENT, '-v', '--server', 'http://127.0.0.1:9'],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        log.close()
+        self.procs.append(self.agent)
+        wait_for(self.has_owner, 'the agent to own ' + BUS_NAME, 20)
+        wait_for(lambda: self.try_prop('State'), 'the agent to answer', 20)
+
+    def stop_agent(self):
+        kill_group(self.agent, signal.SIGTERM)
+        try:
+            self.agent.wait(timeout=10 * SLOW)
+        except subprocess.TimeoutExpired:
+            kill_group(self.agent)
+            self.agent.wait()
+        wait_for(lambda: not self.has_owner(), 'the agent to leave the bus')
+
+    def prop(self, name):
+        reply = self.conn.call_sync(
+            BUS_NAME, PATH, 'org.freedesktop.DBus.Properties', 'Get',
+            GLib.Variant('(ss)', (IFACE, name)), GLib.VariantType('(v)'),
+            Gio.DBusCallFlags.NO_AUTO_START, 5000 * SLOW, None)
+        return reply.unpack()[0]
+
+    def try_prop(self, name):
+        try:
+            return (self.prop(name),)
+        except GLib.Error:
+            return None
+
+    # -- presencectl ------------------------------------------------------
+
+    def ctl(self, *args, stdin=None):
+        proc = subprocess.run(WRAPPER + [CTL] + list(args), env=self.env,
+                              input=stdin, capture_output=True, text=True,
+                              timeout=30 * SLOW, start_new_session=True)
+        print('$ presencectl %s  -> %d' % (' '.join(shlex.quote(a) for a in args),
+                                           proc.returncode))
+        if proc.stdout:
+            print('  stdout: ' + proc.stdout.rstrip().replace('\n', '\n          '))
+        if proc.stderr:
+            print('  stderr: ' + proc.stderr.rstrip().replace('\n', '\n          '))
+        return proc
+
+    def spawn_ctl(self, *args):
+        proc = subprocess.Popen(WRAPPER + [CTL] + list(args), env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        self.procs.append(proc)
+        os.set_blocking(proc.stdout.fileno(), False)
+        return proc
+
+    def close(self):
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                kill_group(proc)
+                proc.wait()
+        for proc in self.procs:
+            for stream in (proc.stdout, proc.stderr):
+                if stream:
+                    stream.close()
+        self.tmp.cleanup()
+
+
+class LineReader:
+    """Lines from a running process's stdout, without blocking."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.buf = b''
+        self.lines = []
+
+    def poll(self):
+        try:
+            chunk = self.proc.stdout.read()
+        except BlockingIOError:
+            chunk = None
+        if chunk:
+            self.buf += chunk
+            *done, self.buf = self.buf.split(b'\n')
+            for line in done:
+                print('  watch: ' + line.decode())
+                self.lines.append(line.decode())
+        return self.lines
+
+    def wait_line(self, predicate, what, timeout=10.0):
+        def found():
+            for i, line in enumerate(self.poll()):
+                if predicate(line):
+                    del self.lines[:i + 1]
+                    return line
+            return None
+        return wait_for(found, what, timeout)
+
+
+# -- the cases -------------------------------------------------------------
+
+def case_busy_for(bed):
+    bed.start_agent()
+    before = int(time.time())
+    r = bed.ctl('busy', '--for', '1h')
+    after = int(time.time())
+    check(r.returncode == 0, 'busy --for 1h exits 0')
+    check(bed.prop('State') == 'busy', 'State is busy')
+    check(bed.prop('ManualState') == 'busy', 'ManualState is busy')
+    until = bed.prop('ManualUntil')
+    check(before + 3600 - 2 <= until <= after + 3600 + 2,
+          'ManualUntil %d is now+3600 (%d..%d)' % (until, before + 3600, after + 3600))
+
+
+def case_busy_until(bed):
+    bed.start_agent()
+    target = time.localtime(time.time() + 2 * 3600)
+    clock = '%02d:%02d' % (target.tm_hour, target.tm_min)
+    r = bed.ctl('appear-offline', '--for', 'until', clock)
+    check(r.returncode == 0, 'appear-offline --for until HH:MM exits 0')
+    check(bed.prop('State') == 'appear_offline', 'State is appear_offline')
+    until = time.localtime(bed.prop('ManualUntil'))
+    check((until.tm_hour, until.tm_min, until.tm_sec) == (target.tm_hour, target.tm_min, 0),
+          'ManualUntil is at %s local time' % clock)
+
+
+def case_auto(bed):
+    bed.start_agent()
+    check(bed.ctl('busy').returncode == 0, 'busy exits 0')
+    check(bed.prop('State') == 'busy' and bed.prop('ManualUntil') == 0,
+          'busy until auto')
+    check(bed.ctl('auto').returncode == 0, 'auto exits 0')
+    check(bed.prop('State') == 'online', 'State is online again')
+    check(bed.prop('ManualState') == '', 'no manual state')
+
+
+def case_bad_duration(bed):
+    bed.start_agent()
+    for bad in (['--for', 'garbage'], ['--for', '0s'], ['--for', '-5m'], ['--for', '366d'],
+                ['--for', '5']):
+        r = bed.ctl('busy', *bad)
+        check(r.returncode == 2, 'busy %s exits 2' % ' '.join(bad))
+        check('presencectl busy --help' in r.stderr, 'the error gives a hint')
+        check(r.stdout == '', 'nothing on stdout')
+    check(bed.prop('State') == 'online', 'State unchanged')
+    check(bed.prop('ManualState') == '', 'ManualState unchanged')
+
+
+def case_text_too_long(bed):
+    bed.start_agent()
+    check(bed.ctl('text', 'lunch').returncode == 0, 'text exits 0')
+    check(bed.prop('StatusText') == 'lunch', 'StatusText set')
+    r = bed.ctl('text', 'x' * 141)
+    check(r.returncode == 2, '141 characters exit 2')
+    check('140' in r.stderr, "the agent's message says what is allowed")
+    check(bed.prop('StatusText') == 'lunch', 'StatusText unchanged')
+    check(bed.ctl('text', 'é' * 140).returncode == 0, '140 characters are fine')
+    check(bed.ctl('text').stdout == 'é' * 140 + '\n', 'text prints it back')
+    check(bed.ctl('text', '--clear').returncode == 0, 'text --clear exits 0')
+    check(bed.prop('StatusText') == '', 'StatusText cleared')
+
+
+def case_not_running(bed):
+    for args in (['status'], ['busy', '--for', '1h'], ['auto'], ['status', '--json']):
+        r = bed.ctl(*args)
+        check(r.returncode == 1, '%s exits 1 without an agent' % args[0])
+        check('presence-agent is not running' in r.stderr, 'says the agent is not running')
+        check('presence-agent &' in r.stderr and 'systemctl --user start' in r.stderr,
+              'says how to start it')
+    r = bed.ctl('version')
+    check(r.returncode == 0 and 'presence-agent: not running' in r.stdout,
+          'version works without an agent')
+
+
+def case_usage(bed):
+    r = bed.ctl('frobnicate')
+    check(r.returncode == 2 and 'unknown command' in r.stderr, 'unknown command exits 2')
+    r = bed.ctl('status', '--bogus')
+    check(r.returncode == 2 and 'presencectl status --help' in r.stderr,
+          'unknown option exits 2 with a hint')
+    r = bed.ctl('auto', 'extra')
+    check(r.returncode == 2, 'extra argument exits 2')
+    r = bed.ctl('--help')
+    check(r.returncode == 0 and 'watch' in r.stdout, '--help lists the commands')
+
+
+def case_status_json(bed):
+    bed.start_agent()
+    check(bed.ctl('busy', '--for', '30m').returncode == 0, 'busy exits 0')
+    r = bed.ctl('status', '--json')
+    check(r.returncode == 0, 'status --json exits 0')
+    data = json.loads(r.stdout)
+    check(data['State'] == 'busy', 'State in the JSON')
+    check(isinstance(data['ManualUntil'], int) and data['ManualUntil'] > time.time(),
+          'ManualUntil is a number in the future')
+    check(isinstance(data['Locked'], bool), 'Locked is a boolean')
+    check(isinstance(data['IdleTimeout'], int), 'IdleTimeout is a number')
+    check(data['InstanceId'] == bed.prop('InstanceId'), 'InstanceId matches')
+    check(data['Version'] == bed.prop('Version'), 'Version matches')
+    check(set(data) >= {'State', 'AutoState', 'ManualState', 'ManualUntil', 'StatusText',
+                        'IdleTimeout', 'IdleSource', 'Locked', 'Connection', 'LastError',
+                        'LastHeartbeat', 'InstanceId', 'Server', 'Version'},
+          'every property is there')
+    r = bed.ctl('status')
+    check(r.returncode == 0 and 'busy until' in r.stdout, 'status shows the expiry')
+
+
+def case_watch(bed):
+    bed.start_agent()
+    watch = bed.spawn_ctl('watch')
+    lines = LineReader(watch)
+    lines.wait_line(lambda l: 'presence-agent is running' in l, 'the first line of watch')
+    check(bed.ctl('busy').returncode == 0, 'busy exits 0')
+    lines.wait_line(lambda l: 'busy (was online, reason: manual)' in l, 'watch to print busy')
+    check(bed.ctl('auto').returncode == 0, 'auto exits 0')
+    lines.wait_line(lambda l: 'online (was busy, reason: auto)' in l, 'watch to print online')
+    watch.send_signal(signal.SIGINT)
+    check(watch.wait(timeout=10 * SLOW) == 0, 'watch exits 0 on SIGINT')
+
+
+def case_watch_restart(bed):
+    bed.start_agent()
+    watch = bed.spawn_ctl('watch', '--json')
+    lines = LineReader(watch)
+
+    def event(name):
+        return lambda l: json.loads(l).get('event') == name
+
+    lines.wait_line(event('agent-running'), 'watch to see the agent')
+    bed.stop_agent()
+    lines.wait_line(event('agent-stopped'), 'watch to see the agent stop')
+    check(watch.poll() is None, 'watch survives the agent going away')
+    bed.start_agent()
+    lines.wait_line(event('agent-running'), 'watch to see the agent again')
+    check(bed.ctl('busy').returncode == 0, 'busy exits 0')
+    # The new agent's own startup change may come first; wait for busy.
+    line = lines.wait_line(lambda l: json.loads(l).get('state') == 'busy' and
+                           json.loads(l)['event'] == 'state-changed',
+                           'the change to busy from the new agent')
+    check(json.loads(line)['reason'] == 'manual', 'the reason is manual')
+    watch.send_signal(signal.SIGTERM)
+    check(watch.wait(timeout=10 * SLOW) == 0, 'watch exits 0 on SIGTERM')
+
+
+def case_idle_timeout(bed):
+    bed.start_agent()
+    check(bed.ctl('idle-timeout', '2m').returncode == 0, 'idle-timeout 2m exits 0')
+    check(bed.prop('IdleTimeout') == 120, 'IdleTimeout is 120')
+    check(bed.ctl('idle-timeout').stdout == '120\n', 'idle-timeout prints it')
+    r = bed.ctl('idle-timeout', '5')
+    check(r.returncode == 2 and '10' in r.stderr, 'idle-timeout 5 exits 2')
+    check(bed.prop('IdleTimeout') == 120, 'IdleTimeout unchanged')
+
+
+def case_explain_version(bed):
+    bed.start_agent()
+    r = bed.ctl('explain')
+    check(r.returncode == 0 and r.stdout.strip() != '', 'explain prints something')
+    r = bed.ctl('version')
+    check(r.returncode == 0, 'version exits 0')
+    check('presence-agent: %s' % bed.prop('Version') in r.stdout, 'version shows the agent')
+    check(bed.ctl('reconnect').returncode == 0, 'reconnect exits 0')
+
+
+def case_login_no_keyring(bed):
+    # No Secret Service on the private bus: a clear failure, not a hang,
+    # and never "the agent is not running".
+    r = bed.ctl('login', '--server', 'http://127.0.0.1:8787', stdin='s3cret-token\n')
+    check(r.returncode == 1, 'login without a keyring exits 1')
+    check('keyring' in r.stderr and '--token-file' in r.stderr, 'says what to do instead')
+    check('s3cret-token' not in r.stderr + r.stdout, 'the token is never printed')
+    r = bed.ctl('login', '--server', 'http://127.0.0.1:8787', stdin='')
+    check(r.returncode == 2, 'login with no token exits 2')
+    r = bed.ctl('login', '--server', 'http://127.0.0.1:8787', stdin='two words\n')
+    check(r.returncode == 2 and 'two' not in r.stderr, 'a malformed token exits 2, unquoted')
+
+
+CASES = {name[len('case_'):].replace('_', '-'): fn
+         for name, fn in globals().items() if name.startswith('case_')}
+NEEDS_NO_AGENT = {'not-running', 'usage', 'login-no-keyring'}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print('usage: %s CASE\ncases: %s' % (sys.argv[0], ' '.join(sorted(CASES))))
+        return 2
+    case = sys.argv[1]
+    if not os.access(CTL, os.X_OK):
+        print('presencectl not built at %r' % CTL)
+        return 1
+    if case not in NEEDS_NO_AGENT and not os.access(AGENT, os.X_OK):
+        print('SKIP: the agent binary is missing (%r)' % AGENT)
+        return SKIP
+
+    bed = TestBed()
+    try:
+        CASES[case](bed)
+    except Failure as e:
+        print('FAIL: %s' % e)
+        for n in range(1, bed.agent_runs + 1):
+            path = os.path.join(bed.tmp.name, 'agent-%d.log' % n)
+            with open(path, errors='replace') as f:
+                print('--- agent log %d ---\n%s' % (n, f.read()[-4000:]))
+        return 1
+    finally:
+        bed.close()
+    print('PASS: %s' % case)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
