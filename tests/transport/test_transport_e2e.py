@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""The built presence-agent against the real presence-server on loopback.
+
+Each test gets a private session bus, its own state directory and its own
+presence-server on 127.0.0.1 port 0. The agent's token is "lena" (the
+server runs in dev mode: a token is its participant id); "bob" is another
+participant. Waits are on conditions with deadlines; processes are killed
+by the process groups this file started.
+"""
+
+import http.client
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+from testbed import AGENT, BUILDDIR, AgentTestCase, wait_until
+
+SERVER = os.path.join(BUILDDIR, "src", "server", "presence-server")
+
+# pres-backoff.h: attempt k waits [max(1, 0.8·2^k), min(60, 1.2·2^k)] s.
+BACKOFF_BOUNDS = [(1.0, 1.2), (1.6, 2.4), (3.2, 4.8), (6.4, 9.6)]
+
+
+def http_get(port, path, token):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+class RecordingProxy:
+    """Forwards to the server and keeps every request the agent made."""
+
+    def __init__(self, upstream_port):
+        self.requests = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                proxy.requests.append((self.command, self.path, body))
+                upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=5)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() in ("authorization", "content-type")}
+                upstream.request(self.command, self.path, body=body or None, headers=headers)
+                response = upstream.getresponse()
+                data = response.read()
+                upstream.close()
+                self.send_response(response.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_PUT = do_DELETE = do_GET = forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ClosingListener:
+    """Takes over a stopped server's port and counts connection attempts."""
+
+    def __init__(self, port):
+        self.accepts = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepts.append(time.monotonic())
+            conn.close()
+
+    def attempts(self):
+        """Accepts closer than 0.3 s apart are one attempt (a client retry)."""
+        grouped = []
+        for when in self.accepts:
+            if not grouped or when - grouped[-1] > 0.3:
+                grouped.append(when)
+        return grouped
+
+    def close(self):
+        self.sock.close()
+
+
+class TransportTestCase(AgentTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.port = None
+        self.server = None
+
+    def start_server(self, port=0, ttl=None, interval=None):
+        argv = [SERVER, "--listen", "127.0.0.1:%d" % port, "--dev", "--rate-limit", "1000",
+                "--rate-burst", "1000"]
+        if ttl is not None:
+            argv += ["--ttl", str(ttl)]
+        if interval is not None:
+            argv += ["--interval", str(interval)]
+        server = self.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = server.proc.stdout.readline().strip()
+        self.assertTrue(line.startswith("listening on "), "presence-server said %r" % line)
+        self.port = int(line.rstrip("/").rsplit(":", 1)[1])
+        self.server = server
+        return server
+
+    def stop_server(self):
+        self.server.stop()
+        self.server = None
+
+    def start_agent_on(self, port, token="lena"):
+        self.env["PRESENCE_TOKEN"] = token
+        log = open(os.path.join(self.tmp.name, "agent.log"), "a")
+        agent = self.spawn([AGENT, "-v", "--server", "http://127.0.0.1:%d" % port],
+                           stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_until(lambda: self.get("Connection") == "connected", timeout=10,
+                   message="the agent connected")
+        return agent
+
+    def presence(self, participant="lena", token=None):
+        status, body = http_get(self.port, "/v1/presence?ids=" + participant, token or participant)
+        self.assertEqual(status, 200, body)
+        return json.loads(body)[participant]
+
+    def wait_presence(self, state, timeout=2.0, token=None):
+        wait_until(lambda: self.presence(token=token) == state, timeout=timeout,
+                   message="the server saying %s" % state)
+
+    def agent_log(self):
+        with open(os.path.join(self.tmp.name, "agent.log")) as f:
+            return f.read()
+
+    # The cases
+
+    def test_busy_and_auto(self):
+        self.start_server()
+        self.start_agent_on(self.port)
+        self.wait_presence("online")
+        self.call("SetBusy", "u", 0)
+        self.wait_presence("busy")
+        self.call("SetAuto")
+        self.wait_presence("online")
+        self.assertEqual(self.get("LastError"), "")
+        self.assertGreater(self.get("LastHeartbeat"), 0)
+
+    def test_appear_offline_privacy(self):
+        self.start_server()
+        proxy = RecordingProxy(self.port)
+        self.addCleanup(proxy.close)
+        self.start_agent_on(proxy.port)
+        self.wait_presence("online")
+        self.call("SetAppearOffline", "u", 0)
+        wait_until(lambda: self.presence(token="lena") == "appear_offline", timeout=2,
+                   message="the own token reading appear_offline")
+        self.assertEqual(self.presence(token="bob"), "offline")
+
+        puts = [json.loads(body) for method, _, body in proxy.requests if method == "PUT"]
+        hidden = [body for body in puts if body["state"] == "appear_offline"]
+        shown = [body for body in puts if body["state"] == "online"]
+        self.assertTrue(hidden and shown, puts)
+        for body in hidden:
+            for field in ("last_input_seconds", "host", "model_identifier", "device_family"):
+                self.assertNotIn(field, body)
+        # The capture does see host details when they may be shared
+        # (unless this machine has no meaningful host name).
+        if socket.gethostname() not in ("", "localhost"):
+            self.assertIn("host", shown[0])
+
+    def test_backoff_when_server_stopped(self):
+        self.start_server()
+        self.start_agent_on(self.port)
+        port = self.port
+        self.stop_server()
+        listener = ClosingListener(port)
+        self.addCleanup(listener.close)
+        wait_until(lambda: len(listener.attempts()) >= len(BACKOFF_BOUNDS) + 1, timeout=30,
+                   message="%d attempts" % (len(BACKOFF_BOUNDS) + 1))
+        attempts = listener.attempts()
+        gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+        for gap, (low, high) in zip(gaps, BACKOFF_BOUNDS):
+            self.assertGreaterEqual(gap, low - 0.1, gaps)
+            self.assertLessEqual(gap, high + 0.4, gaps)
+        self.assertEqual(self.get("Connection"), "error")
+        self.assertNotEqual(self.get("LastError"), "")
+
+    def test_server_restarted_empty(self):
+        self.start_server()
+        self.start_agent_on(self.port)
+        self.call("SetBusy", "u", 0)
+        self.wait_presence("busy")
+        port = self.port
+        self.stop_server()
+        self.start_server(port=port)
+        returned = time.monotonic()
+        self.wait_presence("busy", timeout=2.0)
+        print("state back %.2f s after the server returned" % (time.monotonic() - returned))
+
+    def test_kill_agent(self):
+        ttl = 3
+        self.start_server(ttl=ttl, interval=1)
+        agent = self.start_agent_on(self.port)
+        self.wait_presence("online")
+        agent.signal(signal.SIGKILL)
+        killed = time.monotonic()
+        self.wait_presence("offline", timeout=ttl + 1)
+        print("offline %.2f s after kill -9" % (time.monotonic() - killed))
+
+    def test_sigterm_leaves(self):
+        self.start_server()
+        agent = self.start_agent_on(self.port)
+        self.wait_presence("online")
+        agent.signal(signal.SIGTERM)
+        self.wait_presence("offline", timeout=1.0)
+        self.assertEqual(agent.wait(timeout=3), 0)
+        self.assertIn("Leave (quit)", self.agent_log())
+
+    def test_reconnect(self):
+        self.start_server()
+        self.start_agent_on(self.port)
+        before = self.get("LastHeartbeat")
+        wait_until(lambda: int(time.time() * 1000) > before, timeout=1)
+        self.call("Reconnect")
+        wait_until(lambda: self.get("LastHeartbeat") > before, timeout=2,
+                   message="a heartbeat after Reconnect")
+        self.assertEqual(self.get("Connection"), "connected")
+
+    def test_token_never_logged(self):
+        self.start_server()
+        self.start_agent_on(self.port, token="lena-secret-token")
+        self.call("SetBusy", "u", 0)
+        wait_until(lambda: self.presence("lena-secret-token") == "busy", timeout=2)
+        agent_log = self.agent_log()
+        self.assertIn("Heartbeat", agent_log)
+        self.assertNotIn("lena-secret-token", agent_log)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1] + sys.argv[1:], verbosity=2)
