@@ -4,6 +4,9 @@
 
 #include "pres-http-transport.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <libsoup/soup.h>
 
 #include "pres-backoff.h"
@@ -211,6 +214,11 @@ on_network_event (SoupMessage *msg,
                   GIOStream *stream,
                   PresHttpTransport *self)
 {
+  /* A heartbeat is one small write after another (headers, body): with
+   * Nagle's algorithm the body waits for the server's delayed ACK, ~40 ms. */
+  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (stream))
+    g_socket_set_option (g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream)),
+                         IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   if (event == G_SOCKET_CLIENT_COMPLETE)
     pres_connection_watch_set_stream (self->watch, stream);
 }
