@@ -129,5 +129,9 @@ main (int   argc,
   g_main_loop_run (loop);
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);
+  /* Closing connections completes in idle callbacks: let them run. */
+  g_clear_object (&server);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   return 0;
 }

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "pres-auth.h"
@@ -32,6 +34,25 @@ struct _PresServer
 };
 
 G_DEFINE_TYPE (PresServer, pres_server, G_TYPE_OBJECT)
+
+/* libsoup writes a response's headers and body separately; with Nagle's
+ * algorithm the body then waits for the client's delayed ACK (~40 ms).
+ * Set once per connection, marked on the socket. */
+static void
+request_started_cb (SoupServer        *server,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  static GQuark nodelay_quark;
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (nodelay_quark == 0)
+    nodelay_quark = g_quark_from_static_string ("pres-server-nodelay");
+  if (socket == NULL || g_object_get_qdata (G_OBJECT (socket), nodelay_quark) != NULL)
+    return;
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  g_object_set_qdata (G_OBJECT (socket), nodelay_quark, GINT_TO_POINTER (1));
+}
 
 static guint
 count_subscribers (gpointer user_data)
@@ -65,6 +86,7 @@ pres_server_new (const PresServerOptions *options,
   self->rate_limit =
     pres_rate_limit_new (options->rate_limit, options->rate_burst, RATE_LIMIT_MAX_KEYS);
   self->soup = soup_server_new ("server-header", "presence-server/" PACKAGE_VERSION " ", NULL);
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), NULL);
   self->api = pres_http_api_new (self->soup, self->store, self->auth, self->rate_limit,
                                  self->metrics, options->ttl_ms, options->interval_ms);
   self->stream = pres_stream_new (self->soup, self->store, self->auth, self->metrics);
@@ -110,8 +132,9 @@ pres_server_listen (PresServer *self,
                     GError    **error)
 {
   g_autoptr (GInetSocketAddress) address = parse_listen (listen, error);
-  GSList *uris;
-  char *text;
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autofree char *host = NULL;
+  GSList *listeners;
 
   if (address == NULL)
     return NULL;
@@ -126,10 +149,16 @@ pres_server_listen (PresServer *self,
   if (!soup_server_listen (self->soup, G_SOCKET_ADDRESS (address), 0, error))
     return NULL;
 
-  uris = soup_server_get_uris (self->soup);
-  text = uris != NULL ? g_uri_to_string (uris->data) : g_strdup (listen);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return text;
+  /* Read back from the socket, for port 0.  (soup_server_get_uris() leaks
+   * the address in libsoup 3.2.) */
+  listeners = soup_server_get_listeners (self->soup);
+  bound = listeners != NULL ? g_socket_get_local_address (listeners->data, error) : NULL;
+  g_slist_free (listeners);
+  if (bound == NULL)
+    return NULL;
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (bound)));
+  return g_strdup_printf (strchr (host, ':') != NULL ? "http://[%s]:%u/" : "http://%s:%u/", host,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 }
 
 static void
