@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "pres-error.h"
@@ -62,6 +63,18 @@ pres_ctl_parse_options (PresCtl *ctl,
       return FALSE;
     }
   ctl->auto_start = start_option;
+
+  /* GOption leaves the "--" that ends the options in place; what follows
+   * it is an argument even if it starts with a dash (`text -- -1`). */
+  for (int i = 1; i < *argc; i++)
+    {
+      if (g_str_equal ((*argv)[i], "--"))
+        {
+          memmove (&(*argv)[i], &(*argv)[i + 1], sizeof (char *) * (size_t) (*argc - i));
+          (*argc)--;
+          break;
+        }
+    }
   return TRUE;
 }
 

@@ -274,6 +274,8 @@ def case_text_too_long(bed):
     check(bed.prop('StatusText') == 'lunch', 'StatusText unchanged')
     check(bed.ctl('text', 'é' * 140).returncode == 0, '140 characters are fine')
     check(bed.ctl('text').stdout == 'é' * 140 + '\n', 'text prints it back')
+    check(bed.ctl('text', '--', '-1', 'dash').returncode == 0, 'text -- -1 dash exits 0')
+    check(bed.prop('StatusText') == '-1 dash', 'words after -- are the text')
     check(bed.ctl('text', '--clear').returncode == 0, 'text --clear exits 0')
     check(bed.prop('StatusText') == '', 'StatusText cleared')
 
