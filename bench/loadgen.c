@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -210,6 +211,8 @@ start_server (void)
       int devnull = open ("/dev/null", O_WRONLY);
 
       dup2 (devnull, STDOUT_FILENO);
+      /* Never outlive the benchmark, even if it is killed. */
+      prctl (PR_SET_PDEATHSIG, SIGTERM);
       pin_to_cpu (0, 0);
       execl (opt.server_path, opt.server_path, "--dev", "--listen", "127.0.0.1:0", "--port-file",
              port_file, "--max-instances", "1000000", (char *) NULL);

@@ -3,8 +3,6 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 
 #include "pres-auth.h"
@@ -18,6 +16,10 @@
 
 /* Dev mode accepts anyone, so its rate-limit table is bounded by this. */
 #define RATE_LIMIT_MAX_KEYS 200000
+/* GSocket's default backlog of 10 overflows when many agents connect at
+ * once (after a network blip or a server restart), and every dropped SYN
+ * costs its client a 1 s retransmit. */
+#define LISTEN_BACKLOG 4096
 
 struct _PresServer
 {
@@ -34,25 +36,6 @@ struct _PresServer
 };
 
 G_DEFINE_TYPE (PresServer, pres_server, G_TYPE_OBJECT)
-
-/* libsoup writes a response's headers and body separately; with Nagle's
- * algorithm the body then waits for the client's delayed ACK (~40 ms).
- * Set once per connection, marked on the socket. */
-static void
-request_started_cb (SoupServer        *server,
-                    SoupServerMessage *msg,
-                    gpointer           user_data)
-{
-  static GQuark nodelay_quark;
-  GSocket *socket = soup_server_message_get_socket (msg);
-
-  if (nodelay_quark == 0)
-    nodelay_quark = g_quark_from_static_string ("pres-server-nodelay");
-  if (socket == NULL || g_object_get_qdata (G_OBJECT (socket), nodelay_quark) != NULL)
-    return;
-  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  g_object_set_qdata (G_OBJECT (socket), nodelay_quark, GINT_TO_POINTER (1));
-}
 
 static guint
 count_subscribers (gpointer user_data)
@@ -86,7 +69,6 @@ pres_server_new (const PresServerOptions *options,
   self->rate_limit =
     pres_rate_limit_new (options->rate_limit, options->rate_burst, RATE_LIMIT_MAX_KEYS);
   self->soup = soup_server_new ("server-header", "presence-server/" PACKAGE_VERSION " ", NULL);
-  g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), NULL);
   self->api = pres_http_api_new (self->soup, self->store, self->auth, self->rate_limit,
                                  self->metrics, options->ttl_ms, options->interval_ms);
   self->stream = pres_stream_new (self->soup, self->store, self->auth, self->metrics);
@@ -133,6 +115,7 @@ pres_server_listen (PresServer *self,
 {
   g_autoptr (GInetSocketAddress) address = parse_listen (listen, error);
   g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GSocket) socket = NULL;
   g_autofree char *host = NULL;
   GSList *listeners;
 
@@ -146,7 +129,14 @@ pres_server_listen (PresServer *self,
                    listen);
       return NULL;
     }
-  if (!soup_server_listen (self->soup, G_SOCKET_ADDRESS (address), 0, error))
+  socket = g_socket_new (g_socket_address_get_family (G_SOCKET_ADDRESS (address)),
+                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, G_SOCKET_ADDRESS (address), TRUE, error) ||
+      !g_socket_listen (socket, error) ||
+      !soup_server_listen_socket (self->soup, socket, 0, error))
     return NULL;
 
   /* Read back from the socket, for port 0.  (soup_server_get_uris() leaks
