@@ -107,7 +107,7 @@ pres_recording_server_new (PresRecordingMode mode)
   g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
   g_autoptr (GSocketAddress) bound = NULL;
-  GSList *uris;
+  g_autoptr (GSocket) listener = NULL;
 
   self->mode = mode;
   self->interval_ms = 30000;
@@ -126,13 +126,23 @@ pres_recording_server_new (PresRecordingMode mode)
       return self;
     }
 
+  /* Our own socket: libsoup 3.2's soup_server_get_uris() leaks. */
+  listener
+    = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (listener, address, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (listener, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  self->url = g_strdup_printf ("http://127.0.0.1:%u",
+                               g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+
   self->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (self->server, NULL, handle, self, NULL);
-  soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  soup_server_listen_socket (self->server, listener, 0, &error);
   g_assert_no_error (error);
-  uris = soup_server_get_uris (self->server);
-  self->url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
   return self;
 }
 
@@ -217,4 +227,11 @@ pres_test_run_for (guint ms)
 
   while (g_get_monotonic_time () < deadline)
     pres_test_iterate (deadline);
+}
+
+guint
+pres_test_slowdown (void)
+{
+  /* Set by the valgrind test setup of tests/meson.build. */
+  return g_getenv ("PRES_TEST_WRAPPER") != NULL ? 10 : 1;
 }

@@ -42,17 +42,21 @@ const PresRecordedRequest *pres_recording_server_last (PresRecordingServer *self
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PresRecordingServer, pres_recording_server_free)
 
-/* Iterates the main context until COND holds; fails after TIMEOUT_MS. */
+/* Iterates the main context until COND holds; fails after TIMEOUT_MS
+ * (times ten under valgrind, which makes everything that much slower). */
 #define PRES_TEST_WAIT(cond, timeout_ms)                                                           \
   G_STMT_START                                                                                     \
   {                                                                                                \
-    gint64 pres_deadline_ = g_get_monotonic_time () + (gint64)(timeout_ms)*1000;                   \
+    gint64 pres_deadline_                                                                          \
+      = g_get_monotonic_time () + (gint64)(timeout_ms)*1000 * pres_test_slowdown ();               \
     while (!(cond) && g_get_monotonic_time () < pres_deadline_)                                    \
       pres_test_iterate (pres_deadline_);                                                          \
     if (!(cond))                                                                                   \
       g_error ("Not within %d ms: %s", (int)(timeout_ms), #cond);                                  \
   }                                                                                                \
   G_STMT_END
+
+guint pres_test_slowdown (void);
 
 /* Runs the main context for MS milliseconds. */
 void pres_test_run_for (guint ms);

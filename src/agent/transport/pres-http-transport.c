@@ -84,6 +84,17 @@ G_DEFINE_TYPE (PresHttpTransport, pres_http_transport, G_TYPE_OBJECT)
 
 static void dispatch (PresHttpTransport *self, const char *reason);
 
+/* Quitting goes on (nothing more is sent) after the caller is told. */
+static void
+finish_quit (PresHttpTransport *self)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&self->quit_task);
+
+  g_clear_handle_id (&self->quit_deadline_id, g_source_remove);
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
+}
+
 static gboolean
 on_timer (gpointer user_data)
 {
@@ -125,7 +136,7 @@ schedule_change (PresHttpTransport *self, const char *reason)
 {
   gint64 since = (g_get_monotonic_time () - self->last_change_sent) / 1000;
 
-  if (!self->started || self->quit_task != NULL)
+  if (!self->started || self->quit_reason != NULL)
     return;
   if (self->busy)
     self->queued_reason = reason;
@@ -217,8 +228,8 @@ on_network_event (SoupMessage *msg,
   /* A heartbeat is one small write after another (headers, body): with
    * Nagle's algorithm the body waits for the server's delayed ACK, ~40 ms. */
   if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (stream))
-    g_socket_set_option (g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream)),
-                         IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+    g_socket_set_option (g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream)), IPPROTO_TCP,
+                         TCP_NODELAY, 1, NULL);
   if (event == G_SOCKET_CLIENT_COMPLETE)
     pres_connection_watch_set_stream (self->watch, stream);
 }
@@ -231,7 +242,7 @@ on_connection_closed (gpointer user_data)
   /* The server went away between beats: once it answers again it must get
    * the full state at once. The delay spreads out the agents of a server
    * that restarted, which all notice at the same moment. */
-  if (!self->busy && !self->left && self->quit_task == NULL)
+  if (!self->busy && !self->left && self->quit_reason == NULL)
     schedule (self, "connect", g_rand_int_range (self->rand, 500, 1500));
   return G_SOURCE_REMOVE;
 }
@@ -360,7 +371,7 @@ on_idle_time (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   self->busy = FALSE;
   /* The state may have changed meanwhile; dispatch() looks at it again. */
-  if (self->quit_task != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
+  if (self->quit_reason != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
     {
       dispatch (self, self->quit_reason ? self->quit_reason : reason);
       return;
@@ -383,7 +394,7 @@ dispatch (PresHttpTransport *self, const char *reason)
   self->queued_reason = NULL;
   g_clear_handle_id (&self->timer_id, g_source_remove);
 
-  if (self->quit_task != NULL || state == PRES_STATE_OFFLINE)
+  if (self->quit_reason != NULL || state == PRES_STATE_OFFLINE)
     {
       if (self->sent_any && self->base_url != NULL && self->token != NULL)
         send_leave (self, self->quit_reason ? self->quit_reason : reason);
@@ -391,8 +402,7 @@ dispatch (PresHttpTransport *self, const char *reason)
         {
           self->left = TRUE;
           pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
-          if (self->quit_task != NULL)
-            g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+          finish_quit (self);
         }
       return;
     }
@@ -437,11 +447,8 @@ finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
       pres_link_set_last_error (self->link, text);
     }
   g_debug ("Left (%s)", outcome->kind == PRES_HTTP_OUTCOME_OK ? "confirmed" : outcome->message);
-  if (self->quit_task != NULL)
-    {
-      g_clear_handle_id (&self->quit_deadline_id, g_source_remove);
-      g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
-    }
+  if (self->quit_reason != NULL)
+    finish_quit (self);
   else if (self->queued_reason != NULL)
     dispatch (self, self->queued_reason);
 }
@@ -531,7 +538,7 @@ on_response (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (exchange->leave)
     finish_leave (self, outcome);
-  else if (self->quit_task != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
+  else if (self->quit_reason != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
     dispatch (self, self->quit_reason ? self->quit_reason : "offline");
   else
     finish_heartbeat (self, outcome);
@@ -559,7 +566,7 @@ on_state_changed (PresModel *model,
 {
   const char *why = reason_for_change (state, previous, reason);
 
-  if (!self->started || self->quit_task != NULL)
+  if (!self->started || self->quit_reason != NULL)
     return;
   /* Going offline (sleep, logout) and coming back do not wait for a
    * coalescing window or a retry timer: the moment matters. */
@@ -583,7 +590,7 @@ void
 pres_http_transport_reconnect (PresHttpTransport *self)
 {
   g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  if (!self->started || self->quit_task != NULL)
+  if (!self->started || self->quit_reason != NULL)
     return;
   g_debug ("Reconnecting on request");
   if (!self->token_lookup_running)
@@ -597,7 +604,7 @@ void
 pres_http_transport_network_changed (PresHttpTransport *self)
 {
   g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  if (self->started && self->quit_task == NULL && !self->left)
+  if (self->started && self->quit_reason == NULL && !self->left)
     drop_connection_and_send (self, "network");
 }
 
@@ -605,7 +612,7 @@ void
 pres_http_transport_resume (PresHttpTransport *self)
 {
   g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  if (self->started && self->quit_task == NULL && !self->left)
+  if (self->started && self->quit_reason == NULL && !self->left)
     drop_connection_and_send (self, "resume");
 }
 
@@ -647,7 +654,7 @@ on_quit_deadline (gpointer user_data)
 
   self->quit_deadline_id = 0;
   g_warning ("The server did not confirm the leave in time; quitting anyway");
-  g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+  finish_quit (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -662,7 +669,7 @@ pres_http_transport_leave_async (PresHttpTransport *self,
   g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
   g_task_set_source_tag (task, pres_http_transport_leave_async);
 
-  if (self->quit_task != NULL || !self->started)
+  if (self->quit_reason != NULL || !self->started)
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -702,9 +709,7 @@ pres_http_transport_dispose (GObject *object)
     g_cancellable_cancel (self->request_cancellable);
   g_clear_handle_id (&self->timer_id, g_source_remove);
   g_clear_handle_id (&self->deadline_id, g_source_remove);
-  g_clear_handle_id (&self->quit_deadline_id, g_source_remove);
-  if (self->quit_task != NULL)
-    g_task_return_boolean (g_steal_pointer (&self->quit_task), TRUE);
+  finish_quit (self);
   g_clear_pointer (&self->watch, pres_connection_watch_free);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
