@@ -684,6 +684,7 @@ usage (void)
 {
   fprintf (stderr,
            "usage: loadgen --server PATH [--agents N] [--instances N] [--subscribers N]\n"
+           "               [--fan-changes N]\n"
            "               [--step-seconds S] [--start-rate R] [--rate-step R] [--max-rate R]\n"
            "               [--target-p99-ms MS] [--max-seconds S] [--max-requests N]\n");
   exit (2);
@@ -698,6 +699,7 @@ main (int   argc,
     { "agents", required_argument, NULL, 'a' },
     { "instances", required_argument, NULL, 'i' },
     { "subscribers", required_argument, NULL, 'w' },
+    { "fan-changes", required_argument, NULL, 'f' },
     { "step-seconds", required_argument, NULL, 'd' },
     { "start-rate", required_argument, NULL, 'r' },
     { "rate-step", required_argument, NULL, 'R' },
@@ -718,6 +720,7 @@ main (int   argc,
         case 'a': opt.agents = atoi (optarg); break;
         case 'i': opt.instances = atoi (optarg); break;
         case 'w': opt.subscribers = atoi (optarg); break;
+        case 'f': opt.fan_changes = atoi (optarg); break;
         case 'd': opt.step_seconds = atof (optarg); break;
         case 'r': opt.start_rate = atof (optarg); break;
         case 'R': opt.rate_step = atof (optarg); break;

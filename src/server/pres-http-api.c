@@ -386,8 +386,9 @@ not_found_cb (SoupServer        *server,
   reply_error (user_data, msg, SOUP_STATUS_NOT_FOUND, "not_found", "no such endpoint");
 }
 
-/* Runs once the headers are in, before the body is read: an announced
- * oversize body is refused without buffering it. */
+/* Runs once the headers are in, before the body is read: an oversize body
+ * is refused without buffering it.  A chunked body would be read whole
+ * before its size is known, so a length is required. */
 static void
 early_cb (SoupServer        *server,
           SoupServerMessage *msg,
@@ -398,7 +399,10 @@ early_cb (SoupServer        *server,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   goffset length = soup_message_headers_get_content_length (headers);
 
-  if (length > PRES_WIRE_MAX_BODY_BYTES)
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+    reply_error (user_data, msg, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
+                 "body: send a Content-Length (at most 4096 bytes), not a chunked body");
+  else if (length > PRES_WIRE_MAX_BODY_BYTES)
     {
       g_autofree char *message =
         g_strdup_printf ("body: at most %d bytes are allowed", PRES_WIRE_MAX_BODY_BYTES);
@@ -456,7 +460,9 @@ pres_http_api_new (SoupServer    *server,
   self->ttl_ms = ttl_ms;
   self->interval_ms = interval_ms;
 
+  /* libsoup picks the most specific path's record, early handler included. */
   soup_server_add_early_handler (server, NULL, early_cb, self, NULL);
+  soup_server_add_early_handler (server, INSTANCES_PATH, early_cb, self, NULL);
   soup_server_add_handler (server, NULL, not_found_cb, self, NULL);
   soup_server_add_handler (server, INSTANCES_PATH, instances_cb, self, NULL);
   soup_server_add_handler (server, "/v1/presence", presence_cb, self, NULL);

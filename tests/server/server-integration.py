@@ -317,7 +317,25 @@ def case_bad_oversize(binary):
     try:
         seed(server)
         big = heartbeat("online", seq=9, status_text="x", host="h" * 5000)
-        expect_rejected(server, "PUT", "/v1/instances/laptop", big, "tok-lena", 413, "too_large")
+        _, err = expect_rejected(server, "PUT", "/v1/instances/laptop", big, "tok-lena", 413,
+                                 "too_large")
+        # Refused on its Content-Length, before the body was read.
+        check("got" not in err["error"]["message"], "the body was read: %r" % err)
+        # A chunked body of unknown size is refused before it is read.
+        before = snapshot(server)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.putrequest("PUT", "/v1/instances/laptop")
+        conn.putheader("Authorization", "Bearer tok-lena")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        chunk = json.dumps(heartbeat("online", seq=9)).encode()
+        conn.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk))
+        resp = conn.getresponse()
+        err = json.loads(resp.read())
+        conn.close()
+        check(resp.status == 411 and err["error"]["code"] == "length_required",
+              "chunked body: %d %r" % (resp.status, err))
+        check(snapshot(server) == before, "store changed after a chunked body")
         long_field = heartbeat("online", seq=9, host="h" * 300)
         expect_rejected(server, "PUT", "/v1/instances/laptop", long_field, "tok-lena", 400,
                         "invalid_field")
