@@ -81,21 +81,36 @@ on_left (GObject      *source,
   g_main_loop_quit (ctx->loop);
 }
 
-static gboolean
-on_quit_signal (gpointer user_data)
+static void
+begin_quit (Context    *ctx,
+            const char *reason)
 {
-  Context *ctx = user_data;
-
   /* A second signal means the user is done waiting for the leave. */
   if (ctx->quitting)
     {
       g_main_loop_quit (ctx->loop);
-      return G_SOURCE_CONTINUE;
+      return;
     }
-  g_debug ("Quitting on signal: sending the leave first");
+  g_debug ("Quitting (%s): sending the leave first", reason);
   ctx->quitting = TRUE;
-  pres_agent_quit_async (ctx->agent, "quit", on_left, ctx);
+  pres_agent_quit_async (ctx->agent, reason, on_left, ctx);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  begin_quit (user_data, "quit");
   return G_SOURCE_CONTINUE;
+}
+
+static void
+on_session_ended (PresAgent *agent,
+                  gpointer   user_data)
+{
+  Context *ctx = user_data;
+
+  if (!ctx->quitting)
+    begin_quit (ctx, "logout");
 }
 
 int
@@ -153,6 +168,7 @@ main (int   argc,
   loop = g_main_loop_new (NULL, FALSE);
   ctx.loop = loop;
   ctx.agent = agent;
+  g_signal_connect (agent, "session-ended", G_CALLBACK (on_session_ended), &ctx);
   g_unix_signal_add (SIGTERM, on_quit_signal, &ctx);
   g_unix_signal_add (SIGINT, on_quit_signal, &ctx);
   g_unix_signal_add (SIGHUP, on_quit_signal, &ctx);

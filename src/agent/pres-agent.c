@@ -9,6 +9,9 @@
 #include "pres-settings.h"
 #include "pres-state-file.h"
 #include "sensors/pres-idle-source.h"
+#include "sensors/pres-logind-monitor.h"
+#include "sensors/pres-network-monitor.h"
+#include "sensors/pres-screensaver-monitor.h"
 #include "transport/pres-http-transport.h"
 
 /*
@@ -27,11 +30,23 @@ struct _PresAgent
   PresIdleSource *idle_source;
   PresService    *service;
   PresHttpTransport *transport; /* NULL for transports not built in */
+  PresLogindMonitor *logind;
+  PresScreensaverMonitor *screensaver; /* once on the session bus */
+  PresNetworkMonitor *network;         /* once started */
+  gboolean awaiting_leave; /* logind waits for it before sleep or shutdown */
 
   char *state_path;
 };
 
 G_DEFINE_TYPE (PresAgent, pres_agent, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_SESSION_ENDED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 save_manual_state (PresAgent *self)
@@ -67,11 +82,98 @@ on_idle_changed (PresAgent *self)
   pres_model_set_idle (self->model, pres_idle_source_get_idle (self->idle_source));
 }
 
+/* Locked if any source says so: a locker sets LockedHint or speaks on the
+ * session bus, rarely both, and a stale "unlocked" from the silent one must
+ * not hide the lock. */
+static void
+on_locked_changed (PresAgent *self)
+{
+  gboolean locked = pres_logind_monitor_get_locked (self->logind);
+
+  if (self->screensaver != NULL)
+    locked |= pres_screensaver_monitor_get_locked (self->screensaver);
+  pres_model_set_locked (self->model, locked);
+}
+
+static void
+on_session_active_changed (PresAgent *self)
+{
+  pres_model_set_session_active (self->model,
+                                 pres_logind_monitor_get_session_active (self->logind));
+}
+
+/* The transport's link turns disconnected once the leave is answered (or
+ * once it knows there is nothing to take back): only then may the machine
+ * go, or the leave dies with the network. */
+static void
+check_leave_done (PresAgent *self)
+{
+  if (!self->awaiting_leave)
+    return;
+  if (self->transport != NULL
+      && pres_link_get_connection (self->link) != PRES_CONNECTION_DISCONNECTED)
+    return;
+  g_debug ("The leave is out; releasing the delay inhibitor");
+  self->awaiting_leave = FALSE;
+  pres_logind_monitor_release_delay (self->logind);
+}
+
+static void
+leave_then_release (PresAgent *self)
+{
+  self->awaiting_leave = TRUE;
+  check_leave_done (self);
+}
+
+static void
+on_prepare_for_sleep (PresAgent *self,
+                      gboolean   going_down)
+{
+  pres_model_set_asleep (self->model, going_down);
+  if (going_down)
+    leave_then_release (self);
+  else
+    {
+      self->awaiting_leave = FALSE;
+      /* After the model: its state change already asks for the "resume"
+       * heartbeat, which this only hurries past any backoff. */
+      if (self->transport != NULL)
+        pres_http_transport_resume (self->transport);
+    }
+}
+
+static void
+on_prepare_for_shutdown (PresAgent *self,
+                         gboolean   going_down)
+{
+  pres_model_set_shutting_down (self->model, going_down);
+  if (going_down)
+    leave_then_release (self);
+  else
+    self->awaiting_leave = FALSE;
+}
+
+static void
+on_session_ended (PresAgent *self)
+{
+  g_signal_emit (self, signals[SIGNAL_SESSION_ENDED], 0);
+}
+
+static void
+on_network_changed (PresAgent *self)
+{
+  if (self->transport != NULL)
+    pres_http_transport_network_changed (self->transport);
+}
+
 static void
 pres_agent_dispose (GObject *object)
 {
   PresAgent *self = PRES_AGENT (object);
 
+  g_clear_object (&self->network);
+  g_clear_object (&self->screensaver);
+  g_clear_object (&self->logind);
   g_clear_object (&self->transport);
   g_clear_object (&self->service);
   g_clear_object (&self->idle_source);
@@ -88,6 +190,11 @@ static void
 pres_agent_class_init (PresAgentClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pres_agent_dispose;
+
+  /* logind removed the session: quit as on SIGTERM, with reason "logout". */
+  signals[SIGNAL_SESSION_ENDED] =
+    g_signal_new ("session-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -147,6 +254,20 @@ pres_agent_new (const PresAgentOptions *options,
   else
     g_warning ("The openclaw transport is not available yet; staying off line");
 
+  self->logind = pres_logind_monitor_new ();
+  g_signal_connect_object (self->logind, "notify::locked", G_CALLBACK (on_locked_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->logind, "notify::session-active",
+                           G_CALLBACK (on_session_active_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->logind, "prepare-for-sleep", G_CALLBACK (on_prepare_for_sleep),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->logind, "prepare-for-shutdown",
+                           G_CALLBACK (on_prepare_for_shutdown), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->logind, "session-ended", G_CALLBACK (on_session_ended), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->link, "notify::connection", G_CALLBACK (check_leave_done), self,
+                           G_CONNECT_SWAPPED);
+
   restore_manual_state (self);
   g_signal_connect_object (self->model, "notify::manual", G_CALLBACK (save_manual_state), self,
                            G_CONNECT_SWAPPED);
@@ -165,6 +286,12 @@ pres_agent_export (PresAgent       *self,
                    GError         **error)
 {
   g_return_val_if_fail (PRES_IS_AGENT (self), FALSE);
+  if (self->screensaver == NULL)
+    {
+      self->screensaver = pres_screensaver_monitor_new (connection);
+      g_signal_connect_object (self->screensaver, "notify::locked",
+                               G_CALLBACK (on_locked_changed), self, G_CONNECT_SWAPPED);
+    }
   return pres_service_export (self->service, connection, error);
 }
 
@@ -174,6 +301,11 @@ pres_agent_start (PresAgent *self)
 {
   g_return_if_fail (PRES_IS_AGENT (self));
   pres_model_start (self->model);
+  /* Only the agent that owns the name holds an inhibitor. */
+  pres_logind_monitor_start (self->logind, NULL);
+  self->network = pres_network_monitor_new (NULL, PRES_NETWORK_DEBOUNCE_MS);
+  g_signal_connect_object (self->network, "changed", G_CALLBACK (on_network_changed), self,
+                           G_CONNECT_SWAPPED);
   if (self->transport != NULL)
     pres_http_transport_start (self->transport);
 }
