@@ -13,6 +13,7 @@ process group and is killed by that group.
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,31 +74,62 @@ class TestBed:
         self.agent = None
         self.agent_runs = 0
 
-        self.bus = subprocess.Popen(
-            ['dbus-daemon', '--session', '--nofork', '--print-address=1'],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        self.procs.append(self.bus)
-        address = self._read_line(self.bus.stdout, 'the bus address').strip()
-
-        home = os.path.join(self.tmp.name, 'home')
-        os.makedirs(home)
+        home = self.path('home')
+        runtime = self.path('run')
+        services = self.path('services')
+        for d in (home, runtime, services):
+            os.makedirs(d, mode=0o700)
+        self.services = services
         self.env = dict(os.environ)
         self.env.update({
-            'DBUS_SESSION_BUS_ADDRESS': address,
             'HOME': home,
-            'XDG_STATE_HOME': os.path.join(self.tmp.name, 'state'),
-            'XDG_CONFIG_HOME': os.path.join(self.tmp.name, 'config'),
-            'XDG_CACHE_HOME': os.path.join(self.tmp.name, 'cache'),
+            'XDG_RUNTIME_DIR': runtime,
+            'XDG_STATE_HOME': self.path('state'),
+            'XDG_CONFIG_HOME': self.path('config'),
+            'XDG_DATA_HOME': self.path('data'),
+            'XDG_CACHE_HOME': self.path('cache'),
             'GSETTINGS_BACKEND': 'memory',
             'LC_ALL': 'C.UTF-8',
         })
-        self.env.pop('DBUS_SYSTEM_BUS_ADDRESS', None)
+        for name in ('DBUS_SYSTEM_BUS_ADDRESS', 'DBUS_SESSION_BUS_ADDRESS', 'DISPLAY',
+                     'WAYLAND_DISPLAY', 'PRESENCE_TOKEN'):
+            self.env.pop(name, None)
+
+        # Only the services of this test can be activated: none of the
+        # system's (an installed keyring would start on its own otherwise).
+        config = self.path('bus.conf')
+        with open(config, 'w') as f:
+            f.write("""<!DOCTYPE busconfig PUBLIC
+ "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>%s</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+""" % (runtime, services))
+
+        self.bus = subprocess.Popen(
+            ['dbus-daemon', '--config-file=' + config, '--nofork', '--print-address=1'],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
+            start_new_session=True)
+        self.procs.append(self.bus)
+        address = self._read_line(self.bus.stdout, 'the bus address').strip()
+        self.env['DBUS_SESSION_BUS_ADDRESS'] = address
         self.conn = Gio.DBusConnection.new_for_address_sync(
             address,
             Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
             Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
             None, None)
+
+    def path(self, *parts):
+        return os.path.join(self.tmp.name, *parts)
 
     def _read_line(self, stream, what):
         line = wait_for(lambda: stream.readline(), what)
@@ -395,9 +427,89 @@ def case_login_no_keyring(bed):
     check(r.returncode == 2 and 'two' not in r.stderr, 'a malformed token exits 2, unquoted')
 
 
+def case_auto_start(bed):
+    service = os.path.join(bed.services, 'org.presence.Agent.service')
+    with open(service, 'w') as f:
+        f.write('[D-BUS Service]\nName=%s\nExec=%s\n' % (
+            BUS_NAME, ' '.join(WRAPPER + [AGENT, '--server', 'http://127.0.0.1:9'])))
+    for args in (['status'], ['busy']):
+        r = bed.ctl(*args)
+        check(r.returncode == 1 and 'not running' in r.stderr,
+              '%s does not start the agent by itself' % args[0])
+        check(not bed.has_owner(), 'nobody owns %s after %s' % (BUS_NAME, args[0]))
+    r = bed.ctl('status', '--start')
+    check(r.returncode == 0 and 'State:' in r.stdout, 'status --start starts the agent')
+    check(bed.has_owner(), 'the agent runs')
+    check(bed.ctl('busy').returncode == 0, 'busy then reaches it')
+
+
+def secret_items(bed, server):
+    """The items of presencectl's schema for server, and their secrets,
+    read over the Secret Service D-Bus API."""
+    svc = ('org.freedesktop.secrets', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service')
+
+    def call(method, args, reply_type):
+        return bed.conn.call_sync(svc[0], svc[1], svc[2], method, args,
+                                  GLib.VariantType(reply_type), Gio.DBusCallFlags.NONE,
+                                  10000 * SLOW, None).unpack()
+
+    unlocked, locked = call('SearchItems', GLib.Variant(
+        '(a{ss})', ({'xdg:schema': 'org.presence.Agent.Token', 'server': server},)), '(aoao)')
+    check(not locked, 'no locked items')
+    _, session = call('OpenSession', GLib.Variant('(sv)', ('plain', GLib.Variant('s', ''))),
+                      '(vo)')
+    secrets = call('GetSecrets', GLib.Variant('(aoo)', (unlocked, session)),
+                   '(a{o(oayays)})')[0]
+    return sorted(bytes(v[2]).decode() for v in secrets.values())
+
+
+def case_login_keyring(bed):
+    keyring = shutil.which('gnome-keyring-daemon')
+    if keyring is None:
+        print('SKIP: gnome-keyring-daemon is not installed (apt-get install gnome-keyring)')
+        return SKIP
+    # A real keyring, unlocked with a password as at login.
+    proc = subprocess.Popen([keyring, '--foreground', '--components=secrets', '--unlock'],
+                            env=bed.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    bed.procs.append(proc)
+    proc.stdin.write(b'test-password')
+    proc.stdin.close()
+
+    def secrets_owned():
+        return bed.conn.call_sync(
+            'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+            'NameHasOwner', GLib.Variant('(s)', ('org.freedesktop.secrets',)),
+            GLib.VariantType('(b)'), Gio.DBusCallFlags.NONE, -1, None).unpack()[0]
+    wait_for(secrets_owned, 'the keyring on the bus', 20)
+
+    server = 'http://presence.example:8787'
+    r = bed.ctl('login', '--server', server + '/', stdin='tok-1\n')
+    check(r.returncode == 0, 'login exits 0')
+    check('tok-1' not in r.stdout + r.stderr, 'the token is never printed')
+    check(secret_items(bed, server) == ['tok-1'], 'the token is in the keyring')
+    r = bed.ctl('login', '--server', server, stdin='  tok-2  \n')
+    check(r.returncode == 0, 'a second login exits 0')
+    check(secret_items(bed, server) == ['tok-2'], 'the second login replaced the token')
+    check(secret_items(bed, 'http://other.example') == [], 'other servers have none')
+    r = bed.ctl('logout', '--server', server)
+    check(r.returncode == 0 and 'removed' in r.stdout, 'logout removes it')
+    check(secret_items(bed, server) == [], 'the keyring holds no token')
+    r = bed.ctl('logout', '--server', server)
+    check(r.returncode == 0 and 'No token' in r.stdout, 'a second logout says there was none')
+
+    if os.access(AGENT, os.X_OK):
+        # Without --server: the server of the running agent.
+        bed.start_agent()
+        r = bed.ctl('login', stdin='tok-3\n')
+        check(r.returncode == 0 and 'http://127.0.0.1:9' in r.stdout,
+              'login uses the agent\'s server')
+        check(secret_items(bed, 'http://127.0.0.1:9') == ['tok-3'], 'stored for that server')
+
+
 CASES = {name[len('case_'):].replace('_', '-'): fn
          for name, fn in globals().items() if name.startswith('case_')}
-NEEDS_NO_AGENT = {'not-running', 'usage', 'login-no-keyring'}
+NEEDS_NO_AGENT = {'not-running', 'usage', 'login-no-keyring', 'login-keyring'}
 
 
 def main():
@@ -414,7 +526,8 @@ def main():
 
     bed = TestBed()
     try:
-        CASES[case](bed)
+        if CASES[case](bed) == SKIP:
+            return SKIP
     except Failure as e:
         print('FAIL: %s' % e)
         for n in range(1, bed.agent_runs + 1):
