@@ -7,7 +7,7 @@
 
 /* One GLib main loop owns the table, so there is no locking.  Entries are
  * small on purpose (the goal is ≤ 300 B per instance): ids live inline at
- * the end of their struct and the parsed heartbeat is kept, not copied. */
+ * the end of their struct and a heartbeat is one block with its strings. */
 
 typedef struct _Participant Participant;
 
@@ -15,7 +15,7 @@ typedef struct
 {
   PresDeadlineNode node; /* first member: the sweeper casts nodes back */
   Participant *participant;
-  PresHeartbeat *hb;
+  PresHeartbeat *hb; /* packed: g_free() it */
   gint64 last_seen_us;
   /* The hash of the session this one replaced: its late heartbeats are
    * ignored, so an old agent process cannot take the instance back. */
@@ -49,10 +49,47 @@ static void pres_memory_store_iface_init (PresStoreInterface *iface);
 G_DEFINE_TYPE_WITH_CODE (PresMemoryStore, pres_memory_store, G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (PRES_TYPE_STORE, pres_memory_store_iface_init))
 
+/* The heartbeat and its strings in one block, freed with g_free(): a
+ * separate allocation per string would cost more than the strings. */
+static PresHeartbeat *
+heartbeat_pack (const PresHeartbeat *hb)
+{
+  const char *strings[] = { hb->session, hb->status_text, hb->host, hb->version,
+                            hb->device_family, hb->model_identifier, hb->mode, hb->reason };
+  gsize lengths[G_N_ELEMENTS (strings)];
+  gsize size = sizeof (PresHeartbeat);
+  PresHeartbeat *packed;
+  char **targets[G_N_ELEMENTS (strings)];
+  char *cursor;
+
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      lengths[i] = strings[i] != NULL ? strlen (strings[i]) + 1 : 0;
+      size += lengths[i];
+    }
+  packed = g_malloc (size);
+  *packed = *hb;
+  targets[0] = &packed->session;
+  targets[1] = &packed->status_text;
+  targets[2] = &packed->host;
+  targets[3] = &packed->version;
+  targets[4] = &packed->device_family;
+  targets[5] = &packed->model_identifier;
+  targets[6] = &packed->mode;
+  targets[7] = &packed->reason;
+  cursor = (char *) (packed + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      *targets[i] = strings[i] != NULL ? memcpy (cursor, strings[i], lengths[i]) : NULL;
+      cursor += lengths[i];
+    }
+  return packed;
+}
+
 static void
 instance_free (Instance *inst)
 {
-  pres_heartbeat_free (inst->hb);
+  g_free (inst->hb);
   g_free (inst);
 }
 
@@ -206,7 +243,7 @@ pres_memory_store_upsert (PresStore        *store,
         }
       if (!same_session)
         inst->retired_session_hash = g_str_hash (inst->hb->session);
-      pres_heartbeat_free (inst->hb);
+      g_free (inst->hb);
     }
   else
     {
@@ -235,7 +272,7 @@ pres_memory_store_upsert (PresStore        *store,
       self->n_instances++;
     }
 
-  inst->hb = g_steal_pointer (&hb);
+  inst->hb = heartbeat_pack (hb);
   inst->last_seen_us = now;
   pres_deadline_index_set (self->deadlines, &inst->node, now + self->ttl_us);
   sweeper_ensure (self);
