@@ -12,7 +12,7 @@
 #include "pres-backoff.h"
 #include "pres-connection-watch.h"
 #include "pres-host-info.h"
-#include "pres-http-reply.h"
+#include "pres-http-exchange.h"
 #include "pres-server-url.h"
 #include "pres-token-source.h"
 #include "pres-wire.h"
@@ -63,11 +63,9 @@ struct _PresHttpTransport
   gint64 timer_due;
   const char *timer_reason;
 
-  gboolean busy;
+  gboolean busy; /* an exchange (or the idle-time query before it) is under way */
+  gboolean leaving;
   const char *queued_reason;
-  GCancellable *request_cancellable;
-  guint deadline_id;
-  gboolean timed_out;
   gint64 last_change_sent;
 
   gboolean started;
@@ -247,79 +245,29 @@ on_connection_closed (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  PresHttpTransport *self = user_data;
-
-  self->deadline_id = 0;
-  self->timed_out = TRUE;
-  g_cancellable_cancel (self->request_cancellable);
-  return G_SOURCE_REMOVE;
-}
-
-typedef struct
-{
-  PresHttpTransport *self;
-  SoupMessage *msg;
-  gboolean leave;
-} Exchange;
-
-static void
-exchange_free (Exchange *exchange)
-{
-  g_object_unref (exchange->self);
-  g_object_unref (exchange->msg);
-  g_free (exchange);
-}
-
 static void on_response (GObject *source, GAsyncResult *result, gpointer user_data);
 
 static void
-start_exchange (PresHttpTransport *self, SoupMessage *msg, gboolean leave)
+start_exchange (PresHttpTransport *self, SoupMessage *msg)
 {
-  g_autofree char *auth = g_strdup_printf ("Bearer %s", self->token);
-  Exchange *exchange = g_new0 (Exchange, 1);
-
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
-  explicit_bzero (auth, strlen (auth));
-  g_signal_connect (msg, "network-event", G_CALLBACK (on_network_event), self);
-
+  g_signal_connect_object (msg, "network-event", G_CALLBACK (on_network_event), self, 0);
   self->busy = TRUE;
-  self->timed_out = FALSE;
   pres_connection_watch_disarm (self->watch);
-  g_clear_object (&self->request_cancellable);
-  self->request_cancellable = g_cancellable_new ();
-  self->deadline_id = g_timeout_add_seconds (PRES_HTTP_REQUEST_TIMEOUT_S, on_deadline, self);
   if (pres_link_get_connection (self->link) == PRES_CONNECTION_DISCONNECTED)
     pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
-
-  exchange->self = g_object_ref (self);
-  exchange->msg = g_object_ref (msg);
-  exchange->leave = leave;
-  soup_session_send_and_read_async (self->soup, msg, G_PRIORITY_DEFAULT, self->request_cancellable,
-                                    on_response, exchange);
-}
-
-static char *
-instance_url (PresHttpTransport *self)
-{
-  g_autofree char *id = g_uri_escape_string (self->instance_id, NULL, FALSE);
-
-  return g_strconcat (self->base_url, "/v1/instances/", id, NULL);
+  pres_http_exchange_send_async (self->soup, msg, self->token, self->cancellable, on_response,
+                                 g_object_ref (self));
 }
 
 static void
 send_leave (PresHttpTransport *self, const char *reason)
 {
-  g_autofree char *base = instance_url (self);
-  g_autofree char *session = g_uri_escape_string (self->session, NULL, FALSE);
-  g_autofree char *why = g_uri_escape_string (reason, NULL, FALSE);
-  g_autofree char *url = g_strdup_printf ("%s?session=%s&reason=%s", base, session, why);
-  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_DELETE, url);
+  g_autoptr (SoupMessage) msg
+    = pres_http_exchange_new_leave (self->base_url, self->instance_id, self->session, reason);
 
   g_debug ("Leave (%s)", reason);
-  start_exchange (self, msg, TRUE);
+  self->leaving = TRUE;
+  start_exchange (self, msg);
 }
 
 static void
@@ -327,11 +275,8 @@ send_heartbeat (PresHttpTransport *self, const char *reason, gint64 last_input_s
 {
   g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
   g_auto (PresHostPrivacy) privacy = { 0 };
-  g_autofree char *url = instance_url (self);
-  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_PUT, url);
-  g_autoptr (GBytes) body = NULL;
+  g_autoptr (SoupMessage) msg = NULL;
   PresState state = pres_model_get_state (self->model);
-  char *json;
 
   pres_host_privacy_init_from_settings (&privacy, self->settings);
   pres_host_info_fill (self->host_info, &privacy, state, last_input_seconds,
@@ -339,15 +284,13 @@ send_heartbeat (PresHttpTransport *self, const char *reason, gint64 last_input_s
   hb->session = g_strdup (self->session);
   hb->seq = ++self->seq;
   hb->reason = g_strdup (reason);
-  json = pres_heartbeat_to_json (hb);
-  body = g_bytes_new_take (json, strlen (json));
-  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  msg = pres_http_exchange_new_heartbeat (self->base_url, self->instance_id, hb);
 
   g_debug ("Heartbeat %s seq %" G_GUINT64_FORMAT " (%s)", pres_state_to_string (state), hb->seq,
            reason);
   if (g_strcmp0 (reason, "periodic") != 0)
     self->last_change_sent = g_get_monotonic_time ();
-  start_exchange (self, msg, FALSE);
+  start_exchange (self, msg);
 }
 
 typedef struct
@@ -498,53 +441,32 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
 static void
 on_response (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  Exchange *exchange = user_data;
-  PresHttpTransport *self = exchange->self;
+  g_autoptr (PresHttpTransport) self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
-  g_autoptr (PresHttpOutcome) outcome = NULL;
-  guint status;
+  g_autofree char *reply = NULL;
+  g_autoptr (PresHttpOutcome) outcome = pres_http_exchange_send_finish (result, &reply, &error);
+  gboolean leave = self->leaving;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  g_signal_handlers_disconnect_by_data (exchange->msg, self);
   if (g_cancellable_is_cancelled (self->cancellable))
-    goto out;
-
-  g_clear_handle_id (&self->deadline_id, g_source_remove);
+    return;
   self->busy = FALSE;
-  status = soup_message_get_status (exchange->msg);
-
-  if (error != NULL && !self->timed_out
-      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  self->leaving = FALSE;
+  if (outcome == NULL)
     {
       /* Dropped on purpose (reconnect, quit): what comes next is queued. */
       if (self->queued_reason != NULL)
         dispatch (self, self->queued_reason);
-      goto out;
+      return;
     }
+  if (reply != NULL)
+    pres_link_set_last_reply (self->link, reply);
 
-  if (error != NULL)
-    outcome = pres_http_outcome_for_error (error, self->timed_out);
-  else
-    {
-      g_autofree char *described = pres_http_describe_reply (status, body);
-      const char *retry_after = soup_message_headers_get_one (
-        soup_message_get_response_headers (exchange->msg), "Retry-After");
-
-      pres_link_set_last_reply (self->link, described);
-      outcome = exchange->leave ? pres_http_outcome_for_leave (status, retry_after, body)
-                                : pres_http_outcome_for_heartbeat (status, retry_after, body);
-    }
-
-  if (exchange->leave)
+  if (leave)
     finish_leave (self, outcome);
   else if (self->quit_reason != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
     dispatch (self, self->quit_reason ? self->quit_reason : "offline");
   else
     finish_heartbeat (self, outcome);
-
-out:
-  exchange_free (exchange);
 }
 
 static const char *
@@ -705,16 +627,12 @@ pres_http_transport_dispose (GObject *object)
   PresHttpTransport *self = PRES_HTTP_TRANSPORT (object);
 
   g_cancellable_cancel (self->cancellable);
-  if (self->request_cancellable != NULL)
-    g_cancellable_cancel (self->request_cancellable);
   g_clear_handle_id (&self->timer_id, g_source_remove);
-  g_clear_handle_id (&self->deadline_id, g_source_remove);
   finish_quit (self);
   g_clear_pointer (&self->watch, pres_connection_watch_free);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
   g_clear_object (&self->soup);
-  g_clear_object (&self->request_cancellable);
   g_clear_object (&self->model);
   g_clear_object (&self->link);
   g_clear_object (&self->idle_source);
