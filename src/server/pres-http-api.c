@@ -285,6 +285,7 @@ presence_cb (SoupServer        *server,
   PresHttpApi *self = user_data;
   const char *ids_param = query != NULL ? g_hash_table_lookup (query, "ids") : NULL;
   g_auto (GStrv) ids = NULL;
+  g_autoptr (GHashTable) seen = NULL;
   PresIdentity identity;
   GString *out;
 
@@ -324,12 +325,16 @@ presence_cb (SoupServer        *server,
         }
     }
 
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
   out = g_string_new ("{");
   for (guint i = 0; ids[i] != NULL; i++)
     {
       PresState raw = pres_store_get_state (self->store, ids[i]);
 
-      if (i > 0)
+      /* A repeated id would be a repeated JSON key. */
+      if (!g_hash_table_add (seen, ids[i]))
+        continue;
+      if (out->len > 1)
         g_string_append_c (out, ',');
       pres_wire_append_json_string (out, ids[i]);
       g_string_append_c (out, ':');

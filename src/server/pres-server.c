@@ -71,7 +71,8 @@ pres_server_new (const PresServerOptions *options,
   self->soup = soup_server_new ("server-header", "presence-server/" PACKAGE_VERSION " ", NULL);
   self->api = pres_http_api_new (self->soup, self->store, self->auth, self->rate_limit,
                                  self->metrics, options->ttl_ms, options->interval_ms);
-  self->stream = pres_stream_new (self->soup, self->store, self->auth, self->metrics);
+  self->stream =
+    pres_stream_new (self->soup, self->store, self->auth, self->rate_limit, self->metrics);
   pres_http_api_set_subscriber_count_func (self->api, count_subscribers, self->stream);
   return g_steal_pointer (&self);
 }

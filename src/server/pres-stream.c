@@ -19,6 +19,7 @@ typedef struct
 {
   PresStream *stream;
   SoupWebsocketConnection *ws;
+  char *token; /* for the rate limit, as on HTTP */
   char *viewer_id;
   GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
   GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
@@ -30,6 +31,7 @@ struct _PresStream
 
   PresStore *store;
   PresAuth *auth;
+  PresRateLimit *rate_limit; /* not owned */
   PresMetrics *metrics;
   PresEventLog *log;
   GHashTable *conns;  /* set of Conn *, owned */
@@ -70,6 +72,7 @@ conn_free (Conn *conn)
   g_clear_pointer (&conn->subs, g_hash_table_unref);
   g_clear_pointer (&conn->pending, g_hash_table_unref);
   g_free (conn->viewer_id);
+  g_free (conn->token);
   g_free (conn);
 }
 
@@ -374,7 +377,15 @@ message_cb (SoupWebsocketConnection *ws,
   const char *data = g_bytes_get_data (message, &length);
   const char *cursor = NULL;
   JsonNode *root, *op;
+  guint retry_after_s;
 
+  /* A sub costs up to a snapshot of 1000 ids: limited like a request. */
+  if (!pres_rate_limit_take (conn->stream->rate_limit, conn->token, g_get_monotonic_time (),
+                             &retry_after_s))
+    {
+      conn_send_error (conn, "rate_limited", "too many messages for this token, slow down");
+      return;
+    }
   if (type != SOUP_WEBSOCKET_DATA_TEXT || !g_utf8_validate (data, length, NULL) ||
       !json_parser_load_from_data (parser, data, length, NULL) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
@@ -428,6 +439,7 @@ websocket_cb (SoupServer              *server,
   conn->stream = self;
   conn->ws = g_object_ref (ws);
   conn->viewer_id = g_strdup (identity.participant_id);
+  conn->token = g_strdup (identity.token);
   conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
   soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_INCOMING_BYTES);
@@ -504,15 +516,17 @@ pres_stream_init (PresStream *self)
 }
 
 PresStream *
-pres_stream_new (SoupServer  *server,
-                 PresStore   *store,
-                 PresAuth    *auth,
-                 PresMetrics *metrics)
+pres_stream_new (SoupServer    *server,
+                 PresStore     *store,
+                 PresAuth      *auth,
+                 PresRateLimit *rate_limit,
+                 PresMetrics   *metrics)
 {
   PresStream *self = g_object_new (PRES_TYPE_STREAM, NULL);
 
   self->store = g_object_ref (store);
   self->auth = g_object_ref (auth);
+  self->rate_limit = rate_limit;
   self->metrics = metrics;
   self->changed_id =
     g_signal_connect (store, "state-changed", G_CALLBACK (state_changed_cb), self);

@@ -4,6 +4,7 @@
 
 #include "pres-auth.h"
 #include "pres-metrics.h"
+#include "pres-rate-limit.h"
 #include "pres-store.h"
 
 G_BEGIN_DECLS
@@ -20,10 +21,11 @@ G_BEGIN_DECLS
 #define PRES_TYPE_STREAM (pres_stream_get_type ())
 G_DECLARE_FINAL_TYPE (PresStream, pres_stream, PRES, STREAM, GObject)
 
-PresStream *pres_stream_new (SoupServer  *server,
-                             PresStore   *store,
-                             PresAuth    *auth,
-                             PresMetrics *metrics);
+PresStream *pres_stream_new (SoupServer    *server,
+                             PresStore     *store,
+                             PresAuth      *auth,
+                             PresRateLimit *rate_limit,
+                             PresMetrics   *metrics);
 guint       pres_stream_get_n_subscribers (PresStream *self);
 
 G_END_DECLS

@@ -444,7 +444,8 @@ def case_appear_offline_privacy(binary):
         status, _, reply = server.json("PUT", "/v1/instances/laptop", heartbeat("appear_offline"),
                                        token="tok-lena")
         check(status == 200 and reply["state"] == "appear_offline", "own reply %r" % reply)
-        _, _, other = server.json("GET", "/v1/presence?ids=lena,bob,ghost", token="tok-bob")
+        _, _, other = server.json("GET", "/v1/presence?ids=lena,bob,ghost,lena",
+                                  token="tok-bob")
         check(other == {"lena": "offline", "bob": "offline", "ghost": "offline"},
               "bob sees %r" % other)
         _, _, own = server.json("GET", "/v1/presence?ids=lena", token="tok-lena")
@@ -565,6 +566,23 @@ def case_ws_unauthorized(binary):
         ws.close()
         ws = WebSocket(server.port, None)
         check(ws.status == 401, "handshake status %d" % ws.status)
+        ws.close()
+    finally:
+        server.stop()
+
+
+def case_ws_rate_limit(binary):
+    server = Server(binary, "--rate-limit", "0.2", "--rate-burst", "2")
+    try:
+        ws = WebSocket(server.port, "tok-bob")
+        for _ in range(2):
+            ws.send({"op": "sub", "ids": ["lena"]})
+            msg = ws.recv()
+            check(msg and msg["op"] == "snapshot", "sub answered %r" % msg)
+        ws.send({"op": "sub", "ids": ["lena"]})
+        msg = ws.recv()
+        check(msg and msg["op"] == "error" and msg["error"]["code"] == "rate_limited",
+              "third sub answered %r" % msg)
         ws.close()
     finally:
         server.stop()
