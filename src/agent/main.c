@@ -113,6 +113,13 @@ on_session_ended (PresAgent *agent,
     begin_quit (ctx, "logout");
 }
 
+static void
+on_quit_requested (PresAgent *agent,
+                   Context   *ctx)
+{
+  on_quit_signal (ctx);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -132,6 +139,7 @@ main (int   argc,
       N_("Use this presence server instead of the configured one"), N_("URL") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options.token_file,
       N_("Read the access token from this file"), N_("FILE") },
+    { "no-tray", 0, 0, G_OPTION_ARG_NONE, &options.no_tray, N_("Do not show a tray icon"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
   };
@@ -172,6 +180,7 @@ main (int   argc,
   g_unix_signal_add (SIGTERM, on_quit_signal, &ctx);
   g_unix_signal_add (SIGINT, on_quit_signal, &ctx);
   g_unix_signal_add (SIGHUP, on_quit_signal, &ctx);
+  g_signal_connect (agent, "quit-requested", G_CALLBACK (on_quit_requested), &ctx);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, PRES_AGENT_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |

@@ -1,5 +1,7 @@
 #define G_LOG_DOMAIN "pres-agent"
 
+#include "config.h"
+
 #include "pres-agent.h"
 #include "pres-clock.h"
 #include "pres-instance-id.h"
@@ -13,6 +15,8 @@
 #include "sensors/pres-network-monitor.h"
 #include "sensors/pres-screensaver-monitor.h"
 #include "transport/pres-http-transport.h"
+#include "ui/pres-menu.h"
+#include "ui/pres-tray.h"
 
 /*
  * PresAgent builds every part and wires them together: sensors feed the
@@ -30,6 +34,9 @@ struct _PresAgent
   PresIdleSource *idle_source;
   PresService    *service;
   PresHttpTransport *transport; /* NULL for transports not built in */
+  PresMenu       *menu;         /* NULL with --no-tray */
+  PresTray       *tray;         /* NULL with --no-tray or without the tray feature */
+  gboolean        show_tray;
   PresLogindMonitor *logind;
   PresScreensaverMonitor *screensaver; /* once on the session bus */
   PresNetworkMonitor *network;         /* once started */
@@ -43,6 +50,7 @@ G_DEFINE_TYPE (PresAgent, pres_agent, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_SESSION_ENDED,
+  SIGNAL_QUIT_REQUESTED,
   N_SIGNALS
 };
 
@@ -174,6 +182,8 @@ pres_agent_dispose (GObject *object)
   g_clear_object (&self->network);
   g_clear_object (&self->screensaver);
   g_clear_object (&self->logind);
+  g_clear_object (&self->tray);
+  g_clear_object (&self->menu);
   g_clear_object (&self->transport);
   g_clear_object (&self->service);
   g_clear_object (&self->idle_source);
@@ -190,6 +200,10 @@ static void
 pres_agent_class_init (PresAgentClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pres_agent_dispose;
+
+  signals[SIGNAL_QUIT_REQUESTED] =
+    g_signal_new ("quit-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 
   /* logind removed the session: quit as on SIGTERM, with reason "logout". */
   signals[SIGNAL_SESSION_ENDED] =
@@ -223,6 +237,7 @@ pres_agent_new (const PresAgentOptions *options,
   if (instance_id == NULL)
     return NULL;
   self->state_path = g_build_filename (state_dir, "state", NULL);
+  self->show_tray = !options->no_tray;
 
   server = options->server ? g_strdup (options->server)
                            : g_settings_get_string (self->settings, "server-url");
@@ -295,11 +310,36 @@ pres_agent_export (PresAgent       *self,
   return pres_service_export (self->service, connection, error);
 }
 
+static void
+on_menu_quit (PresAgent *self)
+{
+  g_signal_emit (self, signals[SIGNAL_QUIT_REQUESTED], 0);
+}
+
+static void
+start_tray (PresAgent *self)
+{
+  self->menu = pres_menu_new (self->model, self->link, self->idle_source, self->clock);
+  g_signal_connect_object (self->menu, "quit-requested", G_CALLBACK (on_menu_quit), self,
+                           G_CONNECT_SWAPPED);
+  if (self->transport != NULL)
+    g_signal_connect_object (self->menu, "reconnect-requested",
+                             G_CALLBACK (pres_http_transport_reconnect), self->transport,
+                             G_CONNECT_SWAPPED);
+#if HAVE_TRAY
+  self->tray = pres_tray_new (self->menu);
+#else
+  g_debug ("Built without the tray");
+#endif
+}
+
 /* Called once the bus name is ours, so a second agent never acts. */
 void
 pres_agent_start (PresAgent *self)
 {
   g_return_if_fail (PRES_IS_AGENT (self));
+  if (self->show_tray)
+    start_tray (self);
   pres_model_start (self->model);
   /* Only the agent that owns the name holds an inhibitor. */
   pres_logind_monitor_start (self->logind, NULL);

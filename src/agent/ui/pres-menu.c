@@ -1,0 +1,632 @@
+#define G_LOG_DOMAIN "pres-menu"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pres-menu.h"
+
+/*
+ * The menu only ever shows what the model and the link say now: every label
+ * is recomputed from them on each change, and the labels that count time
+ * ("Idle for 12 min") are recomputed by a timer while they are shown.
+ */
+
+#define ICON_PREFIX "org.presence.Agent-"
+#define TOMORROW_TARGET "tomorrow-0900"
+
+struct _PresMenu
+{
+  GObject parent_instance;
+
+  PresModel      *model;
+  PresLink       *link;
+  PresIdleSource *idle_source;
+  PresClock      *clock;
+
+  GMenu              *menu;
+  GMenu              *status_section;
+  GSimpleActionGroup *actions;
+  GSimpleAction      *mode_action;
+
+  char  *header;
+  char  *connection_line;
+  char  *title;
+  char  *icon_name;
+  guint  refresh_id;
+};
+
+enum
+{
+  PROP_0,
+  PROP_ICON_NAME,
+  PROP_TITLE,
+  PROP_HEADER,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_RECONNECT_REQUESTED,
+  SIGNAL_QUIT_REQUESTED,
+  N_SIGNALS
+};
+
+static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (PresMenu, pres_menu, G_TYPE_OBJECT)
+
+static void update (PresMenu *self);
+
+static gboolean
+same_day (GDateTime *a,
+          GDateTime *b)
+{
+  return g_date_time_get_year (a) == g_date_time_get_year (b) &&
+         g_date_time_get_day_of_year (a) == g_date_time_get_day_of_year (b);
+}
+
+/* "Busy until 17:00", "… until tomorrow 09:00", "… until Wed 7 Jan, 09:00";
+ * sets *changes_at_midnight when the words depend on today's date. */
+static char *
+format_manual (PresState state,
+               gint64    until_s,
+               gint64    now_us,
+               gboolean *changes_at_midnight)
+{
+  gboolean busy = state == PRES_STATE_BUSY;
+  g_autoptr (GDateTime) now = g_date_time_new_from_unix_local (now_us / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) tomorrow = g_date_time_add_days (now, 1);
+  g_autoptr (GDateTime) until = NULL;
+  g_autofree char *when = NULL;
+
+  if (until_s <= 0)
+    return g_strdup (busy ? _("Busy") : _("Appearing offline"));
+
+  *changes_at_midnight = TRUE;
+  until = g_date_time_new_from_unix_local (until_s);
+  if (same_day (until, now))
+    {
+      when = g_date_time_format (until, "%H:%M");
+      /* TRANSLATORS: %s is a time of day, "17:00" */
+      return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"), when);
+    }
+  if (same_day (until, tomorrow))
+    {
+      when = g_date_time_format (until, "%H:%M");
+      return g_strdup_printf (busy ? _("Busy until tomorrow %s")
+                                   : _("Appearing offline until tomorrow %s"),
+                              when);
+    }
+  /* TRANSLATORS: a date and time for g_date_time_format(), "Wed 7 Jan, 09:00" */
+  when = g_date_time_format (until, _("%a %e %b, %H:%M"));
+  return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"),
+                          g_strstrip (when));
+}
+
+/* "Idle for 12 min"; *next_ms says when the count of minutes moves on. */
+static char *
+format_idle (gint64 since_us,
+             gint64 now_us,
+             guint *next_ms)
+{
+  gint64 elapsed_ms = MAX (0, now_us - since_us) / 1000;
+  guint minutes = elapsed_ms / 60000;
+
+  *next_ms = 60000 - elapsed_ms % 60000;
+  if (minutes == 0)
+    return g_strdup (_("Idle"));
+  if (minutes < 60)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Idle for %u min", "Idle for %u min",
+                                         minutes),
+                            minutes);
+  /* TRANSLATORS: hours and minutes, "Idle for 2 h 5 min" */
+  return g_strdup_printf (_("Idle for %u h %u min"), minutes / 60, minutes % 60);
+}
+
+static char *
+server_host (PresLink *link)
+{
+  const char *server = pres_link_get_server (link);
+  g_autoptr (GUri) uri = g_uri_parse (server, G_URI_FLAGS_NONE, NULL);
+
+  if (uri != NULL && g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0')
+    return g_strdup (g_uri_get_host (uri));
+  return g_strdup (server);
+}
+
+static char *
+format_connection (PresLink *link)
+{
+  g_autofree char *host = server_host (link);
+
+  if (*host == '\0')
+    return g_strdup (_("No presence server set"));
+  switch (pres_link_get_connection (link))
+    {
+      case PRES_CONNECTION_CONNECTED:
+        return g_strdup_printf (_("Connected to %s"), host);
+      case PRES_CONNECTION_CONNECTING:
+        return g_strdup_printf (_("Connecting to %s…"), host);
+      case PRES_CONNECTION_ERROR:
+        /* The transport retries on its own with backoff. */
+        return g_strdup_printf (_("Reconnecting to %s…"), host);
+      case PRES_CONNECTION_UNAUTHORIZED:
+        return g_strdup (_("Not signed in — run presencectl login"));
+      case PRES_CONNECTION_DISCONNECTED:
+      default:
+        return g_strdup (_("Not connected"));
+    }
+}
+
+static const char *
+state_icon (PresState      state,
+            PresConnection connection)
+{
+  /* Whatever the user chose, others do not see it while the link is down. */
+  if (connection == PRES_CONNECTION_ERROR || connection == PRES_CONNECTION_UNAUTHORIZED)
+    return ICON_PREFIX "disconnected";
+  switch (state)
+    {
+      case PRES_STATE_ONLINE:
+        return ICON_PREFIX "online";
+      case PRES_STATE_IDLE:
+        return ICON_PREFIX "idle";
+      case PRES_STATE_BUSY:
+        return ICON_PREFIX "busy";
+      case PRES_STATE_APPEAR_OFFLINE:
+        return ICON_PREFIX "appear-offline";
+      case PRES_STATE_OFFLINE:
+      default:
+        return ICON_PREFIX "offline";
+    }
+}
+
+static char *
+format_header (PresMenu *self,
+               guint    *refresh_ms)
+{
+  PresState state = pres_model_get_state (self->model);
+  gint64 now_us = pres_clock_get_real_time (self->clock);
+  gboolean changes_at_midnight = FALSE;
+  char *header;
+
+  *refresh_ms = 0;
+  switch (state)
+    {
+      case PRES_STATE_ONLINE:
+        return g_strdup (_("Online"));
+      case PRES_STATE_IDLE:
+        return format_idle (pres_model_get_state_since (self->model), now_us, refresh_ms);
+      case PRES_STATE_BUSY:
+      case PRES_STATE_APPEAR_OFFLINE:
+        header = format_manual (state, pres_model_get_manual_until (self->model), now_us,
+                                &changes_at_midnight);
+        /* Checking every 10 min is enough to turn "tomorrow" into a time. */
+        if (changes_at_midnight)
+          *refresh_ms = 10 * 60 * 1000;
+        return header;
+      case PRES_STATE_OFFLINE:
+      default:
+        return g_strdup (_("Offline"));
+    }
+}
+
+static gboolean
+set_string (char      **field,
+            const char *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
+}
+
+static void
+fill_status_section (PresMenu *self)
+{
+  g_menu_remove_all (self->status_section);
+  /* Items without an action are shown as insensitive text. */
+  g_menu_append (self->status_section, self->header, NULL);
+  g_menu_append (self->status_section, self->connection_line, NULL);
+  if (g_str_equal (pres_idle_source_get_name (self->idle_source), "none"))
+    g_menu_append (self->status_section, _("Auto-idle unavailable on this desktop"), NULL);
+}
+
+static gboolean
+on_refresh (gpointer user_data)
+{
+  PresMenu *self = user_data;
+
+  self->refresh_id = 0;
+  update (self);
+  return G_SOURCE_REMOVE;
+}
+
+static const char *
+mode_for_manual (PresManual manual)
+{
+  switch (manual)
+    {
+      case PRES_MANUAL_BUSY:
+        return "busy";
+      case PRES_MANUAL_APPEAR_OFFLINE:
+        return "appear-offline";
+      case PRES_MANUAL_NONE:
+      default:
+        return "auto";
+    }
+}
+
+static void
+update (PresMenu *self)
+{
+  guint refresh_ms = 0;
+  g_autofree char *header = format_header (self, &refresh_ms);
+  g_autofree char *connection_line = format_connection (self->link);
+  g_autofree char *title = NULL;
+  const char *mode = mode_for_manual (pres_model_get_manual (self->model));
+  g_autoptr (GVariant) mode_state = g_action_get_state (G_ACTION (self->mode_action));
+  gboolean header_changed, connection_changed;
+
+  if (!g_str_equal (g_variant_get_string (mode_state, NULL), mode))
+    g_simple_action_set_state (self->mode_action, g_variant_new_string (mode));
+
+  if (self->refresh_id != 0)
+    pres_clock_remove_timeout (self->clock, self->refresh_id);
+  self->refresh_id = refresh_ms > 0 ? pres_clock_add_timeout (self->clock, refresh_ms, on_refresh,
+                                                              self)
+                                    : 0;
+
+  header_changed = set_string (&self->header, header);
+  connection_changed = set_string (&self->connection_line, connection_line);
+  if (header_changed || connection_changed)
+    fill_status_section (self);
+  if (header_changed)
+    {
+      /* TRANSLATORS: the tray icon's title and tooltip; %s is "Busy until 17:00" */
+      title = g_strdup_printf (_("Presence: %s"), header);
+      set_string (&self->title, title);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HEADER]);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TITLE]);
+    }
+  if (set_string (&self->icon_name, state_icon (pres_model_get_state (self->model),
+                                                pres_link_get_connection (self->link))))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ICON_NAME]);
+}
+
+/* Seconds from now to TARGET: a count of seconds, or the next day's 09:00
+ * local time (whatever daylight saving does overnight). */
+static gboolean
+target_to_seconds (PresMenu   *self,
+                   const char *target,
+                   guint      *out_seconds)
+{
+  gint64 now_us = pres_clock_get_real_time (self->clock);
+  guint64 seconds;
+
+  if (g_str_equal (target, TOMORROW_TARGET))
+    {
+      g_autoptr (GDateTime) now = g_date_time_new_from_unix_local (now_us / G_USEC_PER_SEC);
+      g_autoptr (GDateTime) tomorrow = g_date_time_add_days (now, 1);
+      g_autoptr (GDateTime) nine = g_date_time_new_local (g_date_time_get_year (tomorrow),
+                                                          g_date_time_get_month (tomorrow),
+                                                          g_date_time_get_day_of_month (tomorrow),
+                                                          9, 0, 0);
+
+      *out_seconds = g_date_time_to_unix (nine) - now_us / G_USEC_PER_SEC;
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (target, 10, 0, PRES_MAX_MANUAL_SECONDS, &seconds, NULL))
+    return FALSE;
+  *out_seconds = seconds;
+  return TRUE;
+}
+
+static void
+set_manual (PresMenu   *self,
+            PresManual  manual,
+            const char *target)
+{
+  g_autoptr (GError) error = NULL;
+  guint seconds;
+
+  if (!target_to_seconds (self, target, &seconds))
+    {
+      g_warning ("Ignoring a menu action with the duration “%s”", target);
+      return;
+    }
+  if (!pres_model_set_manual (self->model, manual, seconds, &error))
+    g_warning ("Cannot set the state from the menu: %s", error->message);
+}
+
+static void
+on_mode_change_state (GSimpleAction *action,
+                      GVariant      *value,
+                      PresMenu      *self)
+{
+  const char *mode = g_variant_get_string (value, NULL);
+
+  /* Choosing the current mode again keeps its expiry. */
+  if (g_str_equal (mode, mode_for_manual (pres_model_get_manual (self->model))))
+    return;
+  if (g_str_equal (mode, "auto"))
+    pres_model_set_auto (self->model);
+  else if (g_str_equal (mode, "busy"))
+    set_manual (self, PRES_MANUAL_BUSY, "0");
+  else if (g_str_equal (mode, "appear-offline"))
+    set_manual (self, PRES_MANUAL_APPEAR_OFFLINE, "0");
+  else
+    g_warning ("Ignoring the unknown mode “%s”", mode);
+}
+
+static void
+on_busy_for (GSimpleAction *action,
+             GVariant      *parameter,
+             PresMenu      *self)
+{
+  set_manual (self, PRES_MANUAL_BUSY, g_variant_get_string (parameter, NULL));
+}
+
+static void
+on_appear_offline_for (GSimpleAction *action,
+                       GVariant      *parameter,
+                       PresMenu      *self)
+{
+  set_manual (self, PRES_MANUAL_APPEAR_OFFLINE, g_variant_get_string (parameter, NULL));
+}
+
+static void
+on_reconnect (GSimpleAction *action,
+              GVariant      *parameter,
+              PresMenu      *self)
+{
+  g_signal_emit (self, signals[SIGNAL_RECONNECT_REQUESTED], 0);
+}
+
+static void
+on_quit (GSimpleAction *action,
+         GVariant      *parameter,
+         PresMenu      *self)
+{
+  g_signal_emit (self, signals[SIGNAL_QUIT_REQUESTED], 0);
+}
+
+static void
+add_action (PresMenu      *self,
+            GSimpleAction *action,
+            const char    *signal,
+            GCallback      callback)
+{
+  g_signal_connect_object (action, signal, callback, self, 0);
+  g_action_map_add_action (G_ACTION_MAP (self->actions), G_ACTION (action));
+  g_object_unref (action);
+}
+
+static GMenu *
+duration_submenu (const char *action)
+{
+  static const struct
+  {
+    const char *label;
+    const char *target;
+  } durations[] = {
+    { N_("30 minutes"), "1800" },
+    { N_("1 hour"), "3600" },
+    { N_("2 hours"), "7200" },
+    { N_("Until tomorrow 09:00"), TOMORROW_TARGET },
+    { N_("Until I change it"), "0" },
+  };
+  GMenu *submenu = g_menu_new ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (durations); i++)
+    {
+      g_autoptr (GMenuItem) item = g_menu_item_new (_(durations[i].label), NULL);
+
+      g_menu_item_set_action_and_target (item, action, "s", durations[i].target);
+      g_menu_append_item (submenu, item);
+    }
+  return submenu;
+}
+
+static void
+mode_item (GMenu      *section,
+           const char *label,
+           const char *mode)
+{
+  g_autoptr (GMenuItem) item = g_menu_item_new (label, NULL);
+
+  g_menu_item_set_action_and_target (item, "presence.mode", "s", mode);
+  g_menu_append_item (section, item);
+}
+
+static void
+build_menu (PresMenu *self)
+{
+  g_autoptr (GMenu) choices = g_menu_new ();
+  g_autoptr (GMenu) busy_for = duration_submenu ("presence.busy-for");
+  g_autoptr (GMenu) appear_offline_for = duration_submenu ("presence.appear-offline-for");
+  g_autoptr (GMenu) session = g_menu_new ();
+
+  mode_item (choices, _("Automatic"), "auto");
+  mode_item (choices, _("Busy"), "busy");
+  mode_item (choices, _("Appear offline"), "appear-offline");
+  g_menu_append_submenu (choices, _("Busy for…"), G_MENU_MODEL (busy_for));
+  g_menu_append_submenu (choices, _("Appear offline for…"), G_MENU_MODEL (appear_offline_for));
+
+  g_menu_append (session, _("Reconnect"), "presence.reconnect");
+  g_menu_append (session, _("Quit"), "presence.quit");
+
+  g_menu_append_section (self->menu, NULL, G_MENU_MODEL (self->status_section));
+  g_menu_append_section (self->menu, NULL, G_MENU_MODEL (choices));
+  g_menu_append_section (self->menu, NULL, G_MENU_MODEL (session));
+}
+
+static void
+build_actions (PresMenu *self)
+{
+  const GVariantType *s = G_VARIANT_TYPE_STRING;
+
+  self->mode_action = g_simple_action_new_stateful ("mode", s, g_variant_new_string ("auto"));
+  add_action (self, g_object_ref (self->mode_action), "change-state",
+              G_CALLBACK (on_mode_change_state));
+  add_action (self, g_simple_action_new ("busy-for", s), "activate", G_CALLBACK (on_busy_for));
+  add_action (self, g_simple_action_new ("appear-offline-for", s), "activate",
+              G_CALLBACK (on_appear_offline_for));
+  add_action (self, g_simple_action_new ("reconnect", NULL), "activate",
+              G_CALLBACK (on_reconnect));
+  add_action (self, g_simple_action_new ("quit", NULL), "activate", G_CALLBACK (on_quit));
+}
+
+PresMenu *
+pres_menu_new (PresModel      *model,
+               PresLink       *link,
+               PresIdleSource *idle_source,
+               PresClock      *clock)
+{
+  PresMenu *self = g_object_new (PRES_TYPE_MENU, NULL);
+  static const char *const model_props[] = { "notify::state", "notify::manual",
+                                             "notify::manual-until" };
+
+  self->model = g_object_ref (model);
+  self->link = g_object_ref (link);
+  self->idle_source = g_object_ref (idle_source);
+  self->clock = g_object_ref (clock);
+
+  build_actions (self);
+  build_menu (self);
+  update (self);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (model_props); i++)
+    g_signal_connect_object (model, model_props[i], G_CALLBACK (update), self,
+                             G_CONNECT_SWAPPED);
+  g_signal_connect_object (link, "notify::connection", G_CALLBACK (update), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (link, "notify::server", G_CALLBACK (update), self, G_CONNECT_SWAPPED);
+  return self;
+}
+
+GMenuModel *
+pres_menu_get_model (PresMenu *self)
+{
+  g_return_val_if_fail (PRES_IS_MENU (self), NULL);
+  return G_MENU_MODEL (self->menu);
+}
+
+GActionGroup *
+pres_menu_get_action_group (PresMenu *self)
+{
+  g_return_val_if_fail (PRES_IS_MENU (self), NULL);
+  return G_ACTION_GROUP (self->actions);
+}
+
+const char *
+pres_menu_get_icon_name (PresMenu *self)
+{
+  g_return_val_if_fail (PRES_IS_MENU (self), NULL);
+  return self->icon_name;
+}
+
+const char *
+pres_menu_get_title (PresMenu *self)
+{
+  g_return_val_if_fail (PRES_IS_MENU (self), NULL);
+  return self->title;
+}
+
+const char *
+pres_menu_get_header (PresMenu *self)
+{
+  g_return_val_if_fail (PRES_IS_MENU (self), NULL);
+  return self->header;
+}
+
+static void
+pres_menu_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  PresMenu *self = PRES_MENU (object);
+
+  switch (prop_id)
+    {
+      case PROP_ICON_NAME:
+        g_value_set_string (value, self->icon_name);
+        break;
+      case PROP_TITLE:
+        g_value_set_string (value, self->title);
+        break;
+      case PROP_HEADER:
+        g_value_set_string (value, self->header);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pres_menu_dispose (GObject *object)
+{
+  PresMenu *self = PRES_MENU (object);
+
+  if (self->refresh_id != 0)
+    pres_clock_remove_timeout (self->clock, self->refresh_id);
+  self->refresh_id = 0;
+  g_clear_object (&self->mode_action);
+  g_clear_object (&self->actions);
+  g_clear_object (&self->status_section);
+  g_clear_object (&self->menu);
+  g_clear_object (&self->model);
+  g_clear_object (&self->link);
+  g_clear_object (&self->idle_source);
+  g_clear_object (&self->clock);
+
+  G_OBJECT_CLASS (pres_menu_parent_class)->dispose (object);
+}
+
+static void
+pres_menu_finalize (GObject *object)
+{
+  PresMenu *self = PRES_MENU (object);
+
+  g_free (self->header);
+  g_free (self->connection_line);
+  g_free (self->title);
+  g_free (self->icon_name);
+
+  G_OBJECT_CLASS (pres_menu_parent_class)->finalize (object);
+}
+
+static void
+pres_menu_class_init (PresMenuClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->get_property = pres_menu_get_property;
+  object_class->dispose = pres_menu_dispose;
+  object_class->finalize = pres_menu_finalize;
+
+  props[PROP_ICON_NAME] = g_param_spec_string ("icon-name", NULL, NULL, NULL, ro);
+  props[PROP_TITLE] = g_param_spec_string ("title", NULL, NULL, NULL, ro);
+  props[PROP_HEADER] = g_param_spec_string ("header", NULL, NULL, NULL, ro);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  signals[SIGNAL_RECONNECT_REQUESTED] =
+    g_signal_new ("reconnect-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_QUIT_REQUESTED] =
+    g_signal_new ("quit-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+}
+
+static void
+pres_menu_init (PresMenu *self)
+{
+  self->menu = g_menu_new ();
+  self->status_section = g_menu_new ();
+  self->actions = g_simple_action_group_new ();
+}
