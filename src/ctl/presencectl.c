@@ -100,7 +100,6 @@ main (int argc, char *argv[])
   textdomain (GETTEXT_PACKAGE);
 
   /* Map org.presence.Agent.Error.* to PRES_ERROR before the first call. */
-  g_type_ensure (G_TYPE_DBUS_PROXY);
   (void)pres_error_quark ();
 
   if (argc < 2)
@@ -118,10 +117,16 @@ main (int argc, char *argv[])
       || g_str_equal (cmd_argv[0], "help"))
     {
       /* `presencectl help busy` is `presencectl busy --help`. */
-      if (cmd_argc < 2 || find_command (cmd_argv[1]) == NULL)
+      if (cmd_argc < 2)
         {
           print_usage (stdout);
-          return cmd_argc < 2 ? 0 : 2;
+          return 0;
+        }
+      if (find_command (cmd_argv[1]) == NULL)
+        {
+          g_printerr (_("presencectl: unknown command “%s”.\n\n"), cmd_argv[1]);
+          print_usage (stderr);
+          return 2;
         }
       cmd_argv[0] = cmd_argv[1];
       cmd_argv[1] = (char *)"--help";
