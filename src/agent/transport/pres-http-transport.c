@@ -11,7 +11,7 @@
 
 #include "pres-backoff.h"
 #include "pres-connection-watch.h"
-#include "pres-host-info.h"
+#include "pres-heartbeat-builder.h"
 #include "pres-http-exchange.h"
 #include "pres-server-url.h"
 #include "pres-token-source.h"
@@ -36,7 +36,6 @@ struct _PresHttpTransport
 
   PresModel *model;
   PresLink *link;
-  PresIdleSource *idle_source;
   GSettings *settings;
   char *instance_id;
   char *server_override;
@@ -46,7 +45,7 @@ struct _PresHttpTransport
   GCancellable *cancellable;
   GRand *rand;
   PresBackoff *backoff;
-  PresHostInfo *host_info;
+  PresHeartbeatBuilder *builder;
   PresConnectionWatch *watch;
 
   char *server_url; /* as configured: the keyring files tokens under it */
@@ -55,8 +54,6 @@ struct _PresHttpTransport
   gboolean token_known;
   gboolean token_lookup_running;
 
-  char *session;
-  guint64 seq;
   guint interval_ms;
 
   guint timer_id;
@@ -262,8 +259,8 @@ start_exchange (PresHttpTransport *self, SoupMessage *msg)
 static void
 send_leave (PresHttpTransport *self, const char *reason)
 {
-  g_autoptr (SoupMessage) msg
-    = pres_http_exchange_new_leave (self->base_url, self->instance_id, self->session, reason);
+  g_autoptr (SoupMessage) msg = pres_http_exchange_new_leave (
+    self->base_url, self->instance_id, pres_heartbeat_builder_get_session (self->builder), reason);
 
   g_debug ("Leave (%s)", reason);
   self->leaving = TRUE;
@@ -271,63 +268,34 @@ send_leave (PresHttpTransport *self, const char *reason)
 }
 
 static void
-send_heartbeat (PresHttpTransport *self, const char *reason, gint64 last_input_seconds)
+on_built (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
-  g_auto (PresHostPrivacy) privacy = { 0 };
+  g_autoptr (PresHttpTransport) self = user_data;
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_builder_build_finish (result, NULL);
   g_autoptr (SoupMessage) msg = NULL;
-  PresState state = pres_model_get_state (self->model);
 
-  pres_host_privacy_init_from_settings (&privacy, self->settings);
-  pres_host_info_fill (self->host_info, &privacy, state, last_input_seconds,
-                       pres_model_get_status_text (self->model), hb);
-  hb->session = g_strdup (self->session);
-  hb->seq = ++self->seq;
-  hb->reason = g_strdup (reason);
-  msg = pres_http_exchange_new_heartbeat (self->base_url, self->instance_id, hb);
-
-  g_debug ("Heartbeat %s seq %" G_GUINT64_FORMAT " (%s)", pres_state_to_string (state), hb->seq,
-           reason);
-  if (g_strcmp0 (reason, "periodic") != 0)
-    self->last_change_sent = g_get_monotonic_time ();
-  start_exchange (self, msg);
-}
-
-typedef struct
-{
-  PresHttpTransport *self;
-  const char *reason;
-} IdleQuery;
-
-static void
-on_idle_time (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  IdleQuery *query = user_data;
-  g_autoptr (PresHttpTransport) self = query->self;
-  const char *reason = query->reason;
-  g_autoptr (GError) error = NULL;
-  guint seconds;
-
-  g_free (query);
-  seconds = pres_idle_source_get_idle_time_finish (PRES_IDLE_SOURCE (source), result, &error);
   if (g_cancellable_is_cancelled (self->cancellable))
     return;
   self->busy = FALSE;
-  /* The state may have changed meanwhile; dispatch() looks at it again. */
-  if (self->quit_reason != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
+  /* Offline or quitting meanwhile: the leave that is due is queued. */
+  if (hb == NULL || self->quit_reason != NULL)
     {
-      dispatch (self, self->quit_reason ? self->quit_reason : reason);
+      dispatch (self, self->queued_reason ? self->queued_reason : "offline");
       return;
     }
-  /* A source that cannot tell sends nothing rather than a made-up figure. */
-  send_heartbeat (self, reason, error == NULL ? (gint64)seconds : -1);
+
+  g_debug ("Heartbeat %s seq %" G_GUINT64_FORMAT " (%s)", pres_state_to_string (hb->state), hb->seq,
+           hb->reason);
+  if (g_strcmp0 (hb->reason, "periodic") != 0)
+    self->last_change_sent = g_get_monotonic_time ();
+  msg = pres_http_exchange_new_heartbeat (self->base_url, self->instance_id, hb);
+  start_exchange (self, msg);
 }
 
 static void
 dispatch (PresHttpTransport *self, const char *reason)
 {
   PresState state = pres_model_get_state (self->model);
-  IdleQuery *query;
 
   if (self->busy)
     {
@@ -365,18 +333,10 @@ dispatch (PresHttpTransport *self, const char *reason)
       return;
     }
 
-  if (state == PRES_STATE_APPEAR_OFFLINE)
-    {
-      send_heartbeat (self, reason, -1);
-      return;
-    }
   self->busy = TRUE;
-  query = g_new0 (IdleQuery, 1);
-  query->self = g_object_ref (self);
-  query->reason = reason;
-  pres_idle_source_get_idle_time_async (self->idle_source, self->cancellable, on_idle_time, query);
+  pres_heartbeat_builder_build_async (self->builder, reason, self->cancellable, on_built,
+                                      g_object_ref (self));
 }
-
 static void
 finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
 {
@@ -618,7 +578,7 @@ const char *
 pres_http_transport_get_session (PresHttpTransport *self)
 {
   g_return_val_if_fail (PRES_IS_HTTP_TRANSPORT (self), NULL);
-  return self->session;
+  return pres_heartbeat_builder_get_session (self->builder);
 }
 
 static void
@@ -635,7 +595,6 @@ pres_http_transport_dispose (GObject *object)
   g_clear_object (&self->soup);
   g_clear_object (&self->model);
   g_clear_object (&self->link);
-  g_clear_object (&self->idle_source);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (pres_http_transport_parent_class)->dispose (object);
@@ -651,13 +610,12 @@ pres_http_transport_finalize (GObject *object)
   g_free (self->token);
   g_free (self->base_url);
   g_free (self->server_url);
-  g_free (self->session);
   g_free (self->instance_id);
   g_free (self->server_override);
   g_free (self->token_file);
   g_free (self->quit_reason);
   g_clear_pointer (&self->backoff, pres_backoff_free);
-  g_clear_pointer (&self->host_info, pres_host_info_free);
+  g_clear_pointer (&self->builder, pres_heartbeat_builder_free);
   g_rand_free (self->rand);
   g_clear_object (&self->cancellable);
 
@@ -682,8 +640,6 @@ pres_http_transport_init (PresHttpTransport *self)
   self->interval_ms = DEFAULT_INTERVAL_MS;
   self->last_change_sent = G_MININT64 / 2;
   self->watch = pres_connection_watch_new (on_connection_closed, self);
-  self->session = g_strdup_printf ("%08x%08x%08x%08x", g_random_int (), g_random_int (),
-                                   g_random_int (), g_random_int ());
   /* idle-timeout 0: libsoup must not close the idle connection behind the
    * watch's back; the server or a heartbeat failure does that. */
   self->soup
@@ -704,12 +660,12 @@ pres_http_transport_new (PresModel *model,
 
   self->model = g_object_ref (model);
   self->link = g_object_ref (link);
-  self->idle_source = g_object_ref (idle_source);
   self->settings = g_object_ref (settings);
   self->instance_id = g_strdup (instance_id);
   self->server_override = g_strdup (server);
   self->token_file = g_strdup (token_file);
-  self->host_info = pres_host_info_new_system ();
+  self->builder
+    = pres_heartbeat_builder_new (model, idle_source, settings, pres_host_info_new_system ());
 
   g_signal_connect_object (model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
   g_signal_connect (settings, "changed", G_CALLBACK (on_settings_changed), self);
