@@ -100,9 +100,8 @@ format_manual (PresState state,
                               when);
     }
   /* TRANSLATORS: a date and time for g_date_time_format(), "Wed 7 Jan, 09:00" */
-  when = g_date_time_format (until, _("%a %e %b, %H:%M"));
-  return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"),
-                          g_strstrip (when));
+  when = g_date_time_format (until, _("%a %-d %b, %H:%M"));
+  return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"), when);
 }
 
 /* "Idle for 12 min"; *next_ms says when the count of minutes moves on. */

@@ -1,0 +1,450 @@
+#include "pres-fake-clock.h"
+#include "pres-link.h"
+#include "pres-model.h"
+#include "sensors/pres-idle-source.h"
+#include "ui/pres-menu.h"
+
+/* 2026-01-05 12:00:00 UTC, a Monday: 13:00 in Europe/Berlin (CET). */
+#define T0_US (G_GINT64_CONSTANT (1767614400) * G_USEC_PER_SEC)
+#define T0_S (T0_US / G_USEC_PER_SEC)
+#define MINUTE_MS (60 * 1000)
+
+typedef struct
+{
+  PresFakeClock  *clock;
+  PresModel      *model;
+  PresLink       *link;
+  PresIdleSource *idle_source;
+  PresMenu       *menu;
+} Fixture;
+
+/* An idle source that can see input, unlike the "none" one. */
+typedef struct
+{
+  PresIdleSource parent_instance;
+} TestIdleSource;
+
+typedef PresIdleSourceClass TestIdleSourceClass;
+
+static GType test_idle_source_get_type (void);
+G_DEFINE_TYPE (TestIdleSource, test_idle_source, PRES_TYPE_IDLE_SOURCE)
+
+static void
+test_idle_source_class_init (TestIdleSourceClass *klass)
+{
+  klass->name = "test";
+}
+
+static void
+test_idle_source_init (TestIdleSource *self)
+{
+}
+
+static void
+fixture_set_up (Fixture      *fixture,
+                gconstpointer data)
+{
+  fixture->clock = pres_fake_clock_new (T0_US);
+  fixture->model = pres_model_new (PRES_CLOCK (fixture->clock));
+  fixture->link = pres_link_new ("https://presence.example.org:8443/api");
+  fixture->idle_source = data ? g_object_new (test_idle_source_get_type (), NULL)
+                              : pres_idle_source_new_none ();
+  pres_model_start (fixture->model);
+  fixture->menu = pres_menu_new (fixture->model, fixture->link, fixture->idle_source,
+                                 PRES_CLOCK (fixture->clock));
+}
+
+static void
+fixture_tear_down (Fixture      *fixture,
+                   gconstpointer data)
+{
+  g_clear_object (&fixture->menu);
+  g_clear_object (&fixture->idle_source);
+  g_clear_object (&fixture->link);
+  g_clear_object (&fixture->model);
+  g_clear_object (&fixture->clock);
+}
+
+/* Every label of MODEL and its sections and submenus, in order, one per
+ * line; submenu entries indented, items with an action marked by their
+ * action name and target. */
+static void
+dump (GMenuModel *model,
+      GString    *out,
+      int         depth)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (model); i++)
+    {
+      g_autoptr (GMenuModel) section = g_menu_model_get_item_link (model, i, G_MENU_LINK_SECTION);
+      g_autoptr (GMenuModel) submenu = g_menu_model_get_item_link (model, i, G_MENU_LINK_SUBMENU);
+      g_autoptr (GVariant) target = NULL;
+      g_autofree char *label = NULL;
+      g_autofree char *action = NULL;
+
+      if (section != NULL)
+        {
+          g_string_append_printf (out, "%*s--\n", depth * 2, "");
+          dump (section, out, depth);
+          continue;
+        }
+      g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_LABEL, "s", &label);
+      g_string_append_printf (out, "%*s%s", depth * 2, "", label);
+      if (g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_ACTION, "s", &action))
+        g_string_append_printf (out, " [%s", action);
+      target = g_menu_model_get_item_attribute_value (model, i, G_MENU_ATTRIBUTE_TARGET, NULL);
+      if (target != NULL)
+        g_string_append_printf (out, " %s", g_variant_get_string (target, NULL));
+      g_string_append (out, action ? "]\n" : "\n");
+      if (submenu != NULL)
+        dump (submenu, out, depth + 1);
+    }
+}
+
+/* The status lines: the first section's labels, joined by " | ". */
+static char *
+status_lines (Fixture *fixture)
+{
+  g_autoptr (GMenuModel) section =
+    g_menu_model_get_item_link (pres_menu_get_model (fixture->menu), 0, G_MENU_LINK_SECTION);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+
+  for (int i = 0; i < g_menu_model_get_n_items (section); i++)
+    {
+      char *label = NULL;
+
+      g_menu_model_get_item_attribute (section, i, G_MENU_ATTRIBUTE_LABEL, "s", &label);
+      g_ptr_array_add (labels, label);
+    }
+  g_ptr_array_add (labels, NULL);
+  return g_strjoinv (" | ", (char **) labels->pdata);
+}
+
+static char *
+mode (Fixture *fixture)
+{
+  g_autoptr (GVariant) state =
+    g_action_group_get_action_state (pres_menu_get_action_group (fixture->menu), "mode");
+
+  return g_variant_dup_string (state, NULL);
+}
+
+static void
+activate (Fixture    *fixture,
+          const char *action,
+          const char *target)
+{
+  g_action_group_activate_action (pres_menu_get_action_group (fixture->menu), action,
+                                  target ? g_variant_new_string (target) : NULL);
+}
+
+#define assert_status(fixture, expected) \
+  G_STMT_START \
+  { \
+    g_autofree char *status_ = status_lines (fixture); \
+    g_assert_cmpstr (status_, ==, expected); \
+  } \
+  G_STMT_END
+
+#define assert_mode(fixture, expected) \
+  G_STMT_START \
+  { \
+    g_autofree char *mode_ = mode (fixture); \
+    g_assert_cmpstr (mode_, ==, expected); \
+  } \
+  G_STMT_END
+
+static void
+test_structure (Fixture      *fixture,
+                gconstpointer data)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *durations[][2] = { { "30 minutes", "1800" },
+                                 { "1 hour", "3600" },
+                                 { "2 hours", "7200" },
+                                 { "Until tomorrow 09:00", "tomorrow-0900" },
+                                 { "Until I change it", "0" } };
+  const char *submenus[][2] = { { "Busy for…", "busy-for" },
+                                { "Appear offline for…", "appear-offline-for" } };
+  g_autoptr (GString) expected = g_string_new ("--\n"
+                                               "Online\n"
+                                               "Not connected\n"
+                                               "Auto-idle unavailable on this desktop\n"
+                                               "--\n"
+                                               "Automatic [presence.mode auto]\n"
+                                               "Busy [presence.mode busy]\n"
+                                               "Appear offline [presence.mode appear-offline]\n");
+
+  for (gsize m = 0; m < G_N_ELEMENTS (submenus); m++)
+    {
+      g_string_append_printf (expected, "%s\n", submenus[m][0]);
+      for (gsize i = 0; i < G_N_ELEMENTS (durations); i++)
+        g_string_append_printf (expected, "  %s [presence.%s %s]\n", durations[i][0],
+                                submenus[m][1], durations[i][1]);
+    }
+  g_string_append (expected, "--\nReconnect [presence.reconnect]\nQuit [presence.quit]\n");
+
+  dump (pres_menu_get_model (fixture->menu), out, 0);
+  g_assert_cmpstr (out->str, ==, expected->str);
+  assert_mode (fixture, "auto");
+  g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-online");
+  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Presence: Online");
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online");
+}
+
+static void
+test_states (Fixture      *fixture,
+             gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  pres_model_set_idle (fixture->model, TRUE);
+  assert_status (fixture, "Idle | Not connected");
+  g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-idle");
+  assert_mode (fixture, "auto");
+
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 0, &error));
+  assert_status (fixture, "Busy | Not connected");
+  g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-busy");
+  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Presence: Busy");
+  assert_mode (fixture, "busy");
+
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_APPEAR_OFFLINE, 0, &error));
+  assert_status (fixture, "Appearing offline | Not connected");
+  g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==,
+                   "org.presence.Agent-appear-offline");
+  assert_mode (fixture, "appear-offline");
+
+  /* Asleep: offline, whatever was chosen; the choice stays selected. */
+  pres_model_set_asleep (fixture->model, TRUE);
+  assert_status (fixture, "Offline | Not connected");
+  g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-offline");
+  assert_mode (fixture, "appear-offline");
+
+  pres_model_set_asleep (fixture->model, FALSE);
+  pres_model_set_auto (fixture->model);
+  pres_model_set_idle (fixture->model, FALSE);
+  assert_status (fixture, "Online | Not connected");
+  assert_mode (fixture, "auto");
+}
+
+static void
+test_idle_minutes (Fixture      *fixture,
+                   gconstpointer data)
+{
+  pres_fake_clock_advance (fixture->clock, 5000);
+  pres_model_set_idle (fixture->model, TRUE);
+  pres_fake_clock_advance (fixture->clock, MINUTE_MS - 1);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Idle");
+  pres_fake_clock_advance (fixture->clock, 1);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Idle for 1 min");
+  pres_fake_clock_advance (fixture->clock, 11 * MINUTE_MS);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Idle for 12 min");
+  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Presence: Idle for 12 min");
+  pres_fake_clock_advance (fixture->clock, 113 * MINUTE_MS);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Idle for 2 h 5 min");
+
+  /* Back to online: no timer left behind. */
+  pres_model_set_idle (fixture->model, FALSE);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online");
+  g_assert_cmpuint (pres_fake_clock_n_timers (fixture->clock), ==, 0);
+}
+
+static void
+test_manual_until (Fixture      *fixture,
+                   gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 4 * 3600, &error));
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Busy until 17:00");
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_APPEAR_OFFLINE, 20 * 3600,
+                                        &error));
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==,
+                   "Appearing offline until tomorrow 09:00");
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 48 * 3600, &error));
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Busy until Wed 7 Jan, 13:00");
+
+  /* The words follow the date: tomorrow's 09:00 becomes today's. */
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 20 * 3600, &error));
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Busy until tomorrow 09:00");
+  pres_fake_clock_advance (fixture->clock, 12 * 60 * MINUTE_MS);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Busy until 09:00");
+}
+
+static void
+test_expiry (Fixture      *fixture,
+             gconstpointer data)
+{
+  activate (fixture, "busy-for", "1800");
+  assert_status (fixture, "Busy until 13:30 | Not connected");
+  assert_mode (fixture, "busy");
+  pres_fake_clock_advance (fixture->clock, 30 * MINUTE_MS);
+  g_assert_cmpint (pres_model_get_state (fixture->model), ==, PRES_STATE_ONLINE);
+  assert_status (fixture, "Online | Not connected");
+  assert_mode (fixture, "auto");
+  g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-online");
+}
+
+static void
+test_mode_action (Fixture      *fixture,
+                  gconstpointer data)
+{
+  GActionGroup *group = pres_menu_get_action_group (fixture->menu);
+
+  g_action_group_change_action_state (group, "mode", g_variant_new_string ("busy"));
+  g_assert_cmpint (pres_model_get_manual (fixture->model), ==, PRES_MANUAL_BUSY);
+  g_assert_cmpint (pres_model_get_manual_until (fixture->model), ==, 0);
+  assert_mode (fixture, "busy");
+
+  /* Choosing the current mode again keeps its expiry. */
+  activate (fixture, "busy-for", "3600");
+  activate (fixture, "mode", "busy");
+  g_assert_cmpint (pres_model_get_manual_until (fixture->model), ==, T0_S + 3600);
+
+  activate (fixture, "mode", "appear-offline");
+  g_assert_cmpint (pres_model_get_state (fixture->model), ==, PRES_STATE_APPEAR_OFFLINE);
+  g_assert_cmpint (pres_model_get_manual_until (fixture->model), ==, 0);
+  assert_mode (fixture, "appear-offline");
+
+  activate (fixture, "mode", "auto");
+  g_assert_cmpint (pres_model_get_manual (fixture->model), ==, PRES_MANUAL_NONE);
+  assert_mode (fixture, "auto");
+}
+
+static void
+test_durations (Fixture      *fixture,
+                gconstpointer data)
+{
+  const struct
+  {
+    const char *action;
+    const char *target;
+    PresManual  manual;
+    gint64      until;
+  } cases[] = {
+    { "busy-for", "1800", PRES_MANUAL_BUSY, T0_S + 1800 },
+    { "busy-for", "3600", PRES_MANUAL_BUSY, T0_S + 3600 },
+    { "busy-for", "7200", PRES_MANUAL_BUSY, T0_S + 7200 },
+    /* 09:00 CET the next day is 08:00 UTC. */
+    { "busy-for", "tomorrow-0900", PRES_MANUAL_BUSY, T0_S + 20 * 3600 },
+    { "busy-for", "0", PRES_MANUAL_BUSY, 0 },
+    { "appear-offline-for", "1800", PRES_MANUAL_APPEAR_OFFLINE, T0_S + 1800 },
+    { "appear-offline-for", "tomorrow-0900", PRES_MANUAL_APPEAR_OFFLINE, T0_S + 20 * 3600 },
+    { "appear-offline-for", "0", PRES_MANUAL_APPEAR_OFFLINE, 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      activate (fixture, cases[i].action, cases[i].target);
+      g_assert_cmpint (pres_model_get_manual (fixture->model), ==, cases[i].manual);
+      g_assert_cmpint (pres_model_get_manual_until (fixture->model), ==, cases[i].until);
+    }
+
+  /* Nothing the menu never offers changes the state. */
+  g_test_expect_message ("pres-menu", G_LOG_LEVEL_WARNING, "*duration “soon”*");
+  activate (fixture, "busy-for", "soon");
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (pres_model_get_manual (fixture->model), ==, PRES_MANUAL_APPEAR_OFFLINE);
+}
+
+static void
+test_connection (Fixture      *fixture,
+                 gconstpointer data)
+{
+  const struct
+  {
+    PresConnection connection;
+    const char    *line;
+    const char    *icon;
+  } cases[] = {
+    { PRES_CONNECTION_CONNECTING, "Connecting to presence.example.org…", "online" },
+    { PRES_CONNECTION_CONNECTED, "Connected to presence.example.org", "online" },
+    { PRES_CONNECTION_ERROR, "Reconnecting to presence.example.org…", "disconnected" },
+    { PRES_CONNECTION_UNAUTHORIZED, "Not signed in — run presencectl login", "disconnected" },
+    { PRES_CONNECTION_DISCONNECTED, "Not connected", "online" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("Online | %s", cases[i].line);
+      g_autofree char *icon = g_strconcat ("org.presence.Agent-", cases[i].icon, NULL);
+
+      pres_link_set_connection (fixture->link, cases[i].connection);
+      assert_status (fixture, expected);
+      g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, icon);
+    }
+
+  pres_link_set_connection (fixture->link, PRES_CONNECTION_CONNECTED);
+  pres_link_set_server (fixture->link, "http://127.0.0.1:8787");
+  assert_status (fixture, "Online | Connected to 127.0.0.1");
+  pres_link_set_server (fixture->link, "");
+  assert_status (fixture, "Online | No presence server set");
+}
+
+static void
+test_auto_idle (Fixture      *fixture,
+                gconstpointer data)
+{
+  /* With a source that sees input there is no warning line... */
+  assert_status (fixture, "Online | Not connected");
+
+  /* ...and with the "none" source there is. */
+  {
+    g_autoptr (PresIdleSource) none = pres_idle_source_new_none ();
+    g_autoptr (PresMenu) menu = pres_menu_new (fixture->model, fixture->link, none,
+                                               PRES_CLOCK (fixture->clock));
+    Fixture other = *fixture;
+
+    other.menu = menu;
+    assert_status (&other, "Online | Not connected | Auto-idle unavailable on this desktop");
+  }
+}
+
+static void
+count (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_requests (Fixture      *fixture,
+               gconstpointer data)
+{
+  guint reconnects = 0, quits = 0;
+
+  g_signal_connect_swapped (fixture->menu, "reconnect-requested", G_CALLBACK (count), &reconnects);
+  g_signal_connect_swapped (fixture->menu, "quit-requested", G_CALLBACK (count), &quits);
+  activate (fixture, "reconnect", NULL);
+  g_assert_cmpuint (reconnects, ==, 1);
+  g_assert_cmpuint (quits, ==, 0);
+  activate (fixture, "quit", NULL);
+  g_assert_cmpuint (quits, ==, 1);
+  g_assert_cmpint (pres_model_get_state (fixture->model), ==, PRES_STATE_ONLINE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  /* Labels in English, times in a zone that is not UTC. */
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  g_setenv ("TZ", "Europe/Berlin", TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func, seeing) \
+  g_test_add ("/menu/" path, Fixture, (seeing) ? GINT_TO_POINTER (1) : NULL, fixture_set_up, \
+              func, fixture_tear_down)
+  ADD ("structure", test_structure, FALSE);
+  ADD ("states", test_states, TRUE);
+  ADD ("idle-minutes", test_idle_minutes, TRUE);
+  ADD ("manual-until", test_manual_until, TRUE);
+  ADD ("expiry", test_expiry, TRUE);
+  ADD ("mode-action", test_mode_action, TRUE);
+  ADD ("durations", test_durations, TRUE);
+  ADD ("connection", test_connection, TRUE);
+  ADD ("auto-idle", test_auto_idle, TRUE);
+  ADD ("requests", test_requests, TRUE);
+#undef ADD
+
+  return g_test_run ();
+}
