@@ -4,10 +4,12 @@
 
 #include "pres-deadline-index.h"
 #include "pres-memory-store.h"
+#include "pres-stored-beat.h"
 
 /* One GLib main loop owns the table, so there is no locking.  Entries are
  * small on purpose (the goal is ≤ 300 B per instance): ids live inline at
- * the end of their struct and a heartbeat is one block with its strings. */
+ * the end of their struct, a heartbeat is one compact block, and the first
+ * instance of a participant needs no separate array. */
 
 typedef struct _Participant Participant;
 
@@ -15,7 +17,7 @@ typedef struct
 {
   PresDeadlineNode node; /* first member: the sweeper casts nodes back */
   Participant *participant;
-  PresHeartbeat *hb; /* packed: g_free() it */
+  PresStoredBeat *beat; /* g_free() it */
   gint64 last_seen_us;
   /* The hash of the session this one replaced: its late heartbeats are
    * ignored, so an old agent process cannot take the instance back. */
@@ -28,7 +30,8 @@ struct _Participant
   PresState state;
   gboolean always_online;
   guint n_instances;
-  Instance **instances;
+  Instance **instances; /* &one until a second instance comes */
+  Instance *one;
   char id[];
 };
 
@@ -49,47 +52,10 @@ static void pres_memory_store_iface_init (PresStoreInterface *iface);
 G_DEFINE_TYPE_WITH_CODE (PresMemoryStore, pres_memory_store, G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (PRES_TYPE_STORE, pres_memory_store_iface_init))
 
-/* The heartbeat and its strings in one block, freed with g_free(): a
- * separate allocation per string would cost more than the strings. */
-static PresHeartbeat *
-heartbeat_pack (const PresHeartbeat *hb)
-{
-  const char *strings[] = { hb->session, hb->status_text, hb->host, hb->version,
-                            hb->device_family, hb->model_identifier, hb->mode, hb->reason };
-  gsize lengths[G_N_ELEMENTS (strings)];
-  gsize size = sizeof (PresHeartbeat);
-  PresHeartbeat *packed;
-  char **targets[G_N_ELEMENTS (strings)];
-  char *cursor;
-
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    {
-      lengths[i] = strings[i] != NULL ? strlen (strings[i]) + 1 : 0;
-      size += lengths[i];
-    }
-  packed = g_malloc (size);
-  *packed = *hb;
-  targets[0] = &packed->session;
-  targets[1] = &packed->status_text;
-  targets[2] = &packed->host;
-  targets[3] = &packed->version;
-  targets[4] = &packed->device_family;
-  targets[5] = &packed->model_identifier;
-  targets[6] = &packed->mode;
-  targets[7] = &packed->reason;
-  cursor = (char *) (packed + 1);
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    {
-      *targets[i] = strings[i] != NULL ? memcpy (cursor, strings[i], lengths[i]) : NULL;
-      cursor += lengths[i];
-    }
-  return packed;
-}
-
 static void
 instance_free (Instance *inst)
 {
-  g_free (inst->hb);
+  g_free (inst->beat);
   g_free (inst);
 }
 
@@ -98,7 +64,8 @@ participant_free (Participant *p)
 {
   for (guint i = 0; i < p->n_instances; i++)
     instance_free (p->instances[i]);
-  g_free (p->instances);
+  if (p->instances != &p->one)
+    g_free (p->instances);
   g_free (p);
 }
 
@@ -115,8 +82,21 @@ participant_ensure (PresMemoryStore *self,
   p = g_malloc0 (sizeof (Participant) + len + 1);
   memcpy (p->id, participant_id, len + 1);
   p->state = PRES_STATE_OFFLINE;
+  p->instances = &p->one;
   g_hash_table_insert (self->participants, p->id, p);
   return p;
+}
+
+static void
+participant_add (Participant *p,
+                 Instance    *inst)
+{
+  if (p->instances == &p->one && p->n_instances == 1)
+    {
+      p->instances = g_new (Instance *, PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT);
+      p->instances[0] = p->one;
+    }
+  p->instances[p->n_instances++] = inst;
 }
 
 static Instance *
@@ -141,7 +121,7 @@ participant_update (PresMemoryStore *self,
   g_autofree char *id = NULL;
 
   for (guint i = 0; i < p->n_instances; i++)
-    states[i] = p->instances[i]->hb->state;
+    states[i] = pres_stored_beat_get_state (p->instances[i]->beat);
   p->state = pres_store_union (states, p->n_instances, p->always_online);
 
   if (p->state == old_state)
@@ -231,9 +211,10 @@ pres_memory_store_upsert (PresStore        *store,
 
   if (inst != NULL)
     {
-      gboolean same_session = g_str_equal (inst->hb->session, hb->session);
+      const char *live_session = pres_stored_beat_get_session (inst->beat);
+      gboolean same_session = g_str_equal (live_session, hb->session);
 
-      if ((same_session && hb->seq <= inst->hb->seq) ||
+      if ((same_session && hb->seq <= pres_stored_beat_get_seq (inst->beat)) ||
           (!same_session && g_str_hash (hb->session) == inst->retired_session_hash))
         {
           g_debug ("instance %s of %s: stale heartbeat ignored (seq %" G_GUINT64_FORMAT ")",
@@ -242,8 +223,8 @@ pres_memory_store_upsert (PresStore        *store,
           return TRUE;
         }
       if (!same_session)
-        inst->retired_session_hash = g_str_hash (inst->hb->session);
-      g_free (inst->hb);
+        inst->retired_session_hash = g_str_hash (live_session);
+      g_free (inst->beat);
     }
   else
     {
@@ -267,17 +248,16 @@ pres_memory_store_upsert (PresStore        *store,
       inst = g_malloc0 (sizeof (Instance) + len + 1);
       memcpy (inst->id, instance_id, len + 1);
       inst->participant = p;
-      p->instances = g_renew (Instance *, p->instances, p->n_instances + 1);
-      p->instances[p->n_instances++] = inst;
+      participant_add (p, inst);
       self->n_instances++;
     }
 
-  inst->hb = heartbeat_pack (hb);
+  inst->beat = pres_stored_beat_new (hb);
   inst->last_seen_us = now;
   pres_deadline_index_set (self->deadlines, &inst->node, now + self->ttl_us);
   sweeper_ensure (self);
   *result = PRES_UPSERT_APPLIED;
-  participant_update (self, p, inst->hb->reason != NULL ? inst->hb->reason : "heartbeat");
+  participant_update (self, p, hb->reason != NULL ? hb->reason : "heartbeat");
   return TRUE;
 }
 
@@ -293,7 +273,7 @@ pres_memory_store_leave (PresStore  *store,
 
   if (inst == NULL)
     return FALSE;
-  if (!g_str_equal (inst->hb->session, session))
+  if (!g_str_equal (pres_stored_beat_get_session (inst->beat), session))
     {
       g_debug ("instance %s of %s: leave for another session ignored", instance_id,
                participant_id);
@@ -324,7 +304,7 @@ add_infos (GPtrArray   *out,
 
       info->participant_id = g_strdup (p->id);
       info->instance_id = g_strdup (p->instances[i]->id);
-      info->heartbeat = pres_heartbeat_copy (p->instances[i]->hb);
+      info->heartbeat = pres_stored_beat_unpack (p->instances[i]->beat);
       info->last_seen_us = p->instances[i]->last_seen_us;
       g_ptr_array_add (out, info);
     }

@@ -261,6 +261,44 @@ test_list_instances (void)
   fixture_clear (&fx);
 }
 
+static void
+test_stored_fields (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GPtrArray) infos = NULL;
+  g_autoptr (GError) error = NULL;
+  PresHeartbeat *hb = pres_heartbeat_new ();
+  const PresHeartbeat *back;
+  PresUpsertResult result;
+
+  fixture_init (&fx, 60000, 100);
+  hb->state = PRES_STATE_IDLE;
+  hb->session = g_strdup ("4f1c");
+  hb->seq = G_MAXINT64;
+  hb->last_input_seconds = 3600;
+  hb->status_text = g_strdup ("Lunch — back at 2");
+  hb->device_family = g_strdup ("Linux");
+  hb->reason = g_strdup ("periodic");
+  g_assert_true (pres_store_upsert (fx.store, "lena", "laptop", hb, &result, &error));
+  g_assert_no_error (error);
+
+  infos = pres_store_list_instances (fx.store, "lena");
+  g_assert_cmpuint (infos->len, ==, 1);
+  back = ((PresInstanceInfo *) infos->pdata[0])->heartbeat;
+  g_assert_cmpint (back->state, ==, PRES_STATE_IDLE);
+  g_assert_cmpstr (back->session, ==, "4f1c");
+  g_assert_cmpuint (back->seq, ==, G_MAXINT64);
+  g_assert_cmpint (back->last_input_seconds, ==, 3600);
+  g_assert_cmpstr (back->status_text, ==, "Lunch — back at 2");
+  g_assert_cmpstr (back->device_family, ==, "Linux");
+  g_assert_cmpstr (back->reason, ==, "periodic");
+  g_assert_null (back->host);
+  g_assert_null (back->version);
+  g_assert_null (back->model_identifier);
+  g_assert_null (back->mode);
+  fixture_clear (&fx);
+}
+
 typedef struct
 {
   Fixture fx;
@@ -368,6 +406,7 @@ main (int   argc,
   g_test_add_func ("/store/caps", test_caps);
   g_test_add_func ("/store/always-online", test_always_online);
   g_test_add_func ("/store/list-instances", test_list_instances);
+  g_test_add_func ("/store/stored-fields", test_stored_fields);
   g_test_add_func ("/store/expiry/within-ttl", test_expiry_within_ttl);
   g_test_add_func ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
 
