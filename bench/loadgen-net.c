@@ -21,6 +21,7 @@
 pid_t server_pid;
 int server_port;
 int epfd;
+int pin_cpus = 1;
 
 double
 now_s (void)
@@ -124,7 +125,7 @@ pin_to_cpu (pid_t pid,
 {
   cpu_set_t set;
 
-  if (sysconf (_SC_NPROCESSORS_ONLN) < 2)
+  if (!pin_cpus || sysconf (_SC_NPROCESSORS_ONLN) < 2)
     return;
   CPU_ZERO (&set);
   CPU_SET (cpu, &set);

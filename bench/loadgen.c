@@ -142,7 +142,8 @@ conn_send_next (Conn  *c,
 static int
 load_step (Conn   *conns,
            double  rate,
-           double *p99_out)
+           double *p99_out,
+           double *cpu_us_out)
 {
   Samples lat = { 0 };
   double t0 = now_s (), end = t0 + opt.step_seconds, cpu_before = server_cpu_s ();
@@ -211,6 +212,7 @@ load_step (Conn   *conns,
             rate, lat.n / opt.step_seconds, p50, p99, p999, max, total_errors - errors_before,
             dropped, lat.n ? cpu * 1e6 / lat.n : 0, cpu * 100 / secs);
     *p99_out = p99;
+    *cpu_us_out = lat.n ? cpu * 1e6 / lat.n : 0;
     free (lat.v);
     return lat.n > 0 && dropped == 0 && total_errors == errors_before;
   }
@@ -220,19 +222,27 @@ static void
 phase_load (void)
 {
   Conn *conns = conns_open (opt.agents);
-  double best = 0;
+  double best = 0, cpu_us_sum = 0;
+  int steps = 0;
 
   for (double rate = opt.start_rate; rate <= opt.max_rate && budget_left (); rate += opt.rate_step)
     {
-      double p99 = 0;
-      int clean = load_step (conns, rate, &p99);
+      double p99 = 0, cpu_us = 0;
+      int clean = load_step (conns, rate, &p99, &cpu_us);
 
+      cpu_us_sum += cpu_us;
+      steps++;
       if (!clean || p99 > opt.target_p99_ms)
         break;
       best = rate;
     }
   printf ("load:    sustained %.0f heartbeats/s at p99 ≤ %.0f ms with %d keep-alive agents\n",
           best, opt.target_p99_ms, opt.agents);
+  /* What one core would do if the server had it to itself. */
+  if (steps > 0 && cpu_us_sum > 0)
+    printf ("load:    server CPU %.1f µs per heartbeat on average: ≈ %.0f heartbeats/s per "
+            "core when CPU-bound\n",
+            cpu_us_sum / steps, 1e6 * steps / cpu_us_sum);
   conns_close (conns, opt.agents);
 }
 
@@ -351,7 +361,7 @@ usage (void)
 {
   fprintf (stderr,
            "usage: loadgen --server PATH [--agents N] [--instances N] [--subscribers N]\n"
-           "               [--fan-changes N]\n"
+           "               [--fan-changes N] [--no-pin]\n"
            "               [--step-seconds S] [--start-rate R] [--rate-step R] [--max-rate R]\n"
            "               [--target-p99-ms MS] [--max-seconds S] [--max-requests N]\n");
   exit (2);
@@ -367,6 +377,7 @@ main (int   argc,
     { "instances", required_argument, NULL, 'i' },
     { "subscribers", required_argument, NULL, 'w' },
     { "fan-changes", required_argument, NULL, 'f' },
+    { "no-pin", no_argument, NULL, 'P' },
     { "step-seconds", required_argument, NULL, 'd' },
     { "start-rate", required_argument, NULL, 'r' },
     { "rate-step", required_argument, NULL, 'R' },
@@ -388,6 +399,7 @@ main (int   argc,
         case 'i': opt.instances = atoi (optarg); break;
         case 'w': opt.subscribers = atoi (optarg); break;
         case 'f': opt.fan_changes = atoi (optarg); break;
+        case 'P': pin_cpus = 0; break;
         case 'd': opt.step_seconds = atof (optarg); break;
         case 'r': opt.start_rate = atof (optarg); break;
         case 'R': opt.rate_step = atof (optarg); break;
@@ -415,7 +427,7 @@ main (int   argc,
   run_start = now_s ();
   start_server (opt.server_path);
   printf ("server:  %s on 127.0.0.1:%d, pid %d%s\n", opt.server_path, server_port, server_pid,
-          sysconf (_SC_NPROCESSORS_ONLN) >= 2 ? ", pinned to CPU 0 (loadgen on CPU 1)" : "");
+          pin_cpus && sysconf (_SC_NPROCESSORS_ONLN) >= 2 ? ", pinned to CPU 0 (loadgen on CPU 1)" : "");
 
   phase_store ();
   phase_load ();
