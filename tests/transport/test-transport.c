@@ -267,16 +267,25 @@ test_appear_offline (Fixture *fixture, gconstpointer data)
 }
 
 static void
+count_left (guint *left)
+{
+  (*left)++;
+}
+
+static void
 test_offline_leaves (Fixture *fixture, gconstpointer data)
 {
+  guint left = 0;
   const PresRecordedRequest *request;
   g_autofree char *session = NULL;
   g_autoptr (JsonObject) body = NULL;
 
   pres_recording_server_set_interval (fixture->server, 1000);
   start_and_connect (fixture);
+  g_signal_connect_swapped (fixture->transport, "left", G_CALLBACK (count_left), &left);
   pres_model_set_asleep (fixture->model, TRUE);
-  PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 1000);
+  PRES_TEST_WAIT (left == 1, 1000);
+  g_assert_cmpuint (pres_recording_server_count (fixture->server), ==, 2);
   request = pres_recording_server_last (fixture->server);
   session = g_strdup_printf ("session=%s", pres_http_transport_get_session (fixture->transport));
   g_assert_cmpstr (request->method, ==, "DELETE");

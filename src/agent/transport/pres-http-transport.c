@@ -77,6 +77,14 @@ struct _PresHttpTransport
 
 G_DEFINE_TYPE (PresHttpTransport, pres_http_transport, G_TYPE_OBJECT)
 
+enum
+{
+  SIGNAL_LEFT,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void dispatch (PresHttpTransport *self, const char *reason);
 
 /* Quitting goes on (nothing more is sent) after the caller is told. */
@@ -313,6 +321,7 @@ dispatch (PresHttpTransport *self, const char *reason)
         {
           self->left = TRUE;
           pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
+          g_signal_emit (self, signals[SIGNAL_LEFT], 0);
           finish_quit (self);
         }
       return;
@@ -350,6 +359,7 @@ finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
       pres_link_set_last_error (self->link, text);
     }
   g_debug ("Left (%s)", outcome->kind == PRES_HTTP_OUTCOME_OK ? "confirmed" : outcome->message);
+  g_signal_emit (self, signals[SIGNAL_LEFT], 0);
   if (self->quit_reason != NULL)
     finish_quit (self);
   else if (self->queued_reason != NULL)
@@ -629,6 +639,11 @@ pres_http_transport_class_init (PresHttpTransportClass *klass)
 
   object_class->dispose = pres_http_transport_dispose;
   object_class->finalize = pres_http_transport_finalize;
+
+  /* The leave is out (or failed, or was not needed): the sleep or shutdown
+   * it was sent for may go ahead. */
+  signals[SIGNAL_LEFT] = g_signal_new ("left", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                       NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

@@ -17,6 +17,9 @@ G_DECLARE_FINAL_TYPE (PresHttpTransport, pres_http_transport, PRES, HTTP_TRANSPO
  * a leave when the state becomes offline, backoff on failure. It reports
  * how that goes through LINK. SERVER and TOKEN_FILE override the
  * server-url setting and the token lookup when not NULL.
+ *
+ * "left" is emitted once a leave is answered, has failed, or turned out
+ * not to be needed: a sleep or shutdown delay can be released then.
  */
 PresHttpTransport *pres_http_transport_new (PresModel *model,
                                             PresLink *link,
