@@ -10,6 +10,7 @@
 #include "pres-service.h"
 #include "pres-settings.h"
 #include "pres-state-file.h"
+#include "sensors/pres-idle-select.h"
 #include "sensors/pres-idle-source.h"
 #include "sensors/pres-logind-monitor.h"
 #include "sensors/pres-network-monitor.h"
@@ -143,6 +144,7 @@ on_prepare_for_sleep (PresAgent *self,
   else
     {
       self->awaiting_leave = FALSE;
+      pres_idle_select_rearm (PRES_IDLE_SELECT (self->idle_source));
       /* After the model: its state change already asks for the "resume"
        * heartbeat, which this only hurries past any backoff. */
       if (self->transport != NULL)
@@ -245,7 +247,7 @@ pres_agent_new (const PresAgentOptions *options,
   self->clock = pres_clock_new_system ();
   self->model = pres_model_new (self->clock);
   self->link = pres_link_new (server);
-  self->idle_source = pres_idle_source_new_none ();
+  self->idle_source = pres_idle_select_new ();
   self->service = pres_service_new (self->model, self->link, self->idle_source, self->settings,
                                     instance_id);
 
@@ -341,6 +343,7 @@ pres_agent_start (PresAgent *self)
   if (self->show_tray)
     start_tray (self);
   pres_model_start (self->model);
+  pres_idle_select_start (PRES_IDLE_SELECT (self->idle_source));
   /* Only the agent that owns the name holds an inhibitor. */
   pres_logind_monitor_start (self->logind, NULL);
   self->network = pres_network_monitor_new (NULL, PRES_NETWORK_DEBOUNCE_MS);

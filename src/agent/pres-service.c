@@ -327,7 +327,9 @@ pres_service_new (PresModel      *model,
 
   pres_dbus_agent_set_version (self->skeleton, PACKAGE_VERSION);
   pres_dbus_agent_set_instance_id (self->skeleton, instance_id);
-  pres_dbus_agent_set_idle_source (self->skeleton, pres_idle_source_get_name (idle_source));
+  /* The chooser's name follows the backend it settles on. */
+  g_object_bind_property (idle_source, "name", self->skeleton, "idle-source",
+                          G_BINDING_SYNC_CREATE);
   bind_properties (self);
   /* Both directions are live: D-Bus writes land in the settings and
    * `gsettings set` shows on the bus at once. */

@@ -18,6 +18,7 @@ enum
   PROP_0,
   PROP_IDLE,
   PROP_TIMEOUT,
+  PROP_NAME,
   N_PROPS
 };
 
@@ -47,8 +48,11 @@ none_get_idle_time_finish (PresIdleSource *self,
 const char *
 pres_idle_source_get_name (PresIdleSource *self)
 {
+  PresIdleSourceClass *klass;
+
   g_return_val_if_fail (PRES_IS_IDLE_SOURCE (self), NULL);
-  return PRES_IDLE_SOURCE_GET_CLASS (self)->name;
+  klass = PRES_IDLE_SOURCE_GET_CLASS (self);
+  return klass->get_name != NULL ? klass->get_name (self) : klass->name;
 }
 
 gboolean
@@ -136,6 +140,9 @@ pres_idle_source_get_property (GObject    *object,
     case PROP_TIMEOUT:
       g_value_set_uint (value, pres_idle_source_get_timeout (self));
       break;
+    case PROP_NAME:
+      g_value_set_string (value, pres_idle_source_get_name (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -177,6 +184,10 @@ pres_idle_source_class_init (PresIdleSourceClass *klass)
   props[PROP_TIMEOUT] = g_param_spec_uint ("timeout", NULL, NULL, 1, G_MAXUINT, DEFAULT_TIMEOUT,
                                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                                            G_PARAM_STATIC_STRINGS);
+  /* Notified by sources whose name changes. */
+  props[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL,
+                                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                                          G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

@@ -27,6 +27,8 @@ struct _PresIdleSourceClass
   guint (*get_idle_time_finish) (PresIdleSource *self,
                                  GAsyncResult   *result,
                                  GError        **error);
+  /* Only for sources whose name changes (the chooser); NULL = name. */
+  const char *(*get_name) (PresIdleSource *self);
 };
 
 PresIdleSource *pres_idle_source_new_none (void);
