@@ -357,8 +357,10 @@ pres_heartbeat_reply_parse (const char *data,
 
   if (!get_string (object, "participant_id", TRUE, 0, &reply->participant_id, error) ||
       !get_state (object, TRUE, &reply->state, error) ||
-      !get_int (object, "ttl_ms", TRUE, 1000, 24 * 3600 * 1000, &ttl_ms, error) ||
-      !get_int (object, "interval_ms", TRUE, 1000, 24 * 3600 * 1000, &interval_ms, error))
+      !get_int (object, "ttl_ms", TRUE, PRES_WIRE_MIN_TIMER_MS, PRES_WIRE_MAX_TIMER_MS, &ttl_ms,
+                error) ||
+      !get_int (object, "interval_ms", TRUE, PRES_WIRE_MIN_TIMER_MS, PRES_WIRE_MAX_TIMER_MS,
+                &interval_ms, error))
     return NULL;
   reply->ttl_ms = (guint) ttl_ms;
   reply->interval_ms = (guint) interval_ms;

@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 #define PRES_WIRE_MAX_BODY_BYTES   4096
 #define PRES_WIRE_MAX_STRING_BYTES 256
 #define PRES_WIRE_MAX_ID_BYTES     128
+/* Bounds on the server's ttl_ms and interval_ms that a client accepts
+ * (presence-server's --ttl and --interval allow no less than 0.1 s). */
+#define PRES_WIRE_MIN_TIMER_MS     100
+#define PRES_WIRE_MAX_TIMER_MS     (24 * 3600 * 1000)
 
 #define PRES_WIRE_ERROR (pres_wire_error_quark ())
 
