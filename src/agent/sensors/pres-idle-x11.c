@@ -135,12 +135,38 @@ mark_lost (PresIdleX11 *self)
                                         g_object_unref);
 }
 
-/* Xlib's default handler would exit the whole agent before it can leave. */
+/* Xlib's default exit handler would end the agent before it can leave. */
 static void
 on_io_error_exit (Display *display,
                   void    *user_data)
 {
   mark_lost (PRES_IDLE_X11 (user_data));
+}
+
+/*
+ * The I/O error handler is global and Xlib's default one exits too, so it
+ * is chained: our displays get on_io_error_exit, others the old handler.
+ */
+static GPtrArray      *our_displays;
+static XIOErrorHandler previous_io_error_handler;
+
+static int
+on_io_error (Display *display)
+{
+  if (our_displays != NULL && g_ptr_array_find (our_displays, display, NULL))
+    return 0;
+  return previous_io_error_handler != NULL ? previous_io_error_handler (display) : 0;
+}
+
+static void
+watch_io_errors (Display *display)
+{
+  if (our_displays == NULL)
+    {
+      our_displays = g_ptr_array_new ();
+      previous_io_error_handler = XSetIOErrorHandler (on_io_error);
+    }
+  g_ptr_array_add (our_displays, display);
 }
 
 /*
@@ -189,6 +215,7 @@ pres_idle_x11_attach (PresIdleX11 *self,
   PresIdleX11Private *priv = pres_idle_x11_get_instance_private (self);
 
   priv->display = display;
+  watch_io_errors (display);
   XSetIOErrorExitHandler (display, on_io_error_exit, self);
   priv->watch_id = g_unix_fd_add (ConnectionNumber (display), G_IO_IN | G_IO_HUP | G_IO_ERR,
                                   on_x_fd, self);
@@ -218,6 +245,8 @@ pres_idle_x11_finalize (GObject *object)
   PresIdleX11Private *priv = pres_idle_x11_get_instance_private (self);
 
   /* After an I/O error this only frees: Xlib sends nothing on a dead display. */
+  if (priv->display != NULL)
+    g_ptr_array_remove_fast (our_displays, priv->display);
   g_clear_pointer (&priv->display, XCloseDisplay);
   G_OBJECT_CLASS (pres_idle_x11_parent_class)->finalize (object);
 }

@@ -1,0 +1,205 @@
+#!/usr/bin/python3
+"""The X11 and Wayland idle sources against real display servers.
+
+Xvfb (SYNC IDLETIME, MIT-SCREEN-SAVER; input through xdotool/XTEST) and
+headless sway 1.7 (org_kde_kwin_idle; input through wtype's virtual
+keyboard). The idle-watch helper holds one source and prints its facts, so
+short timeouts can be checked; the agent cases run the built presence-agent
+with the 10 s minimum IdleTimeout and read it over D-Bus.
+
+Every wait is on a condition with a deadline. A peer that cannot run makes
+its case exit 77 (skipped) with the reason. Processes are killed by the
+process groups this file started.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+from gi.repository import GLib
+
+from display_testbed import (STARTUP, IdleWatch, Skip, WaylandUser, idle_watch_argv,
+                             private_session_bus_config, start_sway, start_xvfb, wtype,
+                             xdotool)
+from testbed import AGENT, INTERFACE, OBJECT_PATH, BUS_NAME, AgentTestCase, wait_until
+
+SHORT = 2          # seconds: the helper's idle timeout
+AGENT_TIMEOUT = 10  # seconds: the smallest IdleTimeout the agent takes
+SLACK = 1.0        # seconds either side of a threshold
+
+
+class DisplayTestCase(AgentTestCase):
+
+    def peer(self, start, *args):
+        # A missing peer is a skip with its reason, never a silent pass.
+        try:
+            return start(*args)
+        except Skip as e:
+            self.skipTest(str(e))
+
+    def assert_near(self, value, expected, slack, what):
+        self.assertTrue(expected - slack <= value <= expected + slack,
+                        "%s: %.2f s, expected %.2f ± %.1f s" % (what, value, expected, slack))
+
+
+class X11SourceTest(DisplayTestCase):
+    """x11-sync and x11-screensaver through the idle-watch helper."""
+
+    def setUp(self):
+        super().setUp()
+        self.display = self.peer(start_xvfb, self.spawn)
+        self.env["DISPLAY"] = self.display
+
+    def watch(self, backend, timeout=SHORT):
+        return IdleWatch(self, idle_watch_argv(backend, timeout))
+
+    def input(self):
+        # Taken before: the fact may be read while xdotool is still exiting.
+        sent = time.monotonic()
+        xdotool(self.display, "mousemove_relative", "3", "3")
+        return sent
+
+    def test_sync_idle_at_timeout_and_back_on_input(self):
+        watch = self.watch("x11")
+        self.assertEqual(watch.expect("source ", STARTUP)[1], "source x11-sync")
+        began = self.input()
+        at, _ = watch.expect("idle 1", SHORT + 5, since=began)
+        self.assert_near(at - began, SHORT, SLACK, "idle after the last input")
+        idle_time = watch.idle_time()
+        self.assert_near(idle_time, time.monotonic() - began, SLACK, "GetIdleTime")
+        moved = self.input()
+        at, _ = watch.expect("idle 0", 5, since=moved)
+        self.assertLess(at - moved, 1.0, "back to active within 1 s of input")
+        self.assertLessEqual(watch.idle_time(), 1)
+        # The idle alarm is re-armed: idle again after the next quiet spell.
+        at, _ = watch.expect("idle 1", SHORT + 5, since=moved)
+        self.assert_near(at - moved, SHORT, SLACK, "idle again")
+        self.assertEqual(watch.quit(), 0)
+
+    def test_sync_timeout_change_rearms_live(self):
+        watch = self.watch("x11", timeout=600)
+        watch.expect("source x11-sync", STARTUP)
+        began = self.input()
+        watch.send("timeout %d" % SHORT)
+        at, _ = watch.expect("idle 1", SHORT + 5, since=began)
+        self.assert_near(at - began, SHORT, SLACK, "idle under the new timeout")
+        # Not idle under a longer timeout: active again at once.
+        sent = time.monotonic()
+        watch.send("timeout 600")
+        watch.expect("idle 0", 2, since=sent)
+        # Back to the short one: the counter is past it already.
+        sent = time.monotonic()
+        watch.send("timeout %d" % SHORT)
+        watch.expect("idle 1", 2, since=sent)
+        # Still idle under a shorter timeout than the idle time: no blip.
+        watch.send("timeout 1")
+        moved = self.input()
+        at, line = watch.expect("idle ", 5, since=moved)
+        self.assertEqual(line, "idle 0", "the next fact is the input, not a re-entry")
+        self.assertLess(at - moved, 1.0)
+        self.assertEqual(watch.quit(), 0)
+
+    def test_screensaver_fallback(self):
+        watch = self.watch("x11-screensaver")
+        self.assertEqual(watch.expect("source ", STARTUP)[1], "source x11-screensaver")
+        began = self.input()
+        at, _ = watch.expect("idle 1", SHORT + 5, since=began)
+        self.assert_near(at - began, SHORT, SLACK, "idle after the last input")
+        self.assert_near(watch.idle_time(), time.monotonic() - began, SLACK, "GetIdleTime")
+        moved = self.input()
+        at, _ = watch.expect("idle 0", 5, since=moved)
+        self.assertLess(at - moved, 1.2, "back to active within the 1 s check")
+        self.assertEqual(watch.quit(), 0)
+
+    def test_server_gone_is_reported(self):
+        watch = self.watch("x11")
+        watch.expect("source x11-sync", STARTUP)
+        xvfb = self.processes[1]  # the bus is the first
+        xvfb.signal(signal.SIGKILL)
+        watch.expect("lost", 5)
+        self.assertEqual(watch.quit(), 0, "the helper survives the display's loss")
+
+    def test_refused_when_wayland_display_is_set(self):
+        self.env["WAYLAND_DISPLAY"] = "wayland-xwayland-case"
+        watch = self.watch("x11")
+        _, line = watch.expect("error ", STARTUP)
+        self.assertIn("Wayland", line)
+        self.assertEqual(watch.process.wait(timeout=STARTUP), 1)
+
+
+class WaylandSourceTest(DisplayTestCase):
+    """kde-idle on sway 1.7 through the idle-watch helper, run as sway's user."""
+
+    def setUp(self):
+        super().setUp()
+        self.user = self.peer(WaylandUser)
+        self.client_env = self.peer(start_sway, self.spawn, self.user, self.tmp.name)
+
+    def watch(self, timeout=SHORT):
+        return IdleWatch(self, self.user.argv(self.client_env,
+                                                    idle_watch_argv("wayland", timeout)))
+
+    def input(self):
+        sent = time.monotonic()
+        wtype(self.user, self.client_env)
+        return sent
+
+    def test_kde_idle_at_timeout_and_back_on_input(self):
+        watch = self.watch()
+        self.assertEqual(watch.expect("source ", STARTUP)[1], "source kde-idle")
+        self.assertEqual(watch.idle_time(), 0, "0 while active")
+        began = self.input()
+        at, _ = watch.expect("idle 1", SHORT + 5, since=began)
+        self.assert_near(at - began, SHORT, SLACK, "idle after the last input")
+        # Threshold-derived: time since the notification plus the timeout.
+        self.assert_near(watch.idle_time(), time.monotonic() - began, SLACK, "GetIdleTime")
+        moved = self.input()
+        at, _ = watch.expect("idle 0", 5, since=moved)
+        self.assertLess(at - moved, 1.0, "back to active within 1 s of input")
+        self.assertEqual(watch.idle_time(), 0)
+        at, _ = watch.expect("idle 1", SHORT + 5, since=moved)
+        self.assert_near(at - moved, SHORT, SLACK, "idle again")
+        self.assertEqual(watch.quit(), 0)
+
+    def test_timeout_change_recreates_the_notification(self):
+        watch = self.watch(timeout=600)
+        watch.expect("source kde-idle", STARTUP)
+        changed = time.monotonic()
+        watch.send("timeout %d" % SHORT)
+        at, _ = watch.expect("idle 1", SHORT + 5, since=changed)
+        self.assert_near(at - changed, SHORT, SLACK, "idle under the new timeout")
+        # Idle for longer than the new, shorter timeout: stays idle, and
+        # the old notification still sees the input.
+        watch.send("timeout 1")
+        moved = self.input()
+        at, line = watch.expect("idle ", 5, since=moved)
+        self.assertEqual(line, "idle 0")
+        self.assertLess(at - moved, 1.0)
+        self.assertEqual(watch.quit(), 0)
+
+    def test_compositor_gone_is_reported(self):
+        watch = self.watch()
+        watch.expect("source kde-idle", STARTUP)
+        sway = self.processes[1]
+        sway.signal(signal.SIGKILL)
+        watch.expect("lost", 5)
+        self.assertEqual(watch.quit(), 0, "the helper survives the compositor's loss")
+
+
+def main():
+    suite = unittest.defaultTestLoader.loadTestsFromNames(sys.argv[1:], sys.modules[__name__])
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.skipped and len(result.skipped) == result.testsRun:
+        for test, reason in result.skipped:
+            print("SKIP %s: %s" % (test.id(), reason))
+        sys.exit(77)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
