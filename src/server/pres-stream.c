@@ -288,6 +288,36 @@ parse_sub (JsonObject *object,
   return TRUE;
 }
 
+/* The current state of every subscribed id, as this viewer sees it. */
+static void
+conn_send_snapshot (Conn       *conn,
+                    const char *cursor)
+{
+  g_autoptr (GString) out = g_string_new ("{\"op\":\"snapshot\",\"states\":{");
+  GHashTableIter iter;
+  gpointer id;
+  gboolean first = TRUE;
+
+  g_hash_table_remove_all (conn->pending);
+  g_hash_table_iter_init (&iter, conn->subs);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    {
+      PresState seen = conn_view (conn, id, pres_store_get_state (conn->stream->store, id));
+
+      g_hash_table_iter_replace (&iter, GINT_TO_POINTER (seen));
+      if (!first)
+        g_string_append_c (out, ',');
+      pres_wire_append_json_string (out, id);
+      g_string_append_c (out, ':');
+      pres_wire_append_json_string (out, pres_state_to_string (seen));
+      first = FALSE;
+    }
+  g_string_append (out, "},\"cursor\":");
+  pres_wire_append_json_string (out, cursor);
+  g_string_append_c (out, '}');
+  conn_send (conn, out);
+}
+
 /* A sub replaces the previous subscription of the connection. */
 static void
 conn_subscribe (Conn       *conn,
@@ -337,31 +367,7 @@ conn_subscribe (Conn       *conn,
       return;
     }
 
-  {
-    g_autoptr (GString) out = g_string_new ("{\"op\":\"snapshot\",\"states\":{");
-    GHashTableIter iter;
-    gpointer id;
-    gboolean first = TRUE;
-
-    g_hash_table_remove_all (conn->pending);
-    g_hash_table_iter_init (&iter, conn->subs);
-    while (g_hash_table_iter_next (&iter, &id, NULL))
-      {
-        PresState seen = conn_view (conn, id, pres_store_get_state (self->store, id));
-
-        g_hash_table_iter_replace (&iter, GINT_TO_POINTER (seen));
-        if (!first)
-          g_string_append_c (out, ',');
-        pres_wire_append_json_string (out, id);
-        g_string_append_c (out, ':');
-        pres_wire_append_json_string (out, pres_state_to_string (seen));
-        first = FALSE;
-      }
-    g_string_append (out, "},\"cursor\":");
-    pres_wire_append_json_string (out, now_cursor);
-    g_string_append_c (out, '}');
-    conn_send (conn, out);
-  }
+  conn_send_snapshot (conn, now_cursor);
 }
 
 static void
