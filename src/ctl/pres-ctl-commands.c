@@ -208,8 +208,26 @@ pres_ctl_cmd_text (PresCtl *ctl, int argc, char **argv, GError **error)
       return TRUE;
     }
 
-  /* Unquoted words are one text, as `echo` would print them. */
-  text = clear ? g_strdup ("") : g_strjoinv (" ", argv + 1);
+  /* Unquoted words are one text, as `echo` would print them. Positional
+   * arguments are bytes; the bus wants UTF-8. */
+  if (clear)
+    text = g_strdup ("");
+  else
+    {
+      g_autofree char *joined = g_strjoinv (" ", argv + 1);
+
+      /* UTF-8 as it is (also in a C locale), else from the locale. */
+      if (g_utf8_validate (joined, -1, NULL))
+        text = g_steal_pointer (&joined);
+      else
+        text = g_locale_to_utf8 (joined, -1, NULL, NULL, NULL);
+      if (text == NULL || !g_utf8_validate (text, -1, NULL))
+        {
+          g_set_error_literal (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                               _("The text is not valid in the current locale’s character set."));
+          return FALSE;
+        }
+    }
   agent = pres_ctl_get_agent (ctl, error);
   return agent != NULL
          && pres_dbus_agent_call_set_status_text_sync (agent, text, G_DBUS_CALL_FLAGS_NONE, -1,

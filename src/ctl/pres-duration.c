@@ -33,7 +33,8 @@ static const Unit units[] = {
 static gboolean
 set_error (GError **error, const char *text, const char *why)
 {
-  g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, "“%s”: %s %s", text, why,
+  /* TRANSLATORS: what was typed, what is wrong with it, then the valid forms */
+  g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, _("“%s”: %s %s"), text, why,
                _(FORMS_HINT));
   return FALSE;
 }
