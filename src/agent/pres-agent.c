@@ -11,6 +11,7 @@
 #include "pres-settings.h"
 #include "pres-state-file.h"
 #include "sensors/pres-idle-select.h"
+#include "sensors/pres-dnd-monitor.h"
 #include "sensors/pres-idle-source.h"
 #include "sensors/pres-logind-monitor.h"
 #include "sensors/pres-network-monitor.h"
@@ -41,6 +42,8 @@ struct _PresAgent
   PresLogindMonitor *logind;
   PresScreensaverMonitor *screensaver; /* once on the session bus */
   PresNetworkMonitor *network;         /* once started */
+  PresDndMonitor *dnd;                 /* while follow-dnd is on */
+  GDBusConnection *session_bus;
   gboolean awaiting_leave; /* logind waits for it before sleep or shutdown */
 
   char *state_path;
@@ -170,6 +173,26 @@ on_session_ended (PresAgent *self)
 }
 
 static void
+on_dnd_changed (PresAgent *self)
+{
+  pres_model_set_dnd (self->model, self->dnd != NULL && pres_dnd_monitor_get_dnd (self->dnd));
+}
+
+static void
+on_follow_dnd_changed (PresAgent *self)
+{
+  if (!g_settings_get_boolean (self->settings, "follow-dnd"))
+    g_clear_object (&self->dnd);
+  else if (self->dnd == NULL && self->session_bus != NULL)
+    {
+      self->dnd = pres_dnd_monitor_new (self->session_bus);
+      g_signal_connect_object (self->dnd, "notify::dnd", G_CALLBACK (on_dnd_changed), self,
+                               G_CONNECT_SWAPPED);
+    }
+  on_dnd_changed (self);
+}
+
+static void
 on_network_changed (PresAgent *self)
 {
   if (self->transport != NULL)
@@ -182,6 +205,8 @@ pres_agent_dispose (GObject *object)
   PresAgent *self = PRES_AGENT (object);
 
   g_clear_object (&self->network);
+  g_clear_object (&self->dnd);
+  g_clear_object (&self->session_bus);
   g_clear_object (&self->screensaver);
   g_clear_object (&self->logind);
   g_clear_object (&self->tray);
@@ -284,6 +309,8 @@ pres_agent_new (const PresAgentOptions *options,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->link, "notify::connection", G_CALLBACK (check_leave_done), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::follow-dnd",
+                           G_CALLBACK (on_follow_dnd_changed), self, G_CONNECT_SWAPPED);
 
   restore_manual_state (self);
   g_signal_connect_object (self->model, "notify::manual", G_CALLBACK (save_manual_state), self,
@@ -305,9 +332,11 @@ pres_agent_export (PresAgent       *self,
   g_return_val_if_fail (PRES_IS_AGENT (self), FALSE);
   if (self->screensaver == NULL)
     {
+      self->session_bus = g_object_ref (connection);
       self->screensaver = pres_screensaver_monitor_new (connection);
       g_signal_connect_object (self->screensaver, "notify::locked",
                                G_CALLBACK (on_locked_changed), self, G_CONNECT_SWAPPED);
+      on_follow_dnd_changed (self);
     }
   return pres_service_export (self->service, connection, error);
 }

@@ -31,6 +31,7 @@ struct _PresModel
   gboolean session_active;
   gboolean shutting_down;
   gboolean away_on_lock;
+  gboolean dnd;
 
   PresManual manual;
   gint64     manual_until;
@@ -86,6 +87,9 @@ compute_effective (PresModel *self)
     return PRES_STATE_OFFLINE;
   if (self->manual != PRES_MANUAL_NONE)
     return pres_manual_to_state (self->manual);
+  /* Do Not Disturb is a choice too, if a standing one: it beats idle. */
+  if (self->dnd)
+    return PRES_STATE_BUSY;
   return self->auto_state;
 }
 
@@ -250,6 +254,16 @@ pres_model_set_away_on_lock (PresModel *self,
   g_return_if_fail (PRES_IS_MODEL (self));
   set_fact (self, &self->away_on_lock, away_on_lock, props[PROP_AWAY_ON_LOCK],
             away_on_lock ? PRES_REASON_LOCK : PRES_REASON_UNLOCK);
+}
+
+void
+pres_model_set_dnd (PresModel *self,
+                    gboolean   dnd)
+{
+  g_return_if_fail (PRES_IS_MODEL (self));
+  /* The desktop's setting is an automatic source, not the user's choice
+   * here: "auto" is the reason either way. */
+  set_fact (self, &self->dnd, dnd, NULL, PRES_REASON_AUTO);
 }
 
 gboolean

@@ -27,6 +27,10 @@ void pres_model_set_shutting_down  (PresModel *self,
                                     gboolean   shutting_down);
 void pres_model_set_away_on_lock   (PresModel *self,
                                     gboolean   away_on_lock);
+/* The desktop's Do Not Disturb, when followed: busy unless a manual state
+ * is set or the machine is going offline. */
+void pres_model_set_dnd            (PresModel *self,
+                                    gboolean   dnd);
 
 /* The user's choice. */
 gboolean pres_model_set_manual      (PresModel  *self,

@@ -124,9 +124,15 @@ class SessionTestCase(AgentTestCase):
         self.start_server()
 
     def tearDown(self):
+        # SIGTERM must end the agent cleanly (under valgrind: no errors).
+        status = None
+        if self.agent is not None and self.agent.proc.poll() is None:
+            self.agent.signal(signal.SIGTERM)
+            status = self.agent.wait(timeout=60)
         if self.sysbus is not None:
             self.sysbus.close_sync(None)
         super().tearDown()
+        self.assertIn(status, (None, 0), "presence-agent exited with %s" % status)
 
     # Peers
 
@@ -464,6 +470,56 @@ class SessionTestCase(AgentTestCase):
         self.wait_presence("idle", timeout=1.0)
         self.logind(SESSION_PATH, LOGIND + ".Session", "SetLockedHint", "(b)", (False,))
         self.wait_presence("online", timeout=1.0)
+
+    # Do Not Disturb (follow-dnd, off by default)
+
+    def use_keyfile_settings(self, text):
+        directory = os.path.join(self.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "keyfile"), "w") as f:
+            f.write(text)
+        self.env["GSETTINGS_BACKEND"] = "keyfile"
+
+    def test_kde_dnd_busy(self):
+        self.use_keyfile_settings("[org/presence/Agent]\nfollow-dnd=true\n")
+        name = "org.freedesktop.Notifications"
+        path = "/org/freedesktop/Notifications"
+        self.start_mock(self.bus, [name, path, name], name)
+        props = (name, path, MOCK_IFACE)
+        self.bus.call_sync(*props, "AddProperty",
+                           GLib.Variant("(ssv)", (name, "Inhibited", GLib.Variant("b", False))),
+                           None, Gio.DBusCallFlags.NONE, 5000, None)
+        self.start_agent_here()
+        self.wait_presence("online")
+        self.bus.call_sync(*props, "UpdateProperties",
+                           GLib.Variant("(sa{sv})", (name, {"Inhibited": GLib.Variant("b", True)})),
+                           None, Gio.DBusCallFlags.NONE, 5000, None)
+        self.wait_presence("busy", timeout=1.0)
+        self.assertEqual(self.get("ManualState"), "")
+        self.call("SetAppearOffline", "u", 0)
+        self.wait_presence("appear_offline", timeout=1.0)
+        self.call("SetAuto")
+        self.wait_presence("busy", timeout=1.0)
+        self.bus.call_sync(*props, "UpdateProperties",
+                           GLib.Variant("(sa{sv})", (name, {"Inhibited": GLib.Variant("b", False)})),
+                           None, Gio.DBusCallFlags.NONE, 5000, None)
+        self.wait_presence("online", timeout=1.0)
+
+    def test_dnd_ignored_by_default(self):
+        self.use_keyfile_settings("[org/gnome/desktop/notifications]\nshow-banners=false\n")
+        self.start_agent_here()
+        self.wait_presence("online")
+        self.assertEqual(self.get("State"), "online")
+
+    def test_gnome_dnd_busy(self):
+        source = Gio.SettingsSchemaSource.get_default()
+        if source is None or source.lookup("org.gnome.desktop.notifications", True) is None:
+            self.skipTest("GNOME's notification settings schema is not installed "
+                          "(gsettings-desktop-schemas)")
+        self.use_keyfile_settings("[org/presence/Agent]\nfollow-dnd=true\n"
+                                  "[org/gnome/desktop/notifications]\nshow-banners=false\n")
+        self.start_agent_here()
+        self.wait_presence("busy")
 
 
 if __name__ == "__main__":

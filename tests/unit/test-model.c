@@ -153,6 +153,38 @@ test_session_inactive (Fixture      *fixture,
 }
 
 static void
+test_dnd (Fixture      *fixture,
+          gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* Do Not Disturb is busy, over idle too. */
+  pres_model_set_dnd (fixture->model, TRUE);
+  assert_one_change (fixture, PRES_STATE_BUSY, PRES_STATE_ONLINE, PRES_REASON_AUTO);
+  pres_model_set_idle (fixture->model, TRUE);
+  assert_no_change (fixture, PRES_STATE_BUSY);
+
+  /* Never over a manual state, and never keeping a sleeping machine busy. */
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_APPEAR_OFFLINE, 0, &error));
+  assert_one_change (fixture, PRES_STATE_APPEAR_OFFLINE, PRES_STATE_BUSY, PRES_REASON_MANUAL);
+  pres_model_set_dnd (fixture->model, FALSE);
+  assert_no_change (fixture, PRES_STATE_APPEAR_OFFLINE);
+  pres_model_set_dnd (fixture->model, TRUE);
+  assert_no_change (fixture, PRES_STATE_APPEAR_OFFLINE);
+  pres_model_set_auto (fixture->model);
+  assert_one_change (fixture, PRES_STATE_BUSY, PRES_STATE_APPEAR_OFFLINE, PRES_REASON_AUTO);
+  pres_model_set_asleep (fixture->model, TRUE);
+  assert_one_change (fixture, PRES_STATE_OFFLINE, PRES_STATE_BUSY, PRES_REASON_SLEEP);
+  pres_model_set_asleep (fixture->model, FALSE);
+  assert_one_change (fixture, PRES_STATE_BUSY, PRES_STATE_OFFLINE, PRES_REASON_RESUME);
+
+  pres_model_set_dnd (fixture->model, FALSE);
+  assert_one_change (fixture, PRES_STATE_IDLE, PRES_STATE_BUSY, PRES_REASON_AUTO);
+  /* The manual choice stays untouched throughout. */
+  g_assert_cmpint (pres_model_get_manual (fixture->model), ==, PRES_MANUAL_NONE);
+}
+
+static void
 test_sleep_beats_manual (Fixture      *fixture,
                          gconstpointer data)
 {
@@ -418,6 +450,7 @@ main (int   argc,
   ADD ("lock", test_lock, TRUE);
   ADD ("lock-without-away-on-lock", test_lock_without_away_on_lock, TRUE);
   ADD ("session-inactive", test_session_inactive, TRUE);
+  ADD ("dnd", test_dnd, TRUE);
   ADD ("sleep-beats-manual", test_sleep_beats_manual, TRUE);
   ADD ("shutdown", test_shutdown, TRUE);
   ADD ("manual-is-sticky", test_manual_is_sticky, TRUE);
