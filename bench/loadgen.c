@@ -427,7 +427,8 @@ main (int   argc,
   run_start = now_s ();
   start_server (opt.server_path);
   printf ("server:  %s on 127.0.0.1:%d, pid %d%s\n", opt.server_path, server_port, server_pid,
-          pin_cpus && sysconf (_SC_NPROCESSORS_ONLN) >= 2 ? ", pinned to CPU 0 (loadgen on CPU 1)" : "");
+          pin_cpus && sysconf (_SC_NPROCESSORS_ONLN) >= 2 ? ", pinned to CPU 0 (loadgen on CPU 1)"
+                                                           : "");
 
   phase_store ();
   phase_load ();

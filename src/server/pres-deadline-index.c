@@ -74,7 +74,8 @@ sift_down (PresDeadlineIndex *index,
 
       if (child >= len)
         break;
-      if (child + 1 < len && node_at (index, child + 1)->deadline < node_at (index, child)->deadline)
+      if (child + 1 < len &&
+          node_at (index, child + 1)->deadline < node_at (index, child)->deadline)
         child++;
       if (node->deadline <= node_at (index, child)->deadline)
         break;

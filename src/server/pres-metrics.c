@@ -63,7 +63,9 @@ pres_metrics_render (PresMetrics             *self,
                         "# TYPE presence_rejected_requests_total counter\n");
   for (guint status = 0; status < G_N_ELEMENTS (self->rejected); status++)
     if (self->rejected[status] > 0)
-      g_string_append_printf (out, "presence_rejected_requests_total{status=\"%u\"} %" G_GUINT64_FORMAT "\n",
+      g_string_append_printf (out,
+                              "presence_rejected_requests_total{status=\"%u\"} %" G_GUINT64_FORMAT
+                              "\n",
                               status, self->rejected[status]);
 
   gauge (out, "presence_instances", "Live instances.", gauges->instances);

@@ -48,15 +48,24 @@ main (int   argc,
   PresServerOptions options;
   guint sigterm_id, sigint_id;
   const GOptionEntry entries[] = {
-    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (default 127.0.0.1:8787; port 0 picks one)", "HOST:PORT" },
-    { "tokens", 't', 0, G_OPTION_ARG_FILENAME, &tokens_file, "Tokens file: \"<token> <participant_id> [always-online] [admin]\" per line", "FILE" },
-    { "dev", 0, 0, G_OPTION_ARG_NONE, &dev, "INSECURE: accept any token as the participant id (loopback only)", NULL },
-    { "ttl", 0, 0, G_OPTION_ARG_DOUBLE, &ttl_s, "Seconds an instance stays live after a heartbeat (default 75)", "SECONDS" },
-    { "interval", 0, 0, G_OPTION_ARG_DOUBLE, &interval_s, "Heartbeat interval given to clients (default 30)", "SECONDS" },
-    { "max-instances", 0, 0, G_OPTION_ARG_INT, &max_instances, "Total cap on live instances (default 100000)", "N" },
-    { "rate-limit", 0, 0, G_OPTION_ARG_DOUBLE, &rate_limit, "Requests per second per token (default 20)", "RATE" },
-    { "rate-burst", 0, 0, G_OPTION_ARG_INT, &rate_burst, "Burst allowed per token (default 40)", "N" },
-    { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &port_file, "Write the port listened on to FILE", "FILE" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "Address to listen on (default 127.0.0.1:8787; port 0 picks one)", "HOST:PORT" },
+    { "tokens", 't', 0, G_OPTION_ARG_FILENAME, &tokens_file,
+      "Tokens file: \"<token> <participant_id> [always-online] [admin]\" per line", "FILE" },
+    { "dev", 0, 0, G_OPTION_ARG_NONE, &dev,
+      "INSECURE: accept any token as the participant id (loopback only)", NULL },
+    { "ttl", 0, 0, G_OPTION_ARG_DOUBLE, &ttl_s,
+      "Seconds an instance stays live after a heartbeat (default 75)", "SECONDS" },
+    { "interval", 0, 0, G_OPTION_ARG_DOUBLE, &interval_s,
+      "Heartbeat interval given to clients (default 30)", "SECONDS" },
+    { "max-instances", 0, 0, G_OPTION_ARG_INT, &max_instances,
+      "Total cap on live instances (default 100000)", "N" },
+    { "rate-limit", 0, 0, G_OPTION_ARG_DOUBLE, &rate_limit,
+      "Requests per second per token (default 20)", "RATE" },
+    { "rate-burst", 0, 0, G_OPTION_ARG_INT, &rate_burst,
+      "Burst allowed per token (default 40)", "N" },
+    { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &port_file,
+      "Write the port listened on to FILE", "FILE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every state change (debug)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL }
@@ -85,7 +94,8 @@ main (int   argc,
   if (ttl_s < 0.1 || ttl_s > 86400 || interval_s < 0.1 || interval_s >= ttl_s ||
       max_instances < 1 || rate_limit <= 0 || rate_burst < 1)
     {
-      g_printerr ("presence-server: need 0.1 ≤ --interval < --ttl ≤ 86400 and positive limits\n");
+      g_printerr ("presence-server: need 0.1 ≤ --interval < --ttl ≤ 86400 "
+                  "and positive limits\n");
       return 2;
     }
   if (verbose)

@@ -118,6 +118,7 @@ pres_server_listen (PresServer *self,
   g_autoptr (GSocketAddress) bound = NULL;
   g_autoptr (GSocket) socket = NULL;
   g_autofree char *host = NULL;
+  GInetSocketAddress *inet;
   GSList *listeners;
 
   if (address == NULL)
@@ -147,9 +148,10 @@ pres_server_listen (PresServer *self,
   g_slist_free (listeners);
   if (bound == NULL)
     return NULL;
-  host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (bound)));
+  inet = G_INET_SOCKET_ADDRESS (bound);
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
   return g_strdup_printf (strchr (host, ':') != NULL ? "http://[%s]:%u/" : "http://%s:%u/", host,
-                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+                          g_inet_socket_address_get_port (inet));
 }
 
 static void

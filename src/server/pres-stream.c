@@ -277,7 +277,8 @@ parse_sub (JsonObject *object,
 
   node = json_object_get_member (object, "cursor");
   *cursor = NULL;
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+      json_node_get_value_type (node) == G_TYPE_STRING)
     *cursor = json_node_get_string (node);
   else if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
@@ -472,7 +473,8 @@ auth_cb (SoupServer        *server,
   if (pres_auth_check (self->auth, soup_message_headers_get_one (headers, "Authorization"),
                        &identity))
     return;
-  body = pres_wire_error_to_json ("unauthorized", "Authorization: a valid bearer token is required");
+  body =
+    pres_wire_error_to_json ("unauthorized", "Authorization: a valid bearer token is required");
   pres_metrics_reject (self->metrics, SOUP_STATUS_UNAUTHORIZED);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                 "WWW-Authenticate", "Bearer");
