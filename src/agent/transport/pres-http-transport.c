@@ -2,78 +2,18 @@
 
 #include "config.h"
 
-#include "pres-http-transport.h"
+#include "pres-http-transport-private.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <libsoup/soup.h>
-
-#include "pres-backoff.h"
-#include "pres-connection-watch.h"
-#include "pres-heartbeat-builder.h"
 #include "pres-http-exchange.h"
 #include "pres-server-url.h"
 #include "pres-token-source.h"
-#include "pres-wire.h"
-
-/*
- * One exchange at a time, in order: a heartbeat that overtook a leave on a
- * second connection would bring back an instance that just left. Whatever
- * is wanted while an exchange is under way waits in queued_reason; since
- * every heartbeat carries the full state, waiting requests merge into one.
- * A single timer holds the next send (change, periodic beat or retry).
- */
 
 #define COALESCE_MS 250
 #define DEFAULT_INTERVAL_MS 30000
 #define UNAUTHORIZED_RETRY_MS (5 * 60 * 1000)
-#define QUIT_DEADLINE_MS 1800
-
-struct _PresHttpTransport
-{
-  GObject parent_instance;
-
-  PresModel *model;
-  PresLink *link;
-  GSettings *settings;
-  char *instance_id;
-  char *server_override;
-  char *token_file;
-
-  SoupSession *soup;
-  GCancellable *cancellable;
-  GRand *rand;
-  PresBackoff *backoff;
-  PresHeartbeatBuilder *builder;
-  PresConnectionWatch *watch;
-
-  char *server_url; /* as configured: the keyring files tokens under it */
-  char *base_url;   /* NULL while server_url is refused */
-  char *token;
-  gboolean token_known;
-  gboolean token_lookup_running;
-
-  guint interval_ms;
-
-  guint timer_id;
-  gint64 timer_due;
-  const char *timer_reason;
-
-  gboolean busy; /* an exchange (or the idle-time query before it) is under way */
-  gboolean leaving;
-  const char *queued_reason;
-  gint64 last_change_sent;
-
-  gboolean started;
-  gboolean failing;  /* the last exchange failed: changes wait for the retry */
-  gboolean sent_any; /* the server may hold this instance */
-  gboolean left;
-
-  GTask *quit_task;
-  guint quit_deadline_id;
-  char *quit_reason;
-};
 
 G_DEFINE_TYPE (PresHttpTransport, pres_http_transport, G_TYPE_OBJECT)
 
@@ -85,11 +25,9 @@ enum
 
 static guint signals[N_SIGNALS];
 
-static void dispatch (PresHttpTransport *self, const char *reason);
-
 /* Quitting goes on (nothing more is sent) after the caller is told. */
-static void
-finish_quit (PresHttpTransport *self)
+void
+pres_http_transport_finish_quit (PresHttpTransport *self)
 {
   g_autoptr (GTask) task = g_steal_pointer (&self->quit_task);
 
@@ -104,7 +42,7 @@ on_timer (gpointer user_data)
   PresHttpTransport *self = user_data;
 
   self->timer_id = 0;
-  dispatch (self, self->timer_reason);
+  pres_http_transport_dispatch (self, self->timer_reason);
   return G_SOURCE_REMOVE;
 }
 
@@ -122,8 +60,8 @@ schedule (PresHttpTransport *self, const char *reason, guint delay_ms)
   self->timer_id = g_timeout_add (delay_ms, on_timer, self);
 }
 
-static void
-schedule_now (PresHttpTransport *self, const char *reason)
+void
+pres_http_transport_schedule_now (PresHttpTransport *self, const char *reason)
 {
   g_clear_handle_id (&self->timer_id, g_source_remove);
   if (self->busy)
@@ -134,8 +72,8 @@ schedule_now (PresHttpTransport *self, const char *reason)
 
 /* A change goes out at once, but at most one per COALESCE_MS: changes in
  * between merge into the next message, which carries the latest state. */
-static void
-schedule_change (PresHttpTransport *self, const char *reason)
+void
+pres_http_transport_schedule_change (PresHttpTransport *self, const char *reason)
 {
   gint64 since = (g_get_monotonic_time () - self->last_change_sent) / 1000;
 
@@ -166,8 +104,8 @@ report_failure (PresHttpTransport *self,
   schedule (self, "connect", retry_ms);
 }
 
-static void
-check_server_url (PresHttpTransport *self)
+void
+pres_http_transport_check_server_url (PresHttpTransport *self)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *url = NULL;
@@ -219,7 +157,7 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_debug ("Using the token from the %s", pres_token_origin_to_string (origin));
-  dispatch (self, self->queued_reason ? self->queued_reason : "connect");
+  pres_http_transport_dispatch (self, self->queued_reason ? self->queued_reason : "connect");
 }
 
 static void
@@ -288,7 +226,7 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   /* Offline or quitting meanwhile: the leave that is due is queued. */
   if (hb == NULL || self->quit_reason != NULL)
     {
-      dispatch (self, self->queued_reason ? self->queued_reason : "offline");
+      pres_http_transport_dispatch (self, self->queued_reason ? self->queued_reason : "offline");
       return;
     }
 
@@ -300,8 +238,8 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   start_exchange (self, msg);
 }
 
-static void
-dispatch (PresHttpTransport *self, const char *reason)
+void
+pres_http_transport_dispatch (PresHttpTransport *self, const char *reason)
 {
   PresState state = pres_model_get_state (self->model);
 
@@ -322,7 +260,7 @@ dispatch (PresHttpTransport *self, const char *reason)
           self->left = TRUE;
           pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
           g_signal_emit (self, signals[SIGNAL_LEFT], 0);
-          finish_quit (self);
+          pres_http_transport_finish_quit (self);
         }
       return;
     }
@@ -361,9 +299,9 @@ finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
   g_debug ("Left (%s)", outcome->kind == PRES_HTTP_OUTCOME_OK ? "confirmed" : outcome->message);
   g_signal_emit (self, signals[SIGNAL_LEFT], 0);
   if (self->quit_reason != NULL)
-    finish_quit (self);
+    pres_http_transport_finish_quit (self);
   else if (self->queued_reason != NULL)
-    dispatch (self, self->queued_reason);
+    pres_http_transport_dispatch (self, self->queued_reason);
 }
 
 static void
@@ -385,7 +323,7 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
             const char *reason = self->queued_reason;
 
             self->queued_reason = NULL;
-            schedule_change (self, reason);
+            pres_http_transport_schedule_change (self, reason);
           }
         schedule (self, "periodic", pres_backoff_jitter_interval (self->rand, self->interval_ms));
         break;
@@ -425,7 +363,7 @@ on_response (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       /* Dropped on purpose (reconnect, quit): what comes next is queued. */
       if (self->queued_reason != NULL)
-        dispatch (self, self->queued_reason);
+        pres_http_transport_dispatch (self, self->queued_reason);
       return;
     }
   if (reply != NULL)
@@ -434,7 +372,7 @@ on_response (GObject *source, GAsyncResult *result, gpointer user_data)
   if (leave)
     finish_leave (self, outcome);
   else if (self->quit_reason != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
-    dispatch (self, self->quit_reason ? self->quit_reason : "offline");
+    pres_http_transport_dispatch (self, self->queued_reason ? self->queued_reason : "offline");
   else
     finish_heartbeat (self, outcome);
 }
@@ -463,125 +401,9 @@ on_state_changed (PresModel *model,
   /* Going offline (sleep, logout) and coming back do not wait for a
    * coalescing window or a retry timer: the moment matters. */
   if (state == PRES_STATE_OFFLINE || previous == PRES_STATE_OFFLINE)
-    schedule_now (self, why);
+    pres_http_transport_schedule_now (self, why);
   else
-    schedule_change (self, why);
-}
-
-static void
-drop_connection_and_send (PresHttpTransport *self, const char *reason)
-{
-  pres_backoff_reset (self->backoff);
-  pres_connection_watch_forget (self->watch);
-  schedule_now (self, reason);
-  /* Cancels a request under way; its callback dispatches what is queued. */
-  soup_session_abort (self->soup);
-}
-
-void
-pres_http_transport_reconnect (PresHttpTransport *self)
-{
-  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  if (!self->started || self->quit_reason != NULL)
-    return;
-  g_debug ("Reconnecting on request");
-  if (!self->token_lookup_running)
-    self->token_known = FALSE;
-  check_server_url (self);
-  pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
-  drop_connection_and_send (self, "connect");
-}
-
-void
-pres_http_transport_network_changed (PresHttpTransport *self)
-{
-  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  if (self->started && self->quit_reason == NULL && !self->left)
-    drop_connection_and_send (self, "network");
-}
-
-void
-pres_http_transport_resume (PresHttpTransport *self)
-{
-  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  if (self->started && self->quit_reason == NULL && !self->left)
-    drop_connection_and_send (self, "resume");
-}
-
-static void
-on_settings_changed (GSettings *settings, const char *key, PresHttpTransport *self)
-{
-  if (!self->started)
-    return;
-  if (g_str_equal (key, "server-url") || g_str_equal (key, "allow-insecure"))
-    {
-      if (g_str_equal (key, "server-url") && self->server_override != NULL)
-        return;
-      check_server_url (self);
-      if (!self->token_lookup_running)
-        self->token_known = FALSE; /* another server, perhaps another token */
-      drop_connection_and_send (self, "connect");
-    }
-  else if (g_str_equal (key, "share-host-name") || g_str_equal (key, "host-alias")
-           || g_str_equal (key, "share-device-model"))
-    /* Withdrawn consent should reach the server now, not in 30 s. */
-    schedule_change (self, "settings");
-}
-
-void
-pres_http_transport_start (PresHttpTransport *self)
-{
-  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  g_return_if_fail (!self->started);
-
-  self->started = TRUE;
-  check_server_url (self);
-  dispatch (self, "connect");
-}
-
-static gboolean
-on_quit_deadline (gpointer user_data)
-{
-  PresHttpTransport *self = user_data;
-
-  self->quit_deadline_id = 0;
-  g_warning ("The server did not confirm the leave in time; quitting anyway");
-  finish_quit (self);
-  return G_SOURCE_REMOVE;
-}
-
-void
-pres_http_transport_leave_async (PresHttpTransport *self,
-                                 const char *reason,
-                                 GAsyncReadyCallback callback,
-                                 gpointer user_data)
-{
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
-
-  g_return_if_fail (PRES_IS_HTTP_TRANSPORT (self));
-  g_task_set_source_tag (task, pres_http_transport_leave_async);
-
-  if (self->quit_reason != NULL || !self->started)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-  self->quit_task = g_steal_pointer (&task);
-  self->quit_reason = g_strdup (reason);
-  self->quit_deadline_id = g_timeout_add (QUIT_DEADLINE_MS, on_quit_deadline, self);
-  pres_connection_watch_forget (self->watch);
-  schedule_now (self, reason);
-  /* A heartbeat under way is dropped rather than waited for: quitting must
-   * not take longer because the server is slow. */
-  if (self->busy)
-    soup_session_abort (self->soup);
-}
-
-gboolean
-pres_http_transport_leave_finish (PresHttpTransport *self, GAsyncResult *result, GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+    pres_http_transport_schedule_change (self, why);
 }
 
 const char *
@@ -598,7 +420,7 @@ pres_http_transport_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->timer_id, g_source_remove);
-  finish_quit (self);
+  pres_http_transport_finish_quit (self);
   g_clear_pointer (&self->watch, pres_connection_watch_free);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
@@ -683,6 +505,6 @@ pres_http_transport_new (PresModel *model,
     = pres_heartbeat_builder_new (model, idle_source, settings, pres_host_info_new_system ());
 
   g_signal_connect_object (model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
-  g_signal_connect (settings, "changed", G_CALLBACK (on_settings_changed), self);
+  g_signal_connect (settings, "changed", G_CALLBACK (pres_http_transport_settings_changed), self);
   return self;
 }
