@@ -13,18 +13,20 @@ process groups this file started.
 """
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import unittest
 
-from gi.repository import GLib
+from gi.repository import Gio, GLib
 
 from display_testbed import (STARTUP, IdleWatch, Skip, WaylandUser, idle_watch_argv,
                              private_session_bus_config, start_sway, start_xvfb, wtype,
                              xdotool)
-from testbed import AGENT, INTERFACE, OBJECT_PATH, BUS_NAME, AgentTestCase, wait_until
+from testbed import (AGENT, BUILDDIR, BUS_NAME, INTERFACE, OBJECT_PATH, AgentTestCase,
+                     wait_until)
 
 SHORT = 2          # seconds: the helper's idle timeout
 AGENT_TIMEOUT = 10  # seconds: the smallest IdleTimeout the agent takes
@@ -187,6 +189,134 @@ class WaylandSourceTest(DisplayTestCase):
         sway.signal(signal.SIGKILL)
         watch.expect("lost", 5)
         self.assertEqual(watch.quit(), 0, "the helper survives the compositor's loss")
+
+
+class AgentDisplayTestCase(DisplayTestCase):
+    """The built presence-agent, choosing its idle source by itself."""
+
+    def set_idle_timeout(self, seconds):
+        self.bus.call_sync(BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "Set",
+                           GLib.Variant("(ssv)", (INTERFACE, "IdleTimeout",
+                                                  GLib.Variant("u", seconds))),
+                           None, Gio.DBusCallFlags.NO_AUTO_START, 10000, None)
+        wait_until(lambda: self.get("IdleTimeout") == seconds, message="IdleTimeout set")
+
+    def start_agent_as(self, argv):
+        log_path = os.path.join(self.tmp.name, "agent.log")
+        log = open(log_path, "w")
+        os.chmod(log_path, 0o666)
+        agent = self.spawn(argv, stdout=log, stderr=subprocess.STDOUT)
+
+        def answering():
+            if agent.proc.poll() is not None:
+                with open(log_path) as f:
+                    raise AssertionError("presence-agent exited with %d:\n%s"
+                                         % (agent.proc.returncode, f.read()[-2000:]))
+            return self.name_owner() is not None and self.get("State") not in (None, "offline")
+        wait_until(answering, timeout=STARTUP * 6, message="presence-agent on the bus")
+        return agent
+
+    def wait_state(self, state, timeout):
+        """Seconds until State is @state, failing after @timeout."""
+        began = time.monotonic()
+        wait_until(lambda: self.get("State") == state, timeout=timeout,
+                   message="State %s" % state)
+        return time.monotonic() - began
+
+    def check_idle_and_back(self, input_fn):
+        self.set_idle_timeout(AGENT_TIMEOUT)
+        began = input_fn()
+        self.wait_state("online", 2)
+        self.wait_state("idle", AGENT_TIMEOUT + 5)
+        idle_at = time.monotonic() - began
+        self.assert_near(idle_at, AGENT_TIMEOUT, SLACK, "State idle after the last input")
+        (seconds,) = self.call("GetIdleTime")
+        self.assert_near(seconds, time.monotonic() - began, SLACK, "GetIdleTime")
+        moved = input_fn()
+        took = self.wait_state("online", 1.0)
+        print("online %.2f s after input; idle at %.2f s" % (time.monotonic() - moved, idle_at))
+        self.assertLess(took, 1.0)
+
+
+class AgentX11Test(AgentDisplayTestCase):
+    """The agent in an X11 session on Xvfb."""
+
+    def setUp(self):
+        super().setUp()
+        self.display = self.peer(start_xvfb, self.spawn)
+        self.env["DISPLAY"] = self.display
+        self.env["XDG_SESSION_TYPE"] = "x11"
+
+    def input(self):
+        sent = time.monotonic()
+        xdotool(self.display, "mousemove_relative", "3", "3")
+        return sent
+
+    def test_x11_sync_idle_at_timeout_online_on_input(self):
+        self.start_agent()
+        wait_until(lambda: self.get("IdleSource") == "x11-sync", timeout=10,
+                   message="IdleSource x11-sync")
+        self.check_idle_and_back(self.input)
+
+    def test_not_chosen_when_wayland_display_is_set(self):
+        # Xwayland: DISPLAY works, but its counters miss Wayland input.
+        self.env["WAYLAND_DISPLAY"] = "wayland-xwayland-case"
+        self.start_agent()
+        source = wait_until(lambda: self.get("IdleSource") in ("none", "logind")
+                            and self.get("IdleSource"),
+                            timeout=10, message="the chooser's fallback (none or logind)")
+        self.assertFalse(source.startswith("x11"), source)
+
+
+class AgentSwayTest(AgentDisplayTestCase):
+    """The agent in a sway 1.7 session, running as sway's user."""
+
+    def start_bus(self):
+        # The agent runs as sway's user, this test as root: one bus for both.
+        config = private_session_bus_config(self.tmp.name)
+        bus = self.spawn(["dbus-daemon", "--config-file=" + config, "--nofork",
+                          "--print-address=1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        address = bus.proc.stdout.readline().strip()
+        self.assertTrue(address, "dbus-daemon printed no address")
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+        self.bus = Gio.DBusConnection.new_for_address_sync(
+            address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None, None)
+
+    def setUp(self):
+        super().setUp()
+        self.user = self.peer(WaylandUser)
+        self.client_env = self.peer(start_sway, self.spawn, self.user, self.tmp.name)
+        # Xvfb too, as Xwayland would be: the Wayland source must still win.
+        self.display = self.peer(start_xvfb, self.spawn)
+
+    def input(self):
+        sent = time.monotonic()
+        wtype(self.user, self.client_env)
+        return sent
+
+    def test_kde_idle_at_timeout_online_on_input(self):
+        home = self.client_env["XDG_RUNTIME_DIR"]
+        env = dict(self.client_env)
+        env.update({
+            "DBUS_SESSION_BUS_ADDRESS": self.env["DBUS_SESSION_BUS_ADDRESS"],
+            "XDG_SESSION_TYPE": "wayland",
+            "DISPLAY": self.display,
+            "XDG_STATE_HOME": self.user.make_dir(home, "state"),
+            "XDG_CONFIG_HOME": self.user.make_dir(home, "config"),
+            "GSETTINGS_BACKEND": "memory",
+            "GSETTINGS_SCHEMA_DIR": os.path.join(BUILDDIR, "data"),
+            "LC_ALL": "C.UTF-8",
+        })
+        wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
+        self.start_agent_as(self.user.argv(env, wrapper + [AGENT, "-v"]))
+        wait_until(lambda: self.get("IdleSource") == "kde-idle", timeout=10,
+                   message="IdleSource kde-idle")
+        self.assertEqual(self.call("GetIdleTime"), (0,), "0 while active")
+        self.check_idle_and_back(self.input)
 
 
 def main():
