@@ -282,6 +282,9 @@ pres_agent_new (const PresAgentOptions *options,
                    G_SETTINGS_BIND_GET);
   g_signal_connect_object (self->idle_source, "notify::idle", G_CALLBACK (on_idle_changed), self,
                            G_CONNECT_SWAPPED);
+  /* Losing the X or Wayland display ends the session like logind's word. */
+  g_signal_connect_object (self->idle_source, "display-lost", G_CALLBACK (on_session_ended), self,
+                           G_CONNECT_SWAPPED);
 
   transport = g_settings_get_string (self->settings, "transport");
   if (g_str_equal (transport, "http"))

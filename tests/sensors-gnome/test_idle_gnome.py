@@ -143,10 +143,34 @@ class IdleTestCase(AgentTestCase):
                            None, Gio.DBusCallFlags.NONE, 5000, None)
         wait_until(lambda: self.get("IdleTimeout") == seconds, message="IdleTimeout set")
 
+    def assert_stays(self, prop, value, seconds=1.5):
+        """That nothing changes can only be watched for a while."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.assertEqual(self.get(prop), value)
+            time.sleep(0.1)
+
     def wait_state(self, state, timeout, since=None):
         wait_until(lambda: self.get("State") == state, timeout=timeout,
                    message="State %s" % state)
         return time.monotonic() - since if since is not None else None
+
+    # X11
+
+    def start_xvfb(self):
+        """A real X server; returns its DISPLAY."""
+        if shutil.which("Xvfb") is None:
+            skip("Xvfb is not installed (apt-get install xvfb)")
+        read_end, write_end = os.pipe()
+        # -noreset: otherwise the server, and its idle counter, reset
+        # whenever its last client leaves.
+        self.spawn(["Xvfb", "-displayfd", str(write_end), "-noreset", "-nolisten", "tcp"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+        os.close(write_end)
+        with os.fdopen(read_end) as f:
+            number = f.readline().strip()
+        self.assertTrue(number, "Xvfb announced no display")
+        return ":" + number
 
     # logind
 
@@ -264,7 +288,7 @@ class TestChoice(IdleTestCase):
         self.start_agent()
         wait_until(lambda: "idle source: none" in self.call("Explain")[0],
                    message="Explain names no idle source")
-        self.assertEqual(self.get("IdleSource"), "none")
+        self.assert_stays("IdleSource", "none")
         explain = self.call("Explain")[0]
         self.assertIn("no way to see input idleness", explain)
         self.assertIn("never becomes idle by itself", explain)
@@ -272,6 +296,27 @@ class TestChoice(IdleTestCase):
             self.call("GetIdleTime")
         self.assertIn("NotSupported", raised.exception.message)
         self.assertEqual(self.get("State"), "online")
+
+    def test_x11_session(self):
+        self.env["DISPLAY"] = self.start_xvfb()
+        self.start_agent()
+        wait_until(lambda: self.get("IdleSource") == "x11-sync", message="IdleSource x11-sync")
+
+    def test_xwayland_is_not_x11(self):
+        # An X server is there, but so is a Wayland session: its Xwayland
+        # never sees the input that goes to Wayland clients.
+        self.env["DISPLAY"] = self.start_xvfb()
+        self.env["WAYLAND_DISPLAY"] = "wayland-none"
+        for session_type in ("wayland", "x11", None):
+            with self.subTest(XDG_SESSION_TYPE=session_type):
+                if session_type is None:
+                    self.env.pop("XDG_SESSION_TYPE", None)
+                else:
+                    self.env["XDG_SESSION_TYPE"] = session_type
+                agent = self.start_agent()
+                self.assert_stays("IdleSource", "none")
+                agent.stop()
+                wait_until(lambda: self.name_owner() is None, message="the agent gone")
 
     def test_mutter_appears_later(self):
         self.start_agent()
@@ -303,8 +348,7 @@ class TestChoice(IdleTestCase):
         self.start_agent()
         wait_until(lambda: self.get("IdleSource") == "mutter", message="IdleSource mutter")
         # And it stays there: logind is only the last resort.
-        time.sleep(1)
-        self.assertEqual(self.get("IdleSource"), "mutter")
+        self.assert_stays("IdleSource", "mutter")
 
     def test_logind_then_mutter(self):
         self.start_logind()

@@ -1,17 +1,11 @@
 #define G_LOG_DOMAIN "pres-idle-select"
 
-#include "config.h"
-
 #include "pres-error.h"
 #include "pres-idle-logind.h"
 #include "pres-idle-mutter.h"
 #include "pres-idle-select.h"
-#ifdef HAVE_WAYLAND
 #include "pres-idle-wayland.h"
-#endif
-#ifdef HAVE_X11
 #include "pres-idle-x11.h"
-#endif
 
 struct _PresIdleSelect
 {
@@ -19,6 +13,7 @@ struct _PresIdleSelect
 
   PresIdleSource *active; /* NULL = none */
   gulong          idle_handler;
+  gulong          lost_handler;
   guint           mutter_watch;
   gboolean        fallback_tried;
   /* For the fallback search; replaced when Mutter ends it. */
@@ -26,6 +21,20 @@ struct _PresIdleSelect
 };
 
 G_DEFINE_FINAL_TYPE (PresIdleSelect, pres_idle_select, PRES_TYPE_IDLE_SOURCE)
+
+enum
+{
+  SIGNAL_DISPLAY_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+on_display_lost (PresIdleSelect *self)
+{
+  g_signal_emit (self, signals[SIGNAL_DISPLAY_LOST], 0);
+}
 
 static void
 on_backend_idle (PresIdleSelect *self)
@@ -38,7 +47,10 @@ set_active (PresIdleSelect *self,
             PresIdleSource *source)
 {
   if (self->active != NULL)
-    g_clear_signal_handler (&self->idle_handler, self->active);
+    {
+      g_clear_signal_handler (&self->idle_handler, self->active);
+      g_clear_signal_handler (&self->lost_handler, self->active);
+    }
   g_clear_object (&self->active);
   self->active = source;
 
@@ -49,6 +61,11 @@ set_active (PresIdleSelect *self,
       self->idle_handler = g_signal_connect_object (source, "notify::idle",
                                                     G_CALLBACK (on_backend_idle), self,
                                                     G_CONNECT_SWAPPED);
+      /* The display sources die with their display server. */
+      if (g_signal_lookup ("lost", G_OBJECT_TYPE (source)) != 0)
+        self->lost_handler = g_signal_connect_object (source, "lost",
+                                                      G_CALLBACK (on_display_lost), self,
+                                                      G_CONNECT_SWAPPED);
       on_backend_idle (self);
     }
   else
@@ -126,24 +143,16 @@ try_display_sources (void)
   g_debug ("Session type %s", type);
   if (g_str_equal (type, "wayland"))
     {
-#ifdef HAVE_WAYLAND
       source = pres_idle_wayland_new (&error);
       if (source == NULL)
         g_debug ("No Wayland idle protocol: %s", error->message);
-#else
-      g_debug ("Built without the Wayland idle sources");
-#endif
     }
   /* Xwayland's counters never see input that goes to Wayland clients. */
   else if (g_str_equal (type, "x11") && g_getenv ("WAYLAND_DISPLAY") == NULL)
     {
-#ifdef HAVE_X11
       source = pres_idle_x11_new (&error);
       if (source == NULL)
         g_debug ("No X11 idle source: %s", error->message);
-#else
-      g_debug ("Built without the X11 idle sources");
-#endif
     }
   return source;
 }
@@ -269,7 +278,10 @@ pres_idle_select_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->mutter_watch, g_bus_unwatch_name);
   if (self->active != NULL)
-    g_clear_signal_handler (&self->idle_handler, self->active);
+    {
+      g_clear_signal_handler (&self->idle_handler, self->active);
+      g_clear_signal_handler (&self->lost_handler, self->active);
+    }
   g_clear_object (&self->active);
   g_clear_object (&self->cancellable);
 
@@ -286,6 +298,12 @@ pres_idle_select_class_init (PresIdleSelectClass *klass)
   source_class->timeout_changed = pres_idle_select_timeout_changed;
   source_class->get_idle_time_async = pres_idle_select_get_idle_time_async;
   source_class->get_idle_time_finish = pres_idle_select_get_idle_time_finish;
+
+  /* The display server of the X11 or Wayland source went away: the
+   * session is over. */
+  signals[SIGNAL_DISPLAY_LOST] =
+    g_signal_new ("display-lost", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 }
 
 static void

@@ -20,6 +20,9 @@ G_DECLARE_FINAL_TYPE (PresIdleSelect, pres_idle_select, PRES, IDLE_SELECT, PresI
  * X11 session, the X11 sources; then logind's IdleHint; then none. GNOME may
  * start the agent before Mutter is on the bus, so the choice moves to Mutter
  * whenever its name appears.
+ *
+ * Signals: "display-lost" — the X server or Wayland compositor of the
+ * source in use closed its connection, which ends the session.
  */
 PresIdleSource *pres_idle_select_new    (void);
 void            pres_idle_select_start  (PresIdleSelect *self);
