@@ -109,7 +109,51 @@ class ClosingListener:
         return grouped
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+
+
+class BadServer:
+    """Listens on a loopback port and either never answers or answers
+    garbage (200 with an HTML body), until closed."""
+
+    def __init__(self, garbage):
+        self.garbage = garbage
+        self.held = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.garbage:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                             b"Content-Length: 11\r\nConnection: close\r\n\r\n<h1>hi</h1>")
+                conn.close()
+            else:
+                self.held.append(conn)
+
+    def close(self):
+        # shutdown() wakes the thread blocked in accept(); close() alone
+        # would leave the port bound until it returned.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
 
 
 class TransportTestCase(AgentTestCase):
@@ -207,11 +251,38 @@ class TransportTestCase(AgentTestCase):
                    message="%d attempts" % (len(BACKOFF_BOUNDS) + 1))
         attempts = listener.attempts()
         gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+        print("retry gaps: %s s" % ", ".join("%.2f" % gap for gap in gaps))
         for gap, (low, high) in zip(gaps, BACKOFF_BOUNDS):
             self.assertGreaterEqual(gap, low - 0.1, gaps)
             self.assertLessEqual(gap, high + 0.4, gaps)
         self.assertEqual(self.get("Connection"), "error")
         self.assertNotEqual(self.get("LastError"), "")
+
+    def recover_from(self, garbage, words):
+        bad = BadServer(garbage)
+        self.addCleanup(bad.close)
+        self.env["PRESENCE_TOKEN"] = "lena"
+        log = open(os.path.join(self.tmp.name, "agent.log"), "a")
+        self.spawn([AGENT, "-v", "--server", "http://127.0.0.1:%d" % bad.port],
+                   stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        started = time.monotonic()
+        wait_until(lambda: words in (self.get("LastError") or ""), timeout=10,
+                   message="LastError saying %r" % words)
+        print("LastError %r after %.2f s" % (self.get("LastError"), time.monotonic() - started))
+        self.assertEqual(self.get("Connection"), "error")
+        bad.close()
+        self.start_server(port=bad.port)
+        wait_until(lambda: self.get("Connection") == "connected", timeout=10,
+                   message="recovery once a good server is back")
+        self.assertEqual(self.get("LastError"), "")
+        self.wait_presence("online")
+
+    def test_hanging_server_then_good(self):
+        self.recover_from(garbage=False, words="did not answer")
+
+    def test_garbage_server_then_good(self):
+        self.recover_from(garbage=True, words="not a presence reply")
 
     def test_server_restarted_empty(self):
         self.start_server()

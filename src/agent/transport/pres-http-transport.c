@@ -95,7 +95,7 @@ report_failure (PresHttpTransport *self,
 {
   g_autofree char *text = NULL;
 
-  text = g_strdup_printf ("%s; retrying in %u s", message, (retry_ms + 999) / 1000);
+  text = g_strdup_printf ("%s; retrying in %u s", message, MAX (1, (retry_ms + 500) / 1000));
   g_debug ("%s", text);
   pres_link_set_connection (self->link, connection);
   pres_link_set_last_error (self->link, text);
