@@ -62,7 +62,7 @@ pres_ctl_parse_options (PresCtl *ctl,
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE, local_error->message);
       return FALSE;
     }
-  ctl->auto_start = start_option;
+  ctl->auto_start = ctl->auto_start || start_option;
 
   /* GOption leaves the "--" that ends the options in place; what follows
    * it is an argument even if it starts with a dash (`text -- -1`). */

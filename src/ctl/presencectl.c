@@ -113,6 +113,19 @@ main (int argc, char *argv[])
       cmd_argv = argv + 1;
     }
 
+  /* The one option that is not a command's own may also come first. */
+  if (g_str_equal (cmd_argv[0], "--start"))
+    {
+      ctl.auto_start = TRUE;
+      cmd_argc--;
+      cmd_argv++;
+      if (cmd_argc == 0)
+        {
+          cmd_argc = 1;
+          cmd_argv = default_argv;
+        }
+    }
+
   if (g_str_equal (cmd_argv[0], "-h") || g_str_equal (cmd_argv[0], "--help")
       || g_str_equal (cmd_argv[0], "help"))
     {

@@ -166,6 +166,15 @@ class TestBed:
             self.agent.wait()
         wait_for(lambda: not self.has_owner(), 'the agent to leave the bus')
 
+    def stop_agent_by_name(self):
+        """Stops an agent this test did not start itself (D-Bus activated)."""
+        reply = self.conn.call_sync(
+            'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+            'GetConnectionUnixProcessID', GLib.Variant('(s)', (BUS_NAME,)),
+            GLib.VariantType('(u)'), Gio.DBusCallFlags.NONE, -1, None)
+        os.kill(reply.unpack()[0], signal.SIGTERM)
+        wait_for(lambda: not self.has_owner(), 'the agent to leave the bus')
+
     def prop(self, name):
         reply = self.conn.call_sync(
             BUS_NAME, PATH, 'org.freedesktop.DBus.Properties', 'Get',
@@ -394,6 +403,32 @@ def case_watch_restart(bed):
     check(watch.wait(timeout=10 * SLOW) == 0, 'watch exits 0 on SIGTERM')
 
 
+def case_watch_waits(bed):
+    # Started before the agent: says so, waits, and picks the agent up.
+    watch = bed.spawn_ctl('watch')
+    lines = LineReader(watch)
+    lines.wait_line(lambda l: 'presence-agent is not running' in l, 'watch to see no agent')
+    check(watch.poll() is None, 'watch keeps running without an agent')
+    bed.start_agent()
+    lines.wait_line(lambda l: 'presence-agent is running, state online' in l,
+                    'watch to see the agent start')
+    check(bed.ctl('appear-offline', '--for', '10m').returncode == 0, 'appear-offline exits 0')
+    lines.wait_line(lambda l: 'appear_offline (was online, reason: manual)' in l,
+                    'watch to print appear_offline')
+    watch.send_signal(signal.SIGINT)
+    check(watch.wait(timeout=10 * SLOW) == 0, 'watch exits 0 on SIGINT')
+
+
+def case_idle_time(bed):
+    bed.start_agent()
+    r = bed.ctl('idle-time')
+    if bed.prop('IdleSource') == 'none':
+        check(r.returncode == 1, 'idle-time exits 1 when the agent cannot see idleness')
+        check(r.stderr.strip() != '' and r.stdout == '', 'and says why on stderr')
+    else:
+        check(r.returncode == 0 and r.stdout.strip().isdigit(), 'idle-time prints seconds')
+
+
 def case_idle_timeout(bed):
     bed.start_agent()
     check(bed.ctl('idle-timeout', '2m').returncode == 0, 'idle-timeout 2m exits 0')
@@ -441,6 +476,9 @@ def case_auto_start(bed):
     check(r.returncode == 0 and 'State:' in r.stdout, 'status --start starts the agent')
     check(bed.has_owner(), 'the agent runs')
     check(bed.ctl('busy').returncode == 0, 'busy then reaches it')
+    bed.stop_agent_by_name()
+    r = bed.ctl('--start')
+    check(r.returncode == 0 and 'State:' in r.stdout, '--start before the command works too')
 
 
 def secret_items(bed, server):
