@@ -72,6 +72,8 @@ expect --clear presencectl text --c
 expect --server presencectl login --s
 expect --start presencectl auto --
 expect busy presencectl help b
+expect --start presencectl --s
+expect status presencectl --start st
 expect_not --json presencectl busy --
 expect_not --for presencectl status --
 
