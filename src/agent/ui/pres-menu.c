@@ -31,6 +31,7 @@ struct _PresMenu
 
   char  *header;
   char  *connection_line;
+  gboolean idle_unavailable;
   char  *title;
   char  *icon_name;
   guint  refresh_id;
@@ -230,7 +231,7 @@ fill_status_section (PresMenu *self)
   /* Items without an action are shown as insensitive text. */
   g_menu_append (self->status_section, self->header, NULL);
   g_menu_append (self->status_section, self->connection_line, NULL);
-  if (g_str_equal (pres_idle_source_get_name (self->idle_source), "none"))
+  if (self->idle_unavailable)
     g_menu_append (self->status_section, _("Auto-idle unavailable on this desktop"), NULL);
 }
 
@@ -268,7 +269,8 @@ update (PresMenu *self)
   g_autofree char *title = NULL;
   const char *mode = mode_for_manual (pres_model_get_manual (self->model));
   g_autoptr (GVariant) mode_state = g_action_get_state (G_ACTION (self->mode_action));
-  gboolean header_changed, connection_changed;
+  gboolean idle_unavailable = g_strcmp0 (pres_idle_source_get_name (self->idle_source), "none") == 0;
+  gboolean header_changed, connection_changed, idle_changed;
 
   if (!g_str_equal (g_variant_get_string (mode_state, NULL), mode))
     g_simple_action_set_state (self->mode_action, g_variant_new_string (mode));
@@ -281,7 +283,9 @@ update (PresMenu *self)
 
   header_changed = set_string (&self->header, header);
   connection_changed = set_string (&self->connection_line, connection_line);
-  if (header_changed || connection_changed)
+  idle_changed = self->idle_unavailable != idle_unavailable;
+  self->idle_unavailable = idle_unavailable;
+  if (header_changed || connection_changed || idle_changed)
     fill_status_section (self);
   if (header_changed)
     {
@@ -504,6 +508,9 @@ pres_menu_new (PresModel      *model,
   g_signal_connect_object (link, "notify::connection", G_CALLBACK (update), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (link, "notify::server", G_CALLBACK (update), self, G_CONNECT_SWAPPED);
+  /* The agent's source picks its backend after start and may change it. */
+  g_signal_connect_object (idle_source, "notify::name", G_CALLBACK (update), self,
+                           G_CONNECT_SWAPPED);
   return self;
 }
 
