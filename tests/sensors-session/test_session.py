@@ -310,6 +310,20 @@ class SessionTestCase(AgentTestCase):
                    message="the inhibitor released after the leave")
         self.assertIn("reason=sleep", self.proxy.leaves()[-1])
 
+    def test_sleep_slow_server_safety_timeout(self):
+        self.start_all()
+        self.proxy.hold_leaves = True  # the reply to the leave never comes in time
+        self.emit_manager("PrepareForSleep", True)
+        wait_until(self.proxy.leave_forwarded.is_set, timeout=2, message="the leave")
+        held = time.monotonic()
+        # logind would wait 5 s (InhibitDelayMaxSec); the agent lets go first.
+        wait_until(lambda: not self.inhibitors(), timeout=4.5,
+                   message="the inhibitor released by the safety timeout")
+        took = time.monotonic() - held
+        self.assertGreater(took, 2.0, "released before the leave was answered")
+        print("inhibitor released %.2f s into a stuck leave" % took)
+        self.proxy.leave_released.set()
+
     def test_resume_twice_one_heartbeat(self):
         self.start_all()
         self.emit_manager("PrepareForSleep", True)
@@ -448,6 +462,25 @@ class SessionTestCase(AgentTestCase):
         print("idle %.2f s after ActiveChanged(true)" % took)
         self.emit_active("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver", False)
         self.wait_presence("online", timeout=1.0)
+
+    def test_gnome_screensaver_other_sender_ignored(self):
+        # gnome-shell itself sends a copy of each ActiveChanged from its own
+        # name; only the org.gnome.ScreenSaver owner's signal counts.
+        self.start_screensaver("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver")
+        self.start_mock(self.bus, ["org.gnome.Shell", "/org/gnome/ScreenSaver",
+                                   "org.gnome.ScreenSaver"], "org.gnome.Shell")
+        self.start_agent_here()
+        self.wait_presence("online")
+        self.bus.call_sync("org.gnome.Shell", "/org/gnome/ScreenSaver", MOCK_IFACE, "EmitSignal",
+                           GLib.Variant("(sssav)", ("org.gnome.ScreenSaver", "ActiveChanged", "b",
+                                                    [GLib.Variant("b", True)])),
+                           None, Gio.DBusCallFlags.NONE, 5000, None)
+        # A marker through the same bus: handled after the signal above.
+        self.call("SetBusy", "u", 0)
+        self.wait_presence("busy", timeout=1.0)
+        self.assertEqual(self.get("AutoState"), "online")
+        self.emit_active("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver", True)
+        wait_until(lambda: self.get("AutoState") == "idle", timeout=1.0, message="locked")
 
     def test_gnome_screensaver_locked_at_start(self):
         self.start_screensaver("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver", active=True)
