@@ -60,6 +60,8 @@ read_token (const char *server, GError **error)
         }
     }
 
+  /* Unbuffered, so that no copy of the token stays behind in stdio. */
+  setvbuf (stdin, NULL, _IONBF, 0);
   line = fgets (buf, sizeof buf, stdin);
 
   if (tty)

@@ -12,6 +12,8 @@ process group and is killed by that group.
 
 import json
 import os
+import pty
+import select
 import shlex
 import shutil
 import signal
@@ -501,6 +503,45 @@ def secret_items(bed, server):
     return sorted(bytes(v[2]).decode() for v in secrets.values())
 
 
+def login_on_tty(bed, server, typed):
+    pid, fd = pty.fork()
+    if pid == 0:
+        argv = WRAPPER + [CTL, 'login', '--server', server]
+        os.execve(argv[0], argv, bed.env)
+    output = b''
+    try:
+        deadline = time.monotonic() + 20 * SLOW
+        while b'Token for' not in output:
+            check(time.monotonic() < deadline, 'timed out waiting for the prompt')
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                output += os.read(fd, 4096)
+        os.write(fd, typed)
+        while True:
+            check(time.monotonic() < deadline, 'timed out waiting for login to finish')
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the other side closed
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    text = output.decode(errors='replace')
+    print('  tty: ' + text.rstrip().replace('\n', '\n       '))
+    check(os.waitstatus_to_exitcode(status) == 0, 'login on a terminal exits 0')
+    return text
+
+
 def case_login_keyring(bed):
     keyring = shutil.which('gnome-keyring-daemon')
     if keyring is None:
@@ -535,6 +576,12 @@ def case_login_keyring(bed):
     check(secret_items(bed, server) == [], 'the keyring holds no token')
     r = bed.ctl('logout', '--server', server)
     check(r.returncode == 0 and 'No token' in r.stdout, 'a second logout says there was none')
+
+    # On a terminal: a prompt, and the token is not echoed.
+    output = login_on_tty(bed, server, b'tok-tty\n')
+    check('Token for %s:' % server in output, 'login prompts on a terminal')
+    check('tok-tty' not in output, 'the token typed is not echoed')
+    check(secret_items(bed, server) == ['tok-tty'], 'the typed token is in the keyring')
 
     if os.access(AGENT, os.X_OK):
         # Without --server: the server of the running agent.
