@@ -19,13 +19,13 @@ struct _PresDndMonitor
   GObject parent_instance;
 
   GDBusConnection *bus;
-  GCancellable    *cancellable;
-  GSettings       *gnome; /* NULL without GNOME's schema */
-  guint            watch_id;
-  guint            signal_id;
-  gboolean         gnome_dnd;
-  gboolean         kde_dnd;
-  gboolean         dnd;
+  GCancellable *cancellable;
+  GSettings *gnome; /* NULL without GNOME's schema */
+  guint watch_id;
+  guint signal_id;
+  gboolean gnome_dnd;
+  gboolean kde_dnd;
+  gboolean dnd;
 };
 
 G_DEFINE_TYPE (PresDndMonitor, pres_dnd_monitor, G_TYPE_OBJECT)
@@ -59,8 +59,7 @@ on_show_banners (PresDndMonitor *self)
 }
 
 static void
-set_kde (PresDndMonitor *self,
-         GVariant       *value)
+set_kde (PresDndMonitor *self, GVariant *value)
 {
   if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
     return;
@@ -69,9 +68,7 @@ set_kde (PresDndMonitor *self,
 }
 
 static void
-on_inhibited (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_inhibited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -91,12 +88,12 @@ on_inhibited (GObject      *source,
 
 static void
 on_properties_changed (GDBusConnection *bus,
-                       const char      *sender,
-                       const char      *path,
-                       const char      *iface,
-                       const char      *member,
-                       GVariant        *parameters,
-                       gpointer         user_data)
+                       const char *sender,
+                       const char *path,
+                       const char *iface,
+                       const char *member,
+                       GVariant *parameters,
+                       gpointer user_data)
 {
   PresDndMonitor *self = user_data;
   g_autoptr (GVariant) changed = NULL;
@@ -111,24 +108,18 @@ on_properties_changed (GDBusConnection *bus,
 }
 
 static void
-on_server_appeared (GDBusConnection *bus,
-                    const char      *name,
-                    const char      *owner,
-                    gpointer         user_data)
+on_server_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer user_data)
 {
   PresDndMonitor *self = user_data;
 
-  g_dbus_connection_call (bus, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH,
-                          "org.freedesktop.DBus.Properties", "Get",
-                          g_variant_new ("(ss)", NOTIFICATIONS_NAME, "Inhibited"),
-                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000,
-                          self->cancellable, on_inhibited, self);
+  g_dbus_connection_call (
+    bus, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH, "org.freedesktop.DBus.Properties", "Get",
+    g_variant_new ("(ss)", NOTIFICATIONS_NAME, "Inhibited"), G_VARIANT_TYPE ("(v)"),
+    G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, self->cancellable, on_inhibited, self);
 }
 
 static void
-on_server_vanished (GDBusConnection *bus,
-                    const char      *name,
-                    gpointer         user_data)
+on_server_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
 {
   PresDndMonitor *self = user_data;
 
@@ -144,10 +135,7 @@ pres_dnd_monitor_get_dnd (PresDndMonitor *self)
 }
 
 static void
-pres_dnd_monitor_get_property (GObject    *object,
-                               guint       prop_id,
-                               GValue     *value,
-                               GParamSpec *pspec)
+pres_dnd_monitor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   PresDndMonitor *self = PRES_DND_MONITOR (object);
 
@@ -188,9 +176,8 @@ pres_dnd_monitor_class_init (PresDndMonitorClass *klass)
   object_class->get_property = pres_dnd_monitor_get_property;
   object_class->dispose = pres_dnd_monitor_dispose;
 
-  props[PROP_DND] = g_param_spec_boolean ("dnd", NULL, NULL, FALSE,
-                                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                                            G_PARAM_STATIC_STRINGS);
+  props[PROP_DND] = g_param_spec_boolean (
+    "dnd", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -217,8 +204,8 @@ pres_dnd_monitor_new (GDBusConnection *bus)
   if (schema != NULL && g_settings_schema_has_key (schema, "show-banners"))
     {
       self->gnome = g_settings_new (GNOME_SCHEMA);
-      g_signal_connect_swapped (self->gnome, "changed::show-banners",
-                                G_CALLBACK (on_show_banners), self);
+      g_signal_connect_swapped (self->gnome, "changed::show-banners", G_CALLBACK (on_show_banners),
+                                self);
       on_show_banners (self);
     }
 
@@ -226,9 +213,8 @@ pres_dnd_monitor_new (GDBusConnection *bus)
     bus, NOTIFICATIONS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
     NOTIFICATIONS_PATH, NOTIFICATIONS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, self,
     NULL);
-  self->watch_id = g_bus_watch_name_on_connection (bus, NOTIFICATIONS_NAME,
-                                                   G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                   on_server_appeared, on_server_vanished, self,
-                                                   NULL);
+  self->watch_id
+    = g_bus_watch_name_on_connection (bus, NOTIFICATIONS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                      on_server_appeared, on_server_vanished, self, NULL);
   return self;
 }

@@ -41,21 +41,21 @@ struct _PresLogindMonitor
 {
   GObject parent_instance;
 
-  GCancellable    *start_cancellable; /* getting the bus */
-  GCancellable    *cancellable;       /* one appearance of logind */
+  GCancellable *start_cancellable; /* getting the bus */
+  GCancellable *cancellable;       /* one appearance of logind */
   GDBusConnection *bus;
-  guint            name_watch_id;
-  guint            manager_signals_id;
-  guint            session_signals_id;
-  guint            session_properties_id;
+  guint name_watch_id;
+  guint manager_signals_id;
+  guint session_signals_id;
+  guint session_properties_id;
 
   FindStep find_step;
-  char    *session_id;
-  char    *session_path;
+  char *session_id;
+  char *session_path;
 
-  int      inhibit_fd;
+  int inhibit_fd;
   gboolean inhibit_pending;
-  guint    safety_id;
+  guint safety_id;
 
   gboolean available;
   gboolean locked;
@@ -92,10 +92,7 @@ enum
 static guint signals[N_SIGNALS];
 
 static void
-set_flag (PresLogindMonitor *self,
-          gboolean          *flag,
-          gboolean           value,
-          int                prop)
+set_flag (PresLogindMonitor *self, gboolean *flag, gboolean value, int prop)
 {
   value = !!value;
   if (*flag == value)
@@ -117,9 +114,7 @@ release_inhibitor (PresLogindMonitor *self)
 }
 
 static void
-on_inhibited (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_inhibited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GUnixFDList) fds = NULL;
@@ -128,8 +123,8 @@ on_inhibited (GObject      *source,
   gint32 handle;
   int fd;
 
-  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds,
-                                                           result, &error);
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source), &fds, result,
+                                                           &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self = PRES_LOGIND_MONITOR (user_data);
@@ -137,7 +132,8 @@ on_inhibited (GObject      *source,
   if (reply == NULL)
     {
       g_warning ("Cannot take a delay inhibitor: the leave may not reach the server before "
-                 "sleep: %s", error->message);
+                 "sleep: %s",
+                 error->message);
       return;
     }
 
@@ -185,9 +181,7 @@ on_safety_timeout (gpointer user_data)
 }
 
 static void
-prepare (PresLogindMonitor *self,
-         gboolean           sleep,
-         gboolean           start)
+prepare (PresLogindMonitor *self, gboolean sleep, gboolean start)
 {
   gboolean *flag = sleep ? &self->sleeping : &self->shutting_down;
   const char *what = sleep ? "sleep" : "shutdown";
@@ -225,8 +219,7 @@ prepare (PresLogindMonitor *self,
 }
 
 static void
-end_session (PresLogindMonitor *self,
-             const char        *why)
+end_session (PresLogindMonitor *self, const char *why)
 {
   if (self->ended)
     return;
@@ -237,12 +230,12 @@ end_session (PresLogindMonitor *self,
 
 static void
 on_manager_signal (GDBusConnection *bus,
-                   const char      *sender,
-                   const char      *path,
-                   const char      *iface,
-                   const char      *member,
-                   GVariant        *parameters,
-                   gpointer         user_data)
+                   const char *sender,
+                   const char *path,
+                   const char *iface,
+                   const char *member,
+                   GVariant *parameters,
+                   gpointer user_data)
 {
   PresLogindMonitor *self = user_data;
 
@@ -262,16 +255,13 @@ on_manager_signal (GDBusConnection *bus,
       if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(so)")))
         return;
       g_variant_get (parameters, "(&s&o)", &id, &object_path);
-      if (g_strcmp0 (object_path, self->session_path) == 0
-          || g_strcmp0 (id, self->session_id) == 0)
+      if (g_strcmp0 (object_path, self->session_path) == 0 || g_strcmp0 (id, self->session_id) == 0)
         end_session (self, "removed");
     }
 }
 
 static void
-apply_session_property (PresLogindMonitor *self,
-                        const char        *name,
-                        GVariant          *value)
+apply_session_property (PresLogindMonitor *self, const char *name, GVariant *value)
 {
   if (g_str_equal (name, "LockedHint") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
     set_flag (self, &self->locked, g_variant_get_boolean (value), PROP_LOCKED);
@@ -288,8 +278,7 @@ apply_session_property (PresLogindMonitor *self,
 }
 
 static void
-apply_session_properties (PresLogindMonitor *self,
-                          GVariant          *dict)
+apply_session_properties (PresLogindMonitor *self, GVariant *dict)
 {
   GVariantIter iter;
   const char *name;
@@ -301,9 +290,7 @@ apply_session_properties (PresLogindMonitor *self,
 }
 
 static void
-on_session_properties (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+on_session_properties (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -332,12 +319,12 @@ read_session (PresLogindMonitor *self)
 
 static void
 on_session_signal (GDBusConnection *bus,
-                   const char      *sender,
-                   const char      *path,
-                   const char      *iface,
-                   const char      *member,
-                   GVariant        *parameters,
-                   gpointer         user_data)
+                   const char *sender,
+                   const char *path,
+                   const char *iface,
+                   const char *member,
+                   GVariant *parameters,
+                   gpointer user_data)
 {
   PresLogindMonitor *self = user_data;
 
@@ -360,16 +347,15 @@ on_session_signal (GDBusConnection *bus,
 }
 
 static void
-watch_session (PresLogindMonitor *self,
-               const char        *path)
+watch_session (PresLogindMonitor *self, const char *path)
 {
   g_free (self->session_path);
   self->session_path = g_strdup (path);
   g_debug ("Our logind session is %s", path);
 
-  self->session_signals_id = g_dbus_connection_signal_subscribe (
-    self->bus, LOGIND_NAME, SESSION_IFACE, NULL, path, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-    on_session_signal, self, NULL);
+  self->session_signals_id
+    = g_dbus_connection_signal_subscribe (self->bus, LOGIND_NAME, SESSION_IFACE, NULL, path, NULL,
+                                          G_DBUS_SIGNAL_FLAGS_NONE, on_session_signal, self, NULL);
   self->session_properties_id = g_dbus_connection_signal_subscribe (
     self->bus, LOGIND_NAME, PROPERTIES_IFACE, "PropertiesChanged", path, SESSION_IFACE,
     G_DBUS_SIGNAL_FLAGS_NONE, on_session_signal, self, NULL);
@@ -379,9 +365,7 @@ watch_session (PresLogindMonitor *self,
 static void find_session (PresLogindMonitor *self);
 
 static void
-on_session_found (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+on_session_found (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -426,9 +410,7 @@ on_session_found (GObject      *source,
 }
 
 static void
-on_user_found (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
+on_user_found (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
@@ -462,9 +444,9 @@ find_session (PresLogindMonitor *self)
         if (id != NULL && *id != '\0')
           {
             g_dbus_connection_call (self->bus, LOGIND_NAME, LOGIND_PATH, MANAGER_IFACE,
-                                    "GetSession", g_variant_new ("(s)", id),
-                                    G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, -1,
-                                    self->cancellable, on_session_found, self);
+                                    "GetSession", g_variant_new ("(s)", id), G_VARIANT_TYPE ("(o)"),
+                                    G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, on_session_found,
+                                    self);
             self->session_id = g_strdup (id);
             return;
           }
@@ -478,9 +460,8 @@ find_session (PresLogindMonitor *self)
         return;
       case FIND_BY_USER:
         g_dbus_connection_call (self->bus, LOGIND_NAME, LOGIND_PATH, MANAGER_IFACE, "GetUser",
-                                g_variant_new ("(u)", (guint32)getuid ()),
-                                G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, -1,
-                                self->cancellable, on_user_found, self);
+                                g_variant_new ("(u)", (guint32)getuid ()), G_VARIANT_TYPE ("(o)"),
+                                G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, on_user_found, self);
         return;
       default:
         g_assert_not_reached ();
@@ -488,8 +469,7 @@ find_session (PresLogindMonitor *self)
 }
 
 static void
-unsubscribe (PresLogindMonitor *self,
-             guint             *id)
+unsubscribe (PresLogindMonitor *self, guint *id)
 {
   if (*id != 0)
     g_dbus_connection_signal_unsubscribe (self->bus, *id);
@@ -523,10 +503,7 @@ forget_logind (PresLogindMonitor *self)
 }
 
 static void
-on_logind_appeared (GDBusConnection *bus,
-                    const char      *name,
-                    const char      *owner,
-                    gpointer         user_data)
+on_logind_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer user_data)
 {
   PresLogindMonitor *self = user_data;
 
@@ -535,18 +512,16 @@ on_logind_appeared (GDBusConnection *bus,
   self->cancellable = g_cancellable_new ();
   set_flag (self, &self->available, TRUE, PROP_AVAILABLE);
 
-  self->manager_signals_id = g_dbus_connection_signal_subscribe (
-    bus, LOGIND_NAME, MANAGER_IFACE, NULL, LOGIND_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-    on_manager_signal, self, NULL);
+  self->manager_signals_id
+    = g_dbus_connection_signal_subscribe (bus, LOGIND_NAME, MANAGER_IFACE, NULL, LOGIND_PATH, NULL,
+                                          G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, self, NULL);
   take_inhibitor (self);
   self->find_step = FIND_BY_ENVIRONMENT;
   find_session (self);
 }
 
 static void
-on_logind_vanished (GDBusConnection *bus,
-                    const char      *name,
-                    gpointer         user_data)
+on_logind_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
 {
   PresLogindMonitor *self = user_data;
 
@@ -559,9 +534,7 @@ on_logind_vanished (GDBusConnection *bus,
 }
 
 static void
-on_bus (GObject      *source,
-        GAsyncResult *result,
-        gpointer      user_data)
+on_bus (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   GDBusConnection *bus = g_bus_get_finish (result, &error);
@@ -573,8 +546,7 @@ on_bus (GObject      *source,
   g_clear_object (&self->start_cancellable);
   if (bus == NULL)
     {
-      g_debug ("No system bus (%s): no lock, sleep or session facts from logind",
-               error->message);
+      g_debug ("No system bus (%s): no lock, sleep or session facts from logind", error->message);
       self->said_unavailable = TRUE;
       return;
     }
@@ -585,8 +557,7 @@ on_bus (GObject      *source,
 }
 
 void
-pres_logind_monitor_start (PresLogindMonitor *self,
-                           GDBusConnection   *bus)
+pres_logind_monitor_start (PresLogindMonitor *self, GDBusConnection *bus)
 {
   g_return_if_fail (PRES_IS_LOGIND_MONITOR (self));
   g_return_if_fail (self->bus == NULL);
@@ -601,9 +572,9 @@ pres_logind_monitor_start (PresLogindMonitor *self,
       return;
     }
   self->bus = g_object_ref (bus);
-  self->name_watch_id = g_bus_watch_name_on_connection (
-    bus, LOGIND_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, on_logind_appeared, on_logind_vanished, self,
-    NULL);
+  self->name_watch_id
+    = g_bus_watch_name_on_connection (bus, LOGIND_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                      on_logind_appeared, on_logind_vanished, self, NULL);
 }
 
 void
@@ -651,10 +622,7 @@ pres_logind_monitor_get_inhibited (PresLogindMonitor *self)
 }
 
 static void
-pres_logind_monitor_get_property (GObject    *object,
-                                  guint       prop_id,
-                                  GValue     *value,
-                                  GParamSpec *pspec)
+pres_logind_monitor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   PresLogindMonitor *self = PRES_LOGIND_MONITOR (object);
 
@@ -721,19 +689,19 @@ pres_logind_monitor_class_init (PresLogindMonitorClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* (going_down): TRUE before sleep, FALSE once after resume */
-  signals[SIGNAL_PREPARE_FOR_SLEEP] =
-    g_signal_new ("prepare-for-sleep", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_PREPARE_FOR_SLEEP]
+    = g_signal_new ("prepare-for-sleep", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   /* (going_down): TRUE before shutdown, FALSE if it was cancelled */
-  signals[SIGNAL_PREPARE_FOR_SHUTDOWN] =
-    g_signal_new ("prepare-for-shutdown", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_PREPARE_FOR_SHUTDOWN]
+    = g_signal_new ("prepare-for-shutdown", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   /* After resume, for sources whose timers are stale (idle watches). */
   signals[SIGNAL_RESUMED] = g_signal_new ("resumed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_SESSION_ENDED] =
-    g_signal_new ("session-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_SESSION_ENDED]
+    = g_signal_new ("session-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
 }
 
 static void

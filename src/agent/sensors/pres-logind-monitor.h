@@ -27,18 +27,17 @@ G_DECLARE_FINAL_TYPE (PresLogindMonitor, pres_logind_monitor, PRES, LOGIND_MONIT
 PresLogindMonitor *pres_logind_monitor_new (void);
 
 /* Starts watching; BUS NULL = the system bus. */
-void pres_logind_monitor_start (PresLogindMonitor *self,
-                                GDBusConnection   *bus);
+void pres_logind_monitor_start (PresLogindMonitor *self, GDBusConnection *bus);
 
 /* The leave is sent: let the machine sleep or shut down. */
 void pres_logind_monitor_release_delay (PresLogindMonitor *self);
 
-gboolean    pres_logind_monitor_get_available      (PresLogindMonitor *self);
-gboolean    pres_logind_monitor_get_locked         (PresLogindMonitor *self);
-gboolean    pres_logind_monitor_get_session_active (PresLogindMonitor *self);
+gboolean pres_logind_monitor_get_available (PresLogindMonitor *self);
+gboolean pres_logind_monitor_get_locked (PresLogindMonitor *self);
+gboolean pres_logind_monitor_get_session_active (PresLogindMonitor *self);
 /* Our session's object path, NULL until found. */
-const char *pres_logind_monitor_get_session_path   (PresLogindMonitor *self);
+const char *pres_logind_monitor_get_session_path (PresLogindMonitor *self);
 /* Whether a delay inhibitor is held now (for tests and Explain). */
-gboolean    pres_logind_monitor_get_inhibited      (PresLogindMonitor *self);
+gboolean pres_logind_monitor_get_inhibited (PresLogindMonitor *self);
 
 G_END_DECLS

@@ -14,8 +14,8 @@ struct _PresNetworkMonitor
   GObject parent_instance;
 
   GNetworkMonitor *monitor;
-  guint            debounce_ms;
-  guint            timer_id;
+  guint debounce_ms;
+  guint timer_id;
 };
 
 G_DEFINE_TYPE (PresNetworkMonitor, pres_network_monitor, G_TYPE_OBJECT)
@@ -76,8 +76,7 @@ pres_network_monitor_init (PresNetworkMonitor *self)
 }
 
 PresNetworkMonitor *
-pres_network_monitor_new (GNetworkMonitor *monitor,
-                          guint            debounce_ms)
+pres_network_monitor_new (GNetworkMonitor *monitor, guint debounce_ms)
 {
   PresNetworkMonitor *self;
 

@@ -17,7 +17,6 @@ G_DECLARE_FINAL_TYPE (PresNetworkMonitor, pres_network_monitor, PRES, NETWORK_MO
 #define PRES_NETWORK_DEBOUNCE_MS 1000
 
 /* MONITOR NULL = g_network_monitor_get_default (). */
-PresNetworkMonitor *pres_network_monitor_new (GNetworkMonitor *monitor,
-                                              guint            debounce_ms);
+PresNetworkMonitor *pres_network_monitor_new (GNetworkMonitor *monitor, guint debounce_ms);
 
 G_END_DECLS

@@ -15,12 +15,12 @@
 typedef struct
 {
   const char *name;
-  const char *path;      /* where GetActive is called */
+  const char *path; /* where GetActive is called */
   const char *iface;
-  gboolean    auto_start; /* GNOME's proxy must be activated to speak */
-  gboolean    active;
-  guint       watch_id;
-  guint       signal_id;
+  gboolean auto_start; /* GNOME's proxy must be activated to speak */
+  gboolean active;
+  guint watch_id;
+  guint signal_id;
 } Saver;
 
 enum
@@ -35,9 +35,9 @@ struct _PresScreensaverMonitor
   GObject parent_instance;
 
   GDBusConnection *bus;
-  GCancellable    *cancellable;
-  Saver            savers[N_SAVERS];
-  gboolean         locked;
+  GCancellable *cancellable;
+  Saver savers[N_SAVERS];
+  gboolean locked;
 };
 
 G_DEFINE_TYPE (PresScreensaverMonitor, pres_screensaver_monitor, G_TYPE_OBJECT)
@@ -52,9 +52,7 @@ enum
 static GParamSpec *props[N_PROPS];
 
 static void
-set_active (PresScreensaverMonitor *self,
-            Saver                  *saver,
-            gboolean                active)
+set_active (PresScreensaverMonitor *self, Saver *saver, gboolean active)
 {
   gboolean locked = FALSE;
 
@@ -69,8 +67,7 @@ set_active (PresScreensaverMonitor *self,
 }
 
 static Saver *
-saver_for_name (PresScreensaverMonitor *self,
-                const char             *name)
+saver_for_name (PresScreensaverMonitor *self, const char *name)
 {
   for (guint i = 0; i < N_SAVERS; i++)
     if (g_str_equal (self->savers[i].name, name))
@@ -80,12 +77,12 @@ saver_for_name (PresScreensaverMonitor *self,
 
 static void
 on_active_changed (GDBusConnection *bus,
-                   const char      *sender,
-                   const char      *path,
-                   const char      *iface,
-                   const char      *member,
-                   GVariant        *parameters,
-                   gpointer         user_data)
+                   const char *sender,
+                   const char *path,
+                   const char *iface,
+                   const char *member,
+                   GVariant *parameters,
+                   gpointer user_data)
 {
   PresScreensaverMonitor *self = user_data;
   gboolean active;
@@ -100,13 +97,11 @@ on_active_changed (GDBusConnection *bus,
 typedef struct
 {
   PresScreensaverMonitor *self;
-  Saver                  *saver;
+  Saver *saver;
 } Query;
 
 static void
-on_get_active (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
+on_get_active (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autofree Query *query = user_data;
   g_autoptr (GError) error = NULL;
@@ -127,9 +122,7 @@ on_get_active (GObject      *source,
 }
 
 static void
-get_active (PresScreensaverMonitor *self,
-            Saver                  *saver,
-            gboolean                auto_start)
+get_active (PresScreensaverMonitor *self, Saver *saver, gboolean auto_start)
 {
   Query *query = g_new0 (Query, 1);
 
@@ -137,16 +130,12 @@ get_active (PresScreensaverMonitor *self,
   query->saver = saver;
   g_dbus_connection_call (self->bus, saver->name, saver->path, saver->iface, "GetActive", NULL,
                           G_VARIANT_TYPE ("(b)"),
-                          auto_start ? G_DBUS_CALL_FLAGS_NONE
-                                     : G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          auto_start ? G_DBUS_CALL_FLAGS_NONE : G_DBUS_CALL_FLAGS_NO_AUTO_START,
                           5000, self->cancellable, on_get_active, query);
 }
 
 static void
-on_saver_appeared (GDBusConnection *bus,
-                   const char      *name,
-                   const char      *owner,
-                   gpointer         user_data)
+on_saver_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer user_data)
 {
   PresScreensaverMonitor *self = user_data;
 
@@ -154,9 +143,7 @@ on_saver_appeared (GDBusConnection *bus,
 }
 
 static void
-on_saver_vanished (GDBusConnection *bus,
-                   const char      *name,
-                   gpointer         user_data)
+on_saver_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
 {
   PresScreensaverMonitor *self = user_data;
 
@@ -172,9 +159,9 @@ pres_screensaver_monitor_get_locked (PresScreensaverMonitor *self)
 }
 
 static void
-pres_screensaver_monitor_get_property (GObject    *object,
-                                       guint       prop_id,
-                                       GValue     *value,
+pres_screensaver_monitor_get_property (GObject *object,
+                                       guint prop_id,
+                                       GValue *value,
                                        GParamSpec *pspec)
 {
   PresScreensaverMonitor *self = PRES_SCREENSAVER_MONITOR (object);
@@ -216,9 +203,9 @@ pres_screensaver_monitor_class_init (PresScreensaverMonitorClass *klass)
   object_class->get_property = pres_screensaver_monitor_get_property;
   object_class->dispose = pres_screensaver_monitor_dispose;
 
-  props[PROP_LOCKED] = g_param_spec_boolean ("locked", NULL, NULL, FALSE,
-                                             G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                                               G_PARAM_STATIC_STRINGS);
+  props[PROP_LOCKED]
+    = g_param_spec_boolean ("locked", NULL, NULL, FALSE,
+                            G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -253,13 +240,11 @@ pres_screensaver_monitor_new (GDBusConnection *bus)
       Saver *saver = &self->savers[i];
 
       saver->signal_id = g_dbus_connection_signal_subscribe (
-        bus, saver->name, saver->iface, "ActiveChanged",
-        i == SAVER_GNOME ? saver->path : NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_active_changed,
-        self, NULL);
-      saver->watch_id = g_bus_watch_name_on_connection (bus, saver->name,
-                                                        G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                        on_saver_appeared, on_saver_vanished,
-                                                        self, NULL);
+        bus, saver->name, saver->iface, "ActiveChanged", i == SAVER_GNOME ? saver->path : NULL,
+        NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_active_changed, self, NULL);
+      saver->watch_id
+        = g_bus_watch_name_on_connection (bus, saver->name, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          on_saver_appeared, on_saver_vanished, self, NULL);
       if (saver->auto_start)
         get_active (self, saver, TRUE);
     }

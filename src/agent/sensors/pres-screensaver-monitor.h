@@ -5,7 +5,10 @@
 G_BEGIN_DECLS
 
 #define PRES_TYPE_SCREENSAVER_MONITOR (pres_screensaver_monitor_get_type ())
-G_DECLARE_FINAL_TYPE (PresScreensaverMonitor, pres_screensaver_monitor, PRES, SCREENSAVER_MONITOR,
+G_DECLARE_FINAL_TYPE (PresScreensaverMonitor,
+                      pres_screensaver_monitor,
+                      PRES,
+                      SCREENSAVER_MONITOR,
                       GObject)
 
 /*
