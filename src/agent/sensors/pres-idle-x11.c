@@ -5,8 +5,9 @@
 
 #ifdef HAVE_X11
 #include <glib-unix.h>
-#include <X11/Xlib.h>
-#include <X11/extensions/scrnsaver.h>
+
+#include "pres-idle-x11-private.h"
+
 #include <X11/extensions/sync.h>
 #endif
 
@@ -14,7 +15,8 @@
  * PresIdleX11 owns the X connection: it dispatches the X fd from the main
  * loop and notices the server going away. Two final subclasses do the idle
  * work: PresIdleX11Sync (SYNC IDLETIME alarms, no wakeups between events)
- * and PresIdleX11Saver (XScreenSaverQueryInfo, for servers without SYNC).
+ * and PresIdleX11Saver (XScreenSaverQueryInfo, for servers without SYNC;
+ * in pres-idle-x11-saver.c).
  *
  * Xlib calls here are requests to the session's own X server; only the
  * counter queries wait for a reply, a local round trip like any toolkit's.
@@ -71,14 +73,6 @@ pres_idle_x11_is_lost (PresIdleX11 *self)
 
 #else /* HAVE_X11 */
 
-struct _PresIdleX11Class
-{
-  PresIdleSourceClass parent_class;
-
-  void (*handle_event) (PresIdleX11 *self,
-                        XEvent      *event);
-};
-
 typedef struct
 {
   Display *display;
@@ -89,7 +83,7 @@ typedef struct
 
 G_DEFINE_TYPE_WITH_PRIVATE (PresIdleX11, pres_idle_x11, PRES_TYPE_IDLE_SOURCE)
 
-static Display *
+Display *
 pres_idle_x11_get_display (PresIdleX11 *self)
 {
   PresIdleX11Private *priv = pres_idle_x11_get_instance_private (self);
@@ -173,7 +167,7 @@ watch_io_errors (Display *display)
  * Replies read by our own requests can leave events queued inside Xlib
  * with nothing left on the fd, so every Xlib call is followed by a drain.
  */
-static void
+void
 pres_idle_x11_process_events (PresIdleX11 *self)
 {
   PresIdleX11Class *klass = PRES_IDLE_X11_GET_CLASS (self);
@@ -208,7 +202,7 @@ on_x_fd (int          fd,
   return G_SOURCE_CONTINUE;
 }
 
-static void
+void
 pres_idle_x11_attach (PresIdleX11 *self,
                       Display     *display)
 {
@@ -219,6 +213,33 @@ pres_idle_x11_attach (PresIdleX11 *self,
   XSetIOErrorExitHandler (display, on_io_error_exit, self);
   priv->watch_id = g_unix_fd_add (ConnectionNumber (display), G_IO_IN | G_IO_HUP | G_IO_ERR,
                                   on_x_fd, self);
+}
+
+void
+pres_idle_x11_report_idle_ms (PresIdleSource      *self,
+                              gint64               idle_ms,
+                              gpointer             source_tag,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  if (idle_ms < 0)
+    g_task_return_new_error (task, PRES_ERROR, PRES_ERROR_FAILED,
+                             "The X server is gone; the idle time is unknown");
+  else
+    g_task_return_int (task, MIN (idle_ms / 1000, (gint64) G_MAXUINT));
+}
+
+static guint
+pres_idle_x11_get_idle_time_finish (PresIdleSource *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  gssize seconds = g_task_propagate_int (G_TASK (result), error);
+
+  return seconds < 0 ? 0 : (guint) seconds;
 }
 
 static void
@@ -259,6 +280,7 @@ pres_idle_x11_class_init (PresIdleX11Class *klass)
   object_class->dispose = pres_idle_x11_dispose;
   object_class->finalize = pres_idle_x11_finalize;
   klass->handle_event = pres_idle_x11_handle_event_default;
+  PRES_IDLE_SOURCE_CLASS (klass)->get_idle_time_finish = pres_idle_x11_get_idle_time_finish;
 
   signals[SIGNAL_LOST] = g_signal_new ("lost", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -267,33 +289,6 @@ pres_idle_x11_class_init (PresIdleX11Class *klass)
 static void
 pres_idle_x11_init (PresIdleX11 *self)
 {
-}
-
-static void
-report_idle_ms (PresIdleSource      *self,
-                gint64               idle_ms,
-                gpointer             source_tag,
-                GAsyncReadyCallback  callback,
-                gpointer             user_data)
-{
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  if (idle_ms < 0)
-    g_task_return_new_error (task, PRES_ERROR, PRES_ERROR_FAILED,
-                             "The X server is gone; the idle time is unknown");
-  else
-    g_task_return_int (task, MIN (idle_ms / 1000, (gint64) G_MAXUINT));
-}
-
-static guint
-pres_idle_x11_get_idle_time_finish (PresIdleSource *self,
-                                    GAsyncResult   *result,
-                                    GError        **error)
-{
-  gssize seconds = g_task_propagate_int (G_TASK (result), error);
-
-  return seconds < 0 ? 0 : (guint) seconds;
 }
 
 /* ---- SYNC IDLETIME alarms ---------------------------------------------- */
@@ -319,8 +314,8 @@ sync_value_to_int64 (XSyncValue value)
   return ((gint64) XSyncValueHigh32 (value) << 32) | (gint64) XSyncValueLow32 (value);
 }
 
-static gint64
-timeout_ms (PresIdleSource *source)
+gint64
+pres_idle_x11_timeout_ms (PresIdleSource *source)
 {
   return (gint64) pres_idle_source_get_timeout (source) * 1000;
 }
@@ -382,7 +377,7 @@ static void
 sync_arm_idle (PresIdleX11Sync *self)
 {
   sync_set_alarm (self, &self->idle_alarm, XSyncPositiveComparison,
-                  timeout_ms (PRES_IDLE_SOURCE (self)));
+                  pres_idle_x11_timeout_ms (PRES_IDLE_SOURCE (self)));
 }
 
 static void
@@ -424,7 +419,7 @@ pres_idle_x11_sync_timeout_changed (PresIdleSource *source)
       gint64 idle_ms = sync_query_idle_ms (self);
 
       /* Still idle under the new timeout: the reset alarm keeps watching. */
-      if (idle_ms < 0 || idle_ms >= timeout_ms (source))
+      if (idle_ms < 0 || idle_ms >= pres_idle_x11_timeout_ms (source))
         return;
       sync_clear_alarm (self, &self->reset_alarm);
       pres_idle_source_set_idle (source, FALSE);
@@ -444,7 +439,8 @@ pres_idle_x11_sync_get_idle_time_async (PresIdleSource      *source,
   gint64 idle_ms = sync_query_idle_ms (self);
 
   pres_idle_x11_process_events (PRES_IDLE_X11 (self));
-  report_idle_ms (source, idle_ms, pres_idle_x11_sync_get_idle_time_async, callback, user_data);
+  pres_idle_x11_report_idle_ms (source, idle_ms, pres_idle_x11_sync_get_idle_time_async,
+                                callback, user_data);
 }
 
 static void
@@ -468,7 +464,6 @@ pres_idle_x11_sync_class_init (PresIdleX11SyncClass *klass)
   source_class->name = "x11-sync";
   source_class->timeout_changed = pres_idle_x11_sync_timeout_changed;
   source_class->get_idle_time_async = pres_idle_x11_sync_get_idle_time_async;
-  source_class->get_idle_time_finish = pres_idle_x11_get_idle_time_finish;
   x11_class->handle_event = pres_idle_x11_sync_handle_event;
 }
 
@@ -514,128 +509,6 @@ pres_idle_x11_sync_new (Display *display,
   sync_arm_idle (self);
   g_debug ("x11-sync: SYNC %d.%d, IDLETIME alarm at %u s", major, minor,
            pres_idle_source_get_timeout (PRES_IDLE_SOURCE (self)));
-  return PRES_IDLE_SOURCE (g_steal_pointer (&self));
-}
-
-/* ---- XScreenSaver with adaptive sleeps ---------------------------------- */
-
-#define PRES_TYPE_IDLE_X11_SAVER (pres_idle_x11_saver_get_type ())
-G_DECLARE_FINAL_TYPE (PresIdleX11Saver, pres_idle_x11_saver, PRES, IDLE_X11_SAVER, PresIdleX11)
-
-/* While idle nothing announces input, so look once a second. */
-#define SAVER_IDLE_CHECK_MS 1000
-
-struct _PresIdleX11Saver
-{
-  PresIdleX11 parent_instance;
-
-  guint check_id;
-};
-
-G_DEFINE_FINAL_TYPE (PresIdleX11Saver, pres_idle_x11_saver, PRES_TYPE_IDLE_X11)
-
-static gint64
-saver_query_idle_ms (PresIdleX11Saver *self)
-{
-  Display *display = pres_idle_x11_get_display (PRES_IDLE_X11 (self));
-  XScreenSaverInfo info = { 0 };
-  gint64 idle_ms = -1;
-
-  if (display != NULL && XScreenSaverQueryInfo (display, DefaultRootWindow (display), &info))
-    idle_ms = (gint64) info.idle;
-  pres_idle_x11_process_events (PRES_IDLE_X11 (self));
-  return idle_ms;
-}
-
-static gboolean saver_check (gpointer user_data);
-
-/*
- * Sleeps exactly until the threshold can be reached (timeout − idle), so
- * an active user costs one wakeup per timeout, not one per second.
- */
-static gboolean
-saver_check (gpointer user_data)
-{
-  PresIdleX11Saver *self = user_data;
-  PresIdleSource *source = PRES_IDLE_SOURCE (self);
-  gint64 idle_ms = saver_query_idle_ms (self);
-  gint64 limit_ms = timeout_ms (source);
-  gint64 next_ms;
-
-  self->check_id = 0;
-  if (idle_ms < 0)
-    return G_SOURCE_REMOVE;
-
-  pres_idle_source_set_idle (source, idle_ms >= limit_ms);
-  next_ms = idle_ms >= limit_ms ? SAVER_IDLE_CHECK_MS : limit_ms - idle_ms;
-  self->check_id = g_timeout_add ((guint) CLAMP (next_ms, 1, G_MAXUINT), saver_check, self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-pres_idle_x11_saver_timeout_changed (PresIdleSource *source)
-{
-  PresIdleX11Saver *self = PRES_IDLE_X11_SAVER (source);
-
-  g_clear_handle_id (&self->check_id, g_source_remove);
-  saver_check (self);
-}
-
-static void
-pres_idle_x11_saver_get_idle_time_async (PresIdleSource      *source,
-                                         GCancellable        *cancellable,
-                                         GAsyncReadyCallback  callback,
-                                         gpointer             user_data)
-{
-  gint64 idle_ms = saver_query_idle_ms (PRES_IDLE_X11_SAVER (source));
-
-  report_idle_ms (source, idle_ms, pres_idle_x11_saver_get_idle_time_async, callback, user_data);
-}
-
-static void
-pres_idle_x11_saver_dispose (GObject *object)
-{
-  PresIdleX11Saver *self = PRES_IDLE_X11_SAVER (object);
-
-  g_clear_handle_id (&self->check_id, g_source_remove);
-  G_OBJECT_CLASS (pres_idle_x11_saver_parent_class)->dispose (object);
-}
-
-static void
-pres_idle_x11_saver_class_init (PresIdleX11SaverClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  PresIdleSourceClass *source_class = PRES_IDLE_SOURCE_CLASS (klass);
-
-  object_class->dispose = pres_idle_x11_saver_dispose;
-  source_class->name = "x11-screensaver";
-  source_class->timeout_changed = pres_idle_x11_saver_timeout_changed;
-  source_class->get_idle_time_async = pres_idle_x11_saver_get_idle_time_async;
-  source_class->get_idle_time_finish = pres_idle_x11_get_idle_time_finish;
-}
-
-static void
-pres_idle_x11_saver_init (PresIdleX11Saver *self)
-{
-}
-
-/* Takes @display on success only. */
-static PresIdleSource *
-pres_idle_x11_saver_new (Display *display,
-                         GError **error)
-{
-  g_autoptr (PresIdleX11Saver) self = NULL;
-  int event_base, error_base;
-
-  if (!XScreenSaverQueryExtension (display, &event_base, &error_base))
-    {
-      g_set_error_literal (error, PRES_ERROR, PRES_ERROR_NOT_SUPPORTED,
-                           "The X server has neither SYNC IDLETIME nor MIT-SCREEN-SAVER");
-      return NULL;
-    }
-  self = g_object_new (PRES_TYPE_IDLE_X11_SAVER, NULL);
-  pres_idle_x11_attach (PRES_IDLE_X11 (self), display);
-  saver_check (self);
   return PRES_IDLE_SOURCE (g_steal_pointer (&self));
 }
 
