@@ -139,6 +139,8 @@ main (int   argc,
       N_("Use this presence server instead of the configured one"), N_("URL") },
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options.token_file,
       N_("Read the access token from this file"), N_("FILE") },
+    { "transport", 0, 0, G_OPTION_ARG_STRING, &options.transport,
+      N_("Speak this protocol to the server: http or openclaw"), N_("PROTOCOL") },
     { "no-tray", 0, 0, G_OPTION_ARG_NONE, &options.no_tray, N_("Do not show a tray icon"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
@@ -191,5 +193,6 @@ main (int   argc,
 
   g_free (options.server);
   g_free (options.token_file);
+  g_free (options.transport);
   return ctx.exit_status;
 }

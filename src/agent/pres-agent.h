@@ -8,6 +8,7 @@ typedef struct
 {
   char *server;     /* overrides the server-url setting when set */
   char *token_file; /* overrides the token source when set */
+  char *transport;  /* "http" or "openclaw": overrides the transport setting when set */
   char *state_dir;  /* NULL = $XDG_STATE_HOME/presence-agent */
   gboolean no_tray; /* no tray icon and menu */
 } PresAgentOptions;
