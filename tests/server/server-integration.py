@@ -314,6 +314,28 @@ def case_dev_mode(binary):
     check(b"loopback" in proc.stderr, "no reason given: %r" % proc.stderr)
 
 
+def case_verbose_log(binary):
+    server = Server(binary, "-v")
+    try:
+        seed(server)
+        server.json("PUT", "/v1/instances/laptop", heartbeat("busy", seq=6), token="tok-lena")
+        server.json("PUT", "/v1/instances/phone", heartbeat("online", session="p"),
+                    token="tok-lena")
+        server.json("PUT", "/v1/instances/laptop", heartbeat("idle", seq=7), token="tok-lena")
+        lines = [l for l in server.errors().splitlines() if "participant lena:" in l]
+        # offline → busy, then busy → online; the rest changed nothing public.
+        check(len(lines) == 2, "state change lines: %r" % lines)
+        check("tok-lena" not in server.errors(), "a token was logged")
+    finally:
+        server.stop()
+    quiet = Server(binary)
+    try:
+        seed(quiet)
+        check("participant lena:" not in quiet.errors(), "debug lines without -v")
+    finally:
+        quiet.stop()
+
+
 def case_sigterm(binary):
     server = Server(binary)
     seed(server)
