@@ -116,7 +116,8 @@ class IdleTestCase(AgentTestCase):
         self.input.stdin.flush()
         reply = self.input.stdout.readline().split()
         self.assertEqual(reply[:1], ["ok"], "rd-input.py failed: %r" % reply)
-        return time.monotonic()
+        # The same CLOCK_MONOTONIC in both processes.
+        return float(reply[1])
 
     def mutter_idle_ms(self):
         reply = self.bus.call_sync(MUTTER_NAME, MUTTER_PATH, MUTTER_NAME, "GetIdletime", None,
