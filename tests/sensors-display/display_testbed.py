@@ -189,8 +189,12 @@ class IdleWatch:
         self.process.proc.stdin.flush()
 
     def idle_time(self):
+        """(seconds, asked, answered): the reply and the monotonic times
+        around it, since a slow (valgrind) reply must not look like drift."""
+        asked = time.monotonic()
         self.send("idletime")
-        return int(self.expect("idletime ", STARTUP)[1].split()[1])
+        answered, line = self.expect("idletime ", STARTUP, since=asked)
+        return int(line.split()[1]), asked, answered
 
     def quit(self):
         self.send("quit")

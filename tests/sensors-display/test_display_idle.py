@@ -30,7 +30,12 @@ from testbed import (AGENT, BUILDDIR, BUS_NAME, INTERFACE, OBJECT_PATH, AgentTes
 
 SHORT = 2          # seconds: the helper's idle timeout
 AGENT_TIMEOUT = 10  # seconds: the smallest IdleTimeout the agent takes
-SLACK = 1.0        # seconds either side of a threshold
+# Seconds either side of a threshold, and the bound on reacting to input.
+# Under valgrind (PRES_TEST_WRAPPER) the runs check memory; their timing
+# bounds are looser, the plain runs hold the product's 1 s.
+SLOW = bool(os.environ.get("PRES_TEST_WRAPPER"))
+SLACK = 3.0 if SLOW else 1.0
+REACT = 3.0 if SLOW else 1.0
 
 
 class DisplayTestCase(AgentTestCase):
@@ -45,6 +50,13 @@ class DisplayTestCase(AgentTestCase):
     def assert_near(self, value, expected, slack, what):
         self.assertTrue(expected - slack <= value <= expected + slack,
                         "%s: %.2f s, expected %.2f ± %.1f s" % (what, value, expected, slack))
+
+    def assert_idle_time(self, reply, began):
+        """A GetIdleTime-like reply near the idle time while it was asked."""
+        seconds, asked, answered = reply
+        low, high = asked - began - SLACK, answered - began + SLACK
+        self.assertTrue(low <= seconds <= high,
+                        "idle time %d s, expected %.2f..%.2f s" % (seconds, low, high))
 
 
 class X11SourceTest(DisplayTestCase):
@@ -70,12 +82,11 @@ class X11SourceTest(DisplayTestCase):
         began = self.input()
         at, _ = watch.expect("idle 1", SHORT + 5, since=began)
         self.assert_near(at - began, SHORT, SLACK, "idle after the last input")
-        idle_time = watch.idle_time()
-        self.assert_near(idle_time, time.monotonic() - began, SLACK, "GetIdleTime")
+        self.assert_idle_time(watch.idle_time(), began)
         moved = self.input()
         at, _ = watch.expect("idle 0", 5, since=moved)
-        self.assertLess(at - moved, 1.0, "back to active within 1 s of input")
-        self.assertLessEqual(watch.idle_time(), 1)
+        self.assertLess(at - moved, REACT, "back to active within 1 s of input")
+        self.assertLessEqual(watch.idle_time()[0], 1)
         # The idle alarm is re-armed: idle again after the next quiet spell.
         at, _ = watch.expect("idle 1", SHORT + 5, since=moved)
         self.assert_near(at - moved, SHORT, SLACK, "idle again")
@@ -101,7 +112,7 @@ class X11SourceTest(DisplayTestCase):
         moved = self.input()
         at, line = watch.expect("idle ", 5, since=moved)
         self.assertEqual(line, "idle 0", "the next fact is the input, not a re-entry")
-        self.assertLess(at - moved, 1.0)
+        self.assertLess(at - moved, REACT)
         self.assertEqual(watch.quit(), 0)
 
     def test_screensaver_fallback(self):
@@ -110,10 +121,10 @@ class X11SourceTest(DisplayTestCase):
         began = self.input()
         at, _ = watch.expect("idle 1", SHORT + 5, since=began)
         self.assert_near(at - began, SHORT, SLACK, "idle after the last input")
-        self.assert_near(watch.idle_time(), time.monotonic() - began, SLACK, "GetIdleTime")
+        self.assert_idle_time(watch.idle_time(), began)
         moved = self.input()
         at, _ = watch.expect("idle 0", 5, since=moved)
-        self.assertLess(at - moved, 1.2, "back to active within the 1 s check")
+        self.assertLess(at - moved, REACT + 0.2, "back to active within the 1 s check")
         self.assertEqual(watch.quit(), 0)
 
     def test_server_gone_is_reported(self):
@@ -152,16 +163,16 @@ class WaylandSourceTest(DisplayTestCase):
     def test_kde_idle_at_timeout_and_back_on_input(self):
         watch = self.watch()
         self.assertEqual(watch.expect("source ", STARTUP)[1], "source kde-idle")
-        self.assertEqual(watch.idle_time(), 0, "0 while active")
+        self.assertEqual(watch.idle_time()[0], 0, "0 while active")
         began = self.input()
         at, _ = watch.expect("idle 1", SHORT + 5, since=began)
         self.assert_near(at - began, SHORT, SLACK, "idle after the last input")
         # Threshold-derived: time since the notification plus the timeout.
-        self.assert_near(watch.idle_time(), time.monotonic() - began, SLACK, "GetIdleTime")
+        self.assert_idle_time(watch.idle_time(), began)
         moved = self.input()
         at, _ = watch.expect("idle 0", 5, since=moved)
-        self.assertLess(at - moved, 1.0, "back to active within 1 s of input")
-        self.assertEqual(watch.idle_time(), 0)
+        self.assertLess(at - moved, REACT, "back to active within 1 s of input")
+        self.assertEqual(watch.idle_time()[0], 0)
         at, _ = watch.expect("idle 1", SHORT + 5, since=moved)
         self.assert_near(at - moved, SHORT, SLACK, "idle again")
         self.assertEqual(watch.quit(), 0)
@@ -179,7 +190,7 @@ class WaylandSourceTest(DisplayTestCase):
         moved = self.input()
         at, line = watch.expect("idle ", 5, since=moved)
         self.assertEqual(line, "idle 0")
-        self.assertLess(at - moved, 1.0)
+        self.assertLess(at - moved, REACT)
         self.assertEqual(watch.quit(), 0)
 
     def test_compositor_gone_is_reported(self):
@@ -226,16 +237,18 @@ class AgentDisplayTestCase(DisplayTestCase):
     def check_idle_and_back(self, input_fn):
         self.set_idle_timeout(AGENT_TIMEOUT)
         began = input_fn()
-        self.wait_state("online", 2)
+        self.wait_state("online", REACT + 1)
         self.wait_state("idle", AGENT_TIMEOUT + 5)
         idle_at = time.monotonic() - began
         self.assert_near(idle_at, AGENT_TIMEOUT, SLACK, "State idle after the last input")
+        asked = time.monotonic()
         (seconds,) = self.call("GetIdleTime")
-        self.assert_near(seconds, time.monotonic() - began, SLACK, "GetIdleTime")
+        self.assert_idle_time((seconds, asked, time.monotonic()), began)
         moved = input_fn()
-        took = self.wait_state("online", 1.0)
-        print("online %.2f s after input; idle at %.2f s" % (time.monotonic() - moved, idle_at))
-        self.assertLess(took, 1.0)
+        self.wait_state("online", REACT)
+        took = time.monotonic() - moved
+        print("online %.2f s after input (tool start included); idle at %.2f s" % (took, idle_at))
+        self.assertLess(took, REACT, "online within 1 s of input")
 
 
 class AgentX11Test(AgentDisplayTestCase):
@@ -252,19 +265,24 @@ class AgentX11Test(AgentDisplayTestCase):
         xdotool(self.display, "mousemove_relative", "3", "3")
         return sent
 
+    def start_agent_here(self):
+        wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
+        return self.start_agent_as(wrapper + [AGENT, "-v"])
+
     def test_x11_sync_idle_at_timeout_online_on_input(self):
-        self.start_agent()
-        wait_until(lambda: self.get("IdleSource") == "x11-sync", timeout=10,
+        self.start_agent_here()
+        wait_until(lambda: self.get("IdleSource") == "x11-sync", timeout=STARTUP * 2,
                    message="IdleSource x11-sync")
         self.check_idle_and_back(self.input)
 
     def test_not_chosen_when_wayland_display_is_set(self):
         # Xwayland: DISPLAY works, but its counters miss Wayland input.
         self.env["WAYLAND_DISPLAY"] = "wayland-xwayland-case"
-        self.start_agent()
+        self.start_agent_here()
         source = wait_until(lambda: self.get("IdleSource") in ("none", "logind")
                             and self.get("IdleSource"),
-                            timeout=10, message="the chooser's fallback (none or logind)")
+                            timeout=STARTUP * 2,
+                            message="the chooser's fallback (none or logind)")
         self.assertFalse(source.startswith("x11"), source)
 
 
@@ -313,7 +331,7 @@ class AgentSwayTest(AgentDisplayTestCase):
         })
         wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
         self.start_agent_as(self.user.argv(env, wrapper + [AGENT, "-v"]))
-        wait_until(lambda: self.get("IdleSource") == "kde-idle", timeout=10,
+        wait_until(lambda: self.get("IdleSource") == "kde-idle", timeout=STARTUP * 2,
                    message="IdleSource kde-idle")
         self.assertEqual(self.call("GetIdleTime"), (0,), "0 while active")
         self.check_idle_and_back(self.input)
