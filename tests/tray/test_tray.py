@@ -23,7 +23,7 @@ from testbed import AGENT, BUILDDIR, AgentTestCase, wait_until
 HERE = os.path.dirname(os.path.abspath(__file__))
 WATCHER = os.path.join(HERE, "sni-watcher.py")
 SERVER = os.path.join(BUILDDIR, "src", "server", "presence-server")
-SOURCE_ICONS = os.path.join(HERE, "..", "..", "data", "icons")
+SOURCE_ICONS = os.path.join(HERE, "..", "..", "data", "icons", "hicolor", "scalable", "status")
 ITEM_INTERFACE = "org.kde.StatusNotifierItem"
 MENU_INTERFACE = "com.canonical.dbusmenu"
 NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
@@ -179,8 +179,8 @@ class TestTray(TrayTestCase):
         # Run from the build tree, the icons come from the source tree.
         theme_path = self.item_property("IconThemePath")
         self.assertEqual(os.path.realpath(theme_path), os.path.realpath(SOURCE_ICONS))
-        self.assertTrue(os.path.exists(os.path.join(
-            theme_path, "hicolor", "scalable", "status", ICON + "online.svg")))
+        for state in ("online", "idle", "busy", "appear-offline", "offline", "disconnected"):
+            self.assertTrue(os.path.exists(os.path.join(theme_path, ICON + state + ".svg")))
 
     def test_menu_layout(self):
         self.start_display()

@@ -101,6 +101,7 @@ format_manual (PresState state,
                               when);
     }
   /* TRANSLATORS: a date and time for g_date_time_format(), "Wed 7 Jan, 09:00" */
+  /* xgettext:no-c-format */
   when = g_date_time_format (until, _("%a %-d %b, %H:%M"));
   return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"), when);
 }
