@@ -118,17 +118,31 @@ pres_ctl_get_bus (PresCtl *ctl, GError **error)
 }
 
 /* Activation only when asked for (--start), and bounded: an implicit
- * auto-start of a broken service would leave the command hanging. */
+ * auto-start of a broken service would leave the command hanging. The
+ * bound is that of the bus daemon's own default for service start-up. */
+#define START_TIMEOUT_MS 30000
+
 static gboolean
 start_agent (GDBusConnection *bus, GError **error)
 {
   g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) local_error = NULL;
 
   reply = g_dbus_connection_call_sync (
     bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
     "StartServiceByName", g_variant_new ("(su)", PRES_AGENT_BUS_NAME, 0), G_VARIANT_TYPE ("(u)"),
-    G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
-  return reply != NULL;
+    G_DBUS_CALL_FLAGS_NONE, START_TIMEOUT_MS, NULL, &local_error);
+  if (reply == NULL)
+    {
+      if (g_dbus_error_is_remote_error (local_error))
+        g_dbus_error_strip_remote_error (local_error);
+      g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
+                   _("Could not start presence-agent through D-Bus activation: %s. "
+                     "Start it by hand with: %s/presence-agent &"),
+                   local_error->message, LIBEXECDIR);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
