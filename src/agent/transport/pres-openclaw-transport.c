@@ -28,6 +28,7 @@
 #define HANDSHAKE_TIMEOUT_S 30
 #define LEAVE_DEADLINE_MS 1800
 #define WATCHDOG_PERIOD_S 15
+#define RECONNECT_MAX_MS 5000
 
 typedef enum
 {
@@ -232,8 +233,13 @@ fail (PresOpenclawTransport *self, PresConnection connection, const char *messag
   g_autofree char *text = NULL;
 
   drop_socket (self);
+  /* The backoff doubles as usual but stops at RECONNECT_MAX_MS: a gateway
+   * serves one person's few devices, so there is no crowd to spread out,
+   * and after a restart the user expects to be back in seconds. */
   if (retry_ms == 0)
-    retry_ms = pres_backoff_next (self->backoff);
+    retry_ms = MIN (pres_backoff_next (self->backoff),
+                    (guint)g_rand_int_range (self->rand, RECONNECT_MAX_MS * 4 / 5,
+                                             RECONNECT_MAX_MS * 6 / 5));
   text = g_strdup_printf ("%s; retrying in %u s", message, (retry_ms + 999) / 1000);
   g_message ("%s", text);
   pres_link_set_connection (self->link, connection);

@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""The built presence-agent against a real OpenClaw gateway (openclaw_bed.py).
+
+Each case starts its own gateway on loopback inside a network namespace with
+only lo, a private session bus, Xvfb for a real idle source, and the agent
+with --transport openclaw; it reads the result back the way the macOS app
+does, through system-presence on a second operator connection. Run one case
+as `test_openclaw.py Class.test_name`; a gateway that cannot be installed or
+started in a namespace makes the case skip (exit 77) with the reason.
+"""
+
+import fcntl
+import os
+import sys
+import time
+import unittest
+
+import openclaw_bed as bed
+
+try:
+    # Installing needs the network; the namespace has none, so first this.
+    os.makedirs(bed.cache_dir(), exist_ok=True)
+    with open(os.path.join(bed.cache_dir(), ".install-lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # cases running at once install once
+        ROOT = bed.ensure_installed()
+    bed.enter_netns()
+    SKIP = None
+except bed.Skip as e:
+    SKIP = str(e)
+
+from display_testbed import Skip as DisplaySkip, start_xvfb, xdotool  # noqa: E402
+from testbed import AgentTestCase, wait_until  # noqa: E402
+
+TOKEN = "presence-test-token-0123456789"
+
+
+class OpenclawTestCase(AgentTestCase):
+
+    def setUp(self):
+        if SKIP:
+            self.skipTest(SKIP)
+        super().setUp()
+        try:
+            self.display = start_xvfb(self.spawn)
+        except DisplaySkip as e:
+            self.skipTest(str(e))
+        self.env["DISPLAY"] = self.display
+        self.env["XDG_SESSION_TYPE"] = "x11"
+        self.gateway = bed.Gateway(ROOT, self.tmp.name, TOKEN)
+        self.reader = None
+        try:
+            self.gateway.start()
+            print("gateway ready in %.1f s" % self.gateway.wait_ready())
+            self.reader = bed.Operator(self.gateway.port, TOKEN)
+        except BaseException:
+            self.tearDown()  # unittest skips it when setUp fails
+            raise
+
+    def tearDown(self):
+        # Before the temporary directory goes: the gateway writes into it.
+        if getattr(self, "reader", None) is not None:
+            self.reader.close()
+        if getattr(self, "gateway", None) is not None:
+            self.gateway.stop()
+        super().tearDown()
+
+    def start_openclaw_agent(self, token=TOKEN):
+        token_file = os.path.join(self.tmp.name, "token")
+        with open(token_file, "w") as f:
+            f.write(token + "\n")
+        os.chmod(token_file, 0o600)
+        self.log_path = os.path.join(self.tmp.name, "agent.log")
+        log = open(self.log_path, "w")
+        wrapper = os.environ.get("PRES_TEST_WRAPPER", "").split()
+        self.agent = self.spawn(wrapper + [
+            bed_agent(), "-v", "--no-tray", "--transport", "openclaw",
+            "--server", "ws://127.0.0.1:%d" % self.gateway.port, "--token-file", token_file],
+            stdout=log, stderr=log)
+        log.close()
+        self.wait_for_agent(self.agent)
+        self.instance_id = self.get("InstanceId")
+
+    def agent_log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def beacon_row(self, newer_than_ms=0):
+        """Our instance's beacon row (the one with a reason of ours), if any."""
+        for row in self.reader.presence():
+            if (row.get("instanceId") == self.instance_id and "clientId" not in row
+                    and row.get("ts", 0) > newer_than_ms):
+                return row
+        return None
+
+    def wait_beacon(self, check, timeout, message):
+        def found():
+            row = self.beacon_row()
+            return row if row is not None and check(row) else None
+        try:
+            return wait_until(found, timeout=timeout, message=message)
+        except AssertionError:
+            raise AssertionError("%s\nrow: %s\nagent log:\n%s"
+                                 % (message, self.beacon_row(), self.agent_log()[-3000:]))
+
+
+def bed_agent():
+    from testbed import AGENT
+    return AGENT
+
+
+class OpenclawTest(OpenclawTestCase):
+
+    def test_instance_appears_with_real_idle_time(self):
+        self.start_openclaw_agent()
+        first = self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
+        self.assertEqual(first["mode"], "ui")
+        self.assertTrue(first["text"].startswith("Node:"), first["text"])
+        self.assertIn("lastInputSeconds", first)
+        connection = [row for row in self.reader.presence()
+                      if row.get("instanceId") == self.instance_id and "clientId" in row]
+        self.assertTrue(connection, "no connection row for our instance")
+        self.assertEqual(connection[0]["clientId"], "openclaw-linux")
+        self.assertEqual(connection[0]["mode"], "ui")
+
+        # Input now; a later beacon (the periodic one, at most ~33 s away)
+        # must count the seconds since.
+        xdotool(self.display, "mousemove_relative", "5", "5")
+        moved_ms = time.time() * 1000
+        row = self.wait_beacon(lambda row: row["ts"] > moved_ms + 3000, 45,
+                               "a beacon 3 s or more after the input")
+        expected = (row["ts"] - moved_ms) / 1000
+        self.assertLessEqual(abs(row["lastInputSeconds"] - expected), 2.5,
+                             "lastInputSeconds %s, %.1f s since the input"
+                             % (row["lastInputSeconds"], expected))
+        self.assertEqual(row["reason"], "periodic")
+
+    def test_state_change_shows_within_2s(self):
+        self.start_openclaw_agent()
+        self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
+
+        began = time.monotonic()
+        self.call("SetBusy", "u", 0)
+        row = self.wait_beacon(lambda row: "state busy" in row["text"], 2, "busy within 2 s")
+        print("busy shown after %.2f s" % (time.monotonic() - began))
+        self.assertEqual(row["reason"], "manual")
+        self.assertIn("lastInputSeconds", row)
+
+        self.call("SetAppearOffline", "u", 0)
+        row = self.wait_beacon(lambda row: "lastInputSeconds" not in row, 2,
+                               "appear offline takes back the input time within 2 s")
+        self.assertNotIn("state", row["text"].split(" · reason")[0].split("mode ui")[1])
+
+        began = time.monotonic()
+        self.call("SetAuto")
+        row = self.wait_beacon(lambda row: "state online" in row["text"], 2, "online within 2 s")
+        self.assertIn("lastInputSeconds", row)
+        self.assertEqual(row["reason"], "auto")
+
+    def test_back_after_gateway_restart(self):
+        self.start_openclaw_agent()
+        self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
+        self.reader.close()
+        self.gateway.stop()
+        wait_until(lambda: self.get("Connection") == "error", timeout=10,
+                   message="Connection error once the gateway is gone")
+        self.assertTrue(self.get("LastError"), "no LastError while the gateway is down")
+
+        self.gateway.start()
+        self.gateway.wait_ready()
+        ready = time.monotonic()
+        self.reader = bed.Operator(self.gateway.port, TOKEN)
+        self.wait_beacon(lambda row: True, 10, "our instance back within 10 s of ready")
+        print("back %.1f s after the gateway was ready" % (time.monotonic() - ready))
+        wait_until(lambda: self.get("Connection") == "connected", timeout=2,
+                   message="Connection connected")
+
+    def test_wrong_token_is_unauthorized_without_a_hot_loop(self):
+        self.start_openclaw_agent(token="not-the-gateway-token-42")
+        wait_until(lambda: self.get("Connection") == "unauthorized", timeout=30,
+                   message="Connection unauthorized")
+        error = self.get("LastError")
+        self.assertIn("refused the token", error)
+        self.assertIn("--token-file", error)
+        self.assertNotIn("not-the-gateway-token-42", self.agent_log())
+        # One attempt, then nothing for minutes: watch a while.
+        time.sleep(15)
+        self.assertEqual(self.agent_log().count("Opening ws://"), 1, self.agent_log()[-3000:])
+        retry = int(error.rsplit("retrying in ", 1)[1].split()[0])
+        self.assertGreaterEqual(retry, 60, error)
+        self.assertIsNone(self.beacon_row(), "a beacon row despite the wrong token")
+
+    def test_quit_closes_the_connection(self):
+        self.start_openclaw_agent()
+        self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
+        self.agent.signal(15)
+        self.assertEqual(self.agent.wait(10), 0, self.agent_log()[-2000:])
+
+        def disconnected():
+            return [row for row in self.reader.presence()
+                    if row.get("instanceId") == self.instance_id and "clientId" in row
+                    and row.get("reason") == "disconnect"]
+        wait_until(disconnected, timeout=5, message="the connection row says disconnect")
+        self.assertIn("Connection closed for the leave", self.agent_log())
+
+
+if __name__ == "__main__":
+    if SKIP:
+        print("SKIP: " + SKIP)
+        sys.exit(77)
+    result = unittest.main(argv=sys.argv[:1] + sys.argv[1:], exit=False).result
+    if result.skipped and not result.failures and not result.errors and result.testsRun == len(
+            result.skipped):
+        sys.exit(77)
+    sys.exit(0 if result.wasSuccessful() else 1)
