@@ -37,6 +37,12 @@ explain_auto (GString        *out,
   if (g_str_equal (source, "none"))
     g_string_append (out, "  idle source: none — this desktop offers no way to see input "
                           "idleness, so the state never becomes idle by itself\n");
+  else if (g_str_equal (source, "logind"))
+    /* The desktop raises IdleHint after its own delay; ours cannot
+     * shorten it. */
+    g_string_append_printf (out, "  idle source: logind; input %s (coarse: idle when the desktop "
+                                 "says so, after its own idle delay)\n",
+                            pres_model_get_idle (model) ? "idle" : "active");
   else
     g_string_append_printf (out, "  idle source: %s; input %s (idle after %u s without input)\n",
                             source, pres_model_get_idle (model) ? "idle" : "active",

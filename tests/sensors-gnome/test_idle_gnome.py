@@ -336,6 +336,7 @@ class TestChoice(IdleTestCase):
         self.set_idle_hint(True)
         started = time.monotonic()
         self.assertLessEqual(self.wait_state("idle", 5, since=started), SLACK)
+        self.assertIn("idle source: logind; input idle (coarse", self.call("Explain")[0])
         time.sleep(1.2)
         self.assertGreaterEqual(self.call("GetIdleTime")[0], 1)
         self.set_idle_hint(False)
