@@ -228,6 +228,14 @@ class TransportTestCase(AgentTestCase):
                    message="the own token reading appear_offline")
         self.assertEqual(self.presence(token="bob"), "offline")
 
+        # What the server stores for the device does not keep earlier details.
+        status, body = http_get(self.port, "/v1/instances", "lena")
+        self.assertEqual(status, 200, body)
+        for instance in json.loads(body)["instances"]:
+            self.assertEqual(instance["state"], "appear_offline")
+            self.assertNotIn("host", instance)
+            self.assertNotIn("last_input_seconds", instance)
+
         puts = [json.loads(body) for method, _, body in proxy.requests if method == "PUT"]
         hidden = [body for body in puts if body["state"] == "appear_offline"]
         shown = [body for body in puts if body["state"] == "online"]
