@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "pres-menu-labels.h"
 #include "pres-menu.h"
 
 /*
@@ -12,7 +13,6 @@
  * ("Idle for 12 min") are recomputed by a timer while they are shown.
  */
 
-#define ICON_PREFIX "org.presence.Agent-"
 #define TOMORROW_TARGET "tomorrow-0900"
 
 struct _PresMenu
@@ -60,130 +60,6 @@ G_DEFINE_TYPE (PresMenu, pres_menu, G_TYPE_OBJECT)
 
 static void update (PresMenu *self);
 
-static gboolean
-same_day (GDateTime *a,
-          GDateTime *b)
-{
-  return g_date_time_get_year (a) == g_date_time_get_year (b) &&
-         g_date_time_get_day_of_year (a) == g_date_time_get_day_of_year (b);
-}
-
-/* "Busy until 17:00", "… until tomorrow 09:00", "… until Wed 7 Jan, 09:00";
- * sets *changes_at_midnight when the words depend on today's date. */
-static char *
-format_manual (PresState state,
-               gint64    until_s,
-               gint64    now_us,
-               gboolean *changes_at_midnight)
-{
-  gboolean busy = state == PRES_STATE_BUSY;
-  g_autoptr (GDateTime) now = g_date_time_new_from_unix_local (now_us / G_USEC_PER_SEC);
-  g_autoptr (GDateTime) tomorrow = g_date_time_add_days (now, 1);
-  g_autoptr (GDateTime) until = NULL;
-  g_autofree char *when = NULL;
-
-  if (until_s <= 0)
-    return g_strdup (busy ? _("Busy") : _("Appearing offline"));
-
-  *changes_at_midnight = TRUE;
-  until = g_date_time_new_from_unix_local (until_s);
-  if (same_day (until, now))
-    {
-      when = g_date_time_format (until, "%H:%M");
-      /* TRANSLATORS: %s is a time of day, "17:00" */
-      return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"), when);
-    }
-  if (same_day (until, tomorrow))
-    {
-      when = g_date_time_format (until, "%H:%M");
-      return g_strdup_printf (busy ? _("Busy until tomorrow %s")
-                                   : _("Appearing offline until tomorrow %s"),
-                              when);
-    }
-  /* TRANSLATORS: a date and time for g_date_time_format(), "Wed 7 Jan, 09:00" */
-  /* xgettext:no-c-format */
-  when = g_date_time_format (until, _("%a %-d %b, %H:%M"));
-  return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"), when);
-}
-
-/* "Idle for 12 min"; *next_ms says when the count of minutes moves on. */
-static char *
-format_idle (gint64 since_us,
-             gint64 now_us,
-             guint *next_ms)
-{
-  gint64 elapsed_ms = MAX (0, now_us - since_us) / 1000;
-  guint minutes = elapsed_ms / 60000;
-
-  *next_ms = 60000 - elapsed_ms % 60000;
-  if (minutes == 0)
-    return g_strdup (_("Idle"));
-  if (minutes < 60)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Idle for %u min", "Idle for %u min",
-                                         minutes),
-                            minutes);
-  /* TRANSLATORS: hours and minutes, "Idle for 2 h 5 min" */
-  return g_strdup_printf (_("Idle for %u h %u min"), minutes / 60, minutes % 60);
-}
-
-static char *
-server_host (PresLink *link)
-{
-  const char *server = pres_link_get_server (link);
-  g_autoptr (GUri) uri = g_uri_parse (server, G_URI_FLAGS_NONE, NULL);
-
-  if (uri != NULL && g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0')
-    return g_strdup (g_uri_get_host (uri));
-  return g_strdup (server);
-}
-
-static char *
-format_connection (PresLink *link)
-{
-  g_autofree char *host = server_host (link);
-
-  if (*host == '\0')
-    return g_strdup (_("No presence server set"));
-  switch (pres_link_get_connection (link))
-    {
-      case PRES_CONNECTION_CONNECTED:
-        return g_strdup_printf (_("Connected to %s"), host);
-      case PRES_CONNECTION_CONNECTING:
-        return g_strdup_printf (_("Connecting to %s…"), host);
-      case PRES_CONNECTION_ERROR:
-        /* The transport retries on its own with backoff. */
-        return g_strdup_printf (_("Reconnecting to %s…"), host);
-      case PRES_CONNECTION_UNAUTHORIZED:
-        return g_strdup (_("Not signed in — run presencectl login"));
-      case PRES_CONNECTION_DISCONNECTED:
-      default:
-        return g_strdup (_("Not connected"));
-    }
-}
-
-static const char *
-state_icon (PresState      state,
-            PresConnection connection)
-{
-  /* Whatever the user chose, others do not see it while the link is down. */
-  if (connection == PRES_CONNECTION_ERROR || connection == PRES_CONNECTION_UNAUTHORIZED)
-    return ICON_PREFIX "disconnected";
-  switch (state)
-    {
-      case PRES_STATE_ONLINE:
-        return ICON_PREFIX "online";
-      case PRES_STATE_IDLE:
-        return ICON_PREFIX "idle";
-      case PRES_STATE_BUSY:
-        return ICON_PREFIX "busy";
-      case PRES_STATE_APPEAR_OFFLINE:
-        return ICON_PREFIX "appear-offline";
-      case PRES_STATE_OFFLINE:
-      default:
-        return ICON_PREFIX "offline";
-    }
-}
-
 static char *
 format_header (PresMenu *self,
                guint    *refresh_ms)
@@ -199,10 +75,10 @@ format_header (PresMenu *self,
       case PRES_STATE_ONLINE:
         return g_strdup (_("Online"));
       case PRES_STATE_IDLE:
-        return format_idle (pres_model_get_state_since (self->model), now_us, refresh_ms);
+        return pres_menu_label_idle (pres_model_get_state_since (self->model), now_us, refresh_ms);
       case PRES_STATE_BUSY:
       case PRES_STATE_APPEAR_OFFLINE:
-        header = format_manual (state, pres_model_get_manual_until (self->model), now_us,
+        header = pres_menu_label_manual (state, pres_model_get_manual_until (self->model), now_us,
                                 &changes_at_midnight);
         /* Checking every 10 min is enough to turn "tomorrow" into a time. */
         if (changes_at_midnight)
@@ -266,7 +142,7 @@ update (PresMenu *self)
 {
   guint refresh_ms = 0;
   g_autofree char *header = format_header (self, &refresh_ms);
-  g_autofree char *connection_line = format_connection (self->link);
+  g_autofree char *connection_line = pres_menu_label_connection (self->link);
   g_autofree char *title = NULL;
   const char *mode = mode_for_manual (pres_model_get_manual (self->model));
   g_autoptr (GVariant) mode_state = g_action_get_state (G_ACTION (self->mode_action));
@@ -296,7 +172,7 @@ update (PresMenu *self)
       g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HEADER]);
       g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TITLE]);
     }
-  if (set_string (&self->icon_name, state_icon (pres_model_get_state (self->model),
+  if (set_string (&self->icon_name, pres_menu_icon_name (pres_model_get_state (self->model),
                                                 pres_link_get_connection (self->link))))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ICON_NAME]);
 }
