@@ -29,7 +29,8 @@ pres_http_transport_reconnect (PresHttpTransport *self)
   if (!self->token_lookup_running)
     self->token_known = FALSE;
   pres_http_transport_check_server_url (self);
-  pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
+  if (self->base_url != NULL)
+    pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
   drop_connection_and_send (self, "connect");
 }
 

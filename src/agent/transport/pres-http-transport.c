@@ -284,6 +284,7 @@ pres_http_transport_dispatch (PresHttpTransport *self, const char *reason)
   pres_heartbeat_builder_build_async (self->builder, reason, self->cancellable, on_built,
                                       g_object_ref (self));
 }
+
 static void
 finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
 {
