@@ -328,6 +328,10 @@ test_insecure_refused (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
   pres_test_run_for (500);
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
+  pres_http_transport_reconnect (fixture->transport);
+  pres_test_run_for (200);
+  g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
+  g_assert_true (error_says (fixture, "Refusing to send the token"));
 
   /* Back to an allowed server: it goes there at once. */
   g_settings_set_string (fixture->settings, "server-url",
