@@ -68,6 +68,15 @@ remove_watch (GDBusConnection *bus,
                           CALL_TIMEOUT_MS, NULL, NULL, NULL);
 }
 
+static gboolean
+owner_gone (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+}
+
 static void
 on_watch_added (GObject      *source,
                 GAsyncResult *result,
@@ -86,8 +95,13 @@ on_watch_added (GObject      *source,
     self->active_pending = FALSE;
   if (reply == NULL)
     {
-      g_warning ("Cannot add a Mutter %s watch: %s", call->active ? "user-active" : "idle",
-                 error->message);
+      /* Mutter leaving mid-call is not a failure: its new instance gets
+       * the watches again. */
+      if (call->generation != self->generation || owner_gone (error))
+        g_debug ("Mutter left before adding a watch: %s", error->message);
+      else
+        g_warning ("Cannot add a Mutter %s watch: %s", call->active ? "user-active" : "idle",
+                   error->message);
       return;
     }
 
