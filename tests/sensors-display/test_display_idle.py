@@ -257,6 +257,7 @@ class AgentX11Test(AgentDisplayTestCase):
     def setUp(self):
         super().setUp()
         self.display = self.peer(start_xvfb, self.spawn)
+        self.xvfb = self.processes[-1]
         self.env["DISPLAY"] = self.display
         self.env["XDG_SESSION_TYPE"] = "x11"
 
@@ -265,15 +266,25 @@ class AgentX11Test(AgentDisplayTestCase):
         xdotool(self.display, "mousemove_relative", "3", "3")
         return sent
 
-    def start_agent_here(self):
+    def start_agent_here(self, *args):
         wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
-        return self.start_agent_as(wrapper + [AGENT, "-v"])
+        return self.start_agent_as(wrapper + [AGENT, "-v", *args])
 
     def test_x11_sync_idle_at_timeout_online_on_input(self):
         self.start_agent_here()
         wait_until(lambda: self.get("IdleSource") == "x11-sync", timeout=STARTUP * 2,
                    message="IdleSource x11-sync")
         self.check_idle_and_back(self.input)
+
+    def test_display_gone_ends_the_session(self):
+        # Without the tray: GTK's own X connection has an I/O error handler
+        # that exits at once; this checks the idle source's path.
+        agent = self.start_agent_here("--no-tray")
+        wait_until(lambda: self.get("IdleSource") == "x11-sync", timeout=STARTUP * 2,
+                   message="IdleSource x11-sync")
+        self.xvfb.signal(signal.SIGKILL)
+        # Losing the display is the end of the session: a clean exit.
+        self.assertEqual(agent.wait(timeout=STARTUP * 2), 0)
 
     def test_not_chosen_when_wayland_display_is_set(self):
         # Xwayland: DISPLAY works, but its counters miss Wayland input.
@@ -308,6 +319,7 @@ class AgentSwayTest(AgentDisplayTestCase):
         super().setUp()
         self.user = self.peer(WaylandUser)
         self.client_env = self.peer(start_sway, self.spawn, self.user, self.tmp.name)
+        self.sway = self.processes[-1]
         # Xvfb too, as Xwayland would be: the Wayland source must still win.
         self.display = self.peer(start_xvfb, self.spawn)
 
@@ -316,7 +328,7 @@ class AgentSwayTest(AgentDisplayTestCase):
         wtype(self.user, self.client_env)
         return sent
 
-    def test_kde_idle_at_timeout_online_on_input(self):
+    def start_agent_as_user(self):
         home = self.client_env["XDG_RUNTIME_DIR"]
         env = dict(self.client_env)
         env.update({
@@ -330,11 +342,20 @@ class AgentSwayTest(AgentDisplayTestCase):
             "LC_ALL": "C.UTF-8",
         })
         wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
-        self.start_agent_as(self.user.argv(env, wrapper + [AGENT, "-v"]))
+        agent = self.start_agent_as(self.user.argv(env, wrapper + [AGENT, "-v"]))
         wait_until(lambda: self.get("IdleSource") == "kde-idle", timeout=STARTUP * 2,
                    message="IdleSource kde-idle")
+        return agent
+
+    def test_kde_idle_at_timeout_online_on_input(self):
+        self.start_agent_as_user()
         self.assertEqual(self.call("GetIdleTime"), (0,), "0 while active")
         self.check_idle_and_back(self.input)
+
+    def test_compositor_gone_ends_the_session(self):
+        agent = self.start_agent_as_user()
+        self.sway.signal(signal.SIGKILL)
+        self.assertEqual(agent.wait(timeout=STARTUP * 2), 0)
 
 
 def main():
