@@ -41,7 +41,8 @@ pres_ctl_format_time (gint64 unix_seconds, GDateTime *now)
     return g_strdup_printf ("%" G_GINT64_FORMAT, unix_seconds);
 
   local = g_date_time_to_timezone (utc, g_date_time_get_timezone (now));
-  clock = g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+  /* TRANSLATORS: a date and time for g_date_time_format(), "2026-11-23 17:00:00" */
+  clock = g_date_time_format (local, _("%Y-%m-%d %H:%M:%S"));
   delta = unix_seconds - g_date_time_to_unix (now);
   span = pres_duration_format ((guint64)ABS (delta));
 

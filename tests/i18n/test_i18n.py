@@ -132,14 +132,23 @@ class TestStatus(AgentTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_labels(result.stdout, "de")
         self.assertIn("keiner (automatisch)", result.stdout)
+        # LANG alone picks German too, which only a loaded de_DE locale does.
+        del env["LANGUAGE"]
+        result = self.installed_presencectl("status", env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assert_labels(result.stdout, "de")
 
     def test_busy_until_german(self):
         env = dict(self.env, LC_ALL="C.UTF-8", LANGUAGE="de")
         result = self.installed_presencectl("busy", "--for", "1h", env=env)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertRegex(result.stdout, r"^busy bis .* \(in 1h\)\n$")
+        # The state name stays English (scripts read it); the date takes the
+        # German order of the catalog's date format.
+        self.assertRegex(result.stdout,
+                         r"^busy bis \d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d \(in 1h\)\n$")
         result = self.installed_presencectl("status", env=env)
-        self.assertRegex(result.stdout, r"(?m)^Manuell: +busy bis .* \(in (59m\d+s|1h)\)$")
+        self.assertRegex(result.stdout, r"(?m)^Manuell: +busy bis \d\d\.\d\d\.\d{4} "
+                                        r"\d\d:\d\d:\d\d \(in (59m\d+s|1h)\)$")
         result = self.installed_presencectl("busy", "--for", "0s", env=env)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("„0s“: Die Dauer muss mindestens eine Sekunde betragen.", result.stderr)
