@@ -89,7 +89,7 @@ test_labels (Fixture      *fixture,
   g_autofree char *expected = g_strconcat ("--\n"
                                            "Online\n"
                                            "Nicht verbunden\n"
-                                           "Automatisches Abwesend in dieser Arbeitsumgebung "
+                                           "Automatische Abwesenheit in dieser Arbeitsumgebung "
                                            "nicht verfügbar\n"
                                            "--\n"
                                            "Automatisch\n"
