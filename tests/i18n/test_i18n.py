@@ -156,7 +156,8 @@ class TestStatus(AgentTestCase):
 
 class TestMergedData(unittest.TestCase):
     """The desktop file and metainfo the build merged carry the German strings
-    of po/de.po."""
+    of po/de.po. (i18n.merge_file does not depend on the .po files: after a
+    translation changes, an old merge fails here until it is rebuilt.)"""
 
     def setUp(self):
         self.de = po_translations(os.path.join(SRCDIR, "po", "de.po"))
