@@ -83,9 +83,8 @@ static const Case cases[] = {
     "{\"code\":\"FORBIDDEN\",\"message\":\"missing scope: operator.admin\",\"details\":{\"code\":"
     "\"MISSING_SCOPE\",\"missingScope\":\"operator.admin\"}}",
     FALSE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000, "operator.admin" },
-  { "unauthorized-role",
-    "{\"code\":\"INVALID_REQUEST\",\"message\":\"unauthorized role: node\"}", FALSE,
-    PRES_CONNECTION_ERROR, PRES_OPENCLAW_RETRY_BACKOFF, 0, "unauthorized role" },
+  { "unauthorized-role", "{\"code\":\"INVALID_REQUEST\",\"message\":\"unauthorized role: node\"}",
+    FALSE, PRES_CONNECTION_ERROR, PRES_OPENCLAW_RETRY_BACKOFF, 0, "unauthorized role" },
   { "bad-params",
     "{\"code\":\"INVALID_REQUEST\",\"message\":\"invalid system-event params: at "
     "/lastInputSeconds: must be number\"}",
@@ -120,8 +119,8 @@ static void
 test_long_message (void)
 {
   g_autofree char *filler = g_strnfill (5000, 'x');
-  g_autofree char *text = g_strdup_printf ("{\"code\":\"INVALID_REQUEST\",\"message\":\"%s\"}",
-                                           filler);
+  g_autofree char *text
+    = g_strdup_printf ("{\"code\":\"INVALID_REQUEST\",\"message\":\"%s\"}", filler);
   g_autoptr (JsonNode) node = json_from_string (text, NULL);
   g_autoptr (PresOpenclawFailure) failure
     = pres_openclaw_failure_new (json_node_get_object (node), TRUE);

@@ -9,7 +9,10 @@
 G_BEGIN_DECLS
 
 #define PRES_TYPE_OPENCLAW_TRANSPORT (pres_openclaw_transport_get_type ())
-G_DECLARE_FINAL_TYPE (PresOpenclawTransport, pres_openclaw_transport, PRES, OPENCLAW_TRANSPORT,
+G_DECLARE_FINAL_TYPE (PresOpenclawTransport,
+                      pres_openclaw_transport,
+                      PRES,
+                      OPENCLAW_TRANSPORT,
                       GObject)
 
 /*
