@@ -329,6 +329,12 @@ class Operator:
         self.ws.close()
 
 
+class GatewayExited(AssertionError):
+    def __init__(self, code, log):
+        super().__init__("the gateway exited with %d:\n%s" % (code, log))
+        self.code = code
+
+
 class Gateway:
     """openclaw gateway run on 127.0.0.1:port with a throwaway state."""
 
@@ -336,9 +342,17 @@ class Gateway:
         self.root = root
         self.token = token
         self.port = port or free_port()
-        self.state = os.path.join(workdir, "gateway")
-        self.log_path = os.path.join(self.state, "gateway.log")
+        self.workdir = workdir
         self.proc = None
+        self.runs = 0
+        self.prepare()
+
+    def prepare(self):
+        """A new, empty state directory with our configuration."""
+        self.runs += 1
+        self.state = os.path.join(self.workdir, "gateway-%d" % self.runs)
+        self.log_path = os.path.join(self.state, "gateway.log")
+        token = self.token
         for sub in ("home", "state", "logs", "tmp"):
             os.makedirs(os.path.join(self.state, sub), exist_ok=True)
         self.config = os.path.join(self.state, "state", "openclaw.json")
@@ -379,14 +393,29 @@ class Gateway:
             stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
 
+    def start_ready(self, timeout=300):
+        """Starts the gateway and waits for it; seconds until ready.
+
+        On a loaded machine the gateway's own start-up can time out (its
+        state lease) and it exits asking for `openclaw doctor`: that start
+        is tried once more, on a fresh state directory."""
+        self.start()
+        try:
+            return self.wait_ready(timeout)
+        except GatewayExited as e:
+            print("the gateway gave up starting (%s); once more on a fresh state" % e.code)
+            self.stop()
+            self.prepare()
+            self.start()
+            return self.wait_ready(timeout)
+
     def wait_ready(self, timeout=300):
         """Seconds until a signed connect gets hello-ok."""
         began = time.monotonic()
         last = None
         while time.monotonic() - began < timeout:
             if self.proc.poll() is not None:
-                raise AssertionError("the gateway exited with %d:\n%s"
-                                     % (self.proc.returncode, self.log_tail()))
+                raise GatewayExited(self.proc.returncode, self.log_tail())
             try:
                 Operator(self.port, self.token, "presence-test-ready", timeout=10).close()
                 return time.monotonic() - began

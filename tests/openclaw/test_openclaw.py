@@ -49,8 +49,7 @@ class OpenclawTestCase(AgentTestCase):
         self.gateway = bed.Gateway(ROOT, self.tmp.name, TOKEN)
         self.reader = None
         try:
-            self.gateway.start()
-            print("gateway ready in %.1f s" % self.gateway.wait_ready())
+            print("gateway ready in %.1f s" % self.gateway.start_ready())
             self.reader = bed.Operator(self.gateway.port, TOKEN)
         except BaseException:
             self.tearDown()  # unittest skips it when setUp fails
@@ -165,8 +164,7 @@ class OpenclawTest(OpenclawTestCase):
                    message="Connection error once the gateway is gone")
         self.assertTrue(self.get("LastError"), "no LastError while the gateway is down")
 
-        self.gateway.start()
-        self.gateway.wait_ready()
+        self.gateway.start_ready()
         ready = time.monotonic()
         self.reader = bed.Operator(self.gateway.port, TOKEN)
         self.wait_beacon(lambda row: True, 10, "our instance back within 10 s of ready")
