@@ -10,6 +10,7 @@ A missing peer makes the test exit 77 with the reason.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -87,7 +88,8 @@ class TrayTestCase(AgentTestCase):
         # A log file, not a pipe: nobody reads the debug output while it runs.
         self.agent_log = os.path.join(self.tmp.name, "agent.log")
         with open(self.agent_log, "w") as log:
-            agent = self.spawn([AGENT, "-v", "--server", self.server_url], stdout=log,
+            wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
+            agent = self.spawn(wrapper + [AGENT, "-v", "--server", self.server_url], stdout=log,
                                stderr=subprocess.STDOUT)
         wait_until(lambda: agent.proc.poll() is None and self.get("State") not in (None, "offline"),
                    timeout=30, message="presence-agent on the bus")

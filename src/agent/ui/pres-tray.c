@@ -122,7 +122,7 @@ action_item (PresTray     *self,
 
 static void on_items_changed (PresTray *self);
 
-static GtkWidget *
+static void
 model_item (PresTray     *self,
             GtkMenuShell *shell,
             GMenuModel   *model,
@@ -131,38 +131,37 @@ model_item (PresTray     *self,
   g_autofree char *label = NULL;
   g_autofree char *action = NULL;
   g_autoptr (GMenuModel) submenu = NULL;
+  const char *text;
   GtkWidget *item;
 
   g_menu_model_get_item_attribute (model, index, G_MENU_ATTRIBUTE_LABEL, "s", &label);
   g_menu_model_get_item_attribute (model, index, G_MENU_ATTRIBUTE_ACTION, "s", &action);
   submenu = g_menu_model_get_item_link (model, index, G_MENU_LINK_SUBMENU);
+  text = label ? label : "";
 
   if (submenu != NULL)
     {
       GtkWidget *child = gtk_menu_new ();
       gboolean separate = FALSE;
 
-      item = gtk_menu_item_new_with_label (label ? label : "");
-      gtk_menu_shell_append (shell, item);
+      item = gtk_menu_item_new_with_label (text);
       fill_shell (self, GTK_MENU_SHELL (child), submenu, &separate);
       gtk_menu_item_set_submenu (GTK_MENU_ITEM (item), child);
-      return item;
     }
-  if (action != NULL && g_str_has_prefix (action, ACTION_PREFIX))
+  else if (action != NULL && g_str_has_prefix (action, ACTION_PREFIX))
     {
       g_autoptr (GVariant) target =
         g_menu_model_get_item_attribute_value (model, index, G_MENU_ATTRIBUTE_TARGET, NULL);
 
-      item = action_item (self, shell, label ? label : "", action + strlen (ACTION_PREFIX),
-                          target);
-      gtk_menu_shell_append (shell, item);
-      return item;
+      item = action_item (self, shell, text, action + strlen (ACTION_PREFIX), target);
     }
-  /* No action: a line of information. */
-  item = gtk_menu_item_new_with_label (label ? label : "");
-  gtk_widget_set_sensitive (item, FALSE);
+  else
+    {
+      /* No action: a line of information. */
+      item = gtk_menu_item_new_with_label (text);
+      gtk_widget_set_sensitive (item, FALSE);
+    }
   gtk_menu_shell_append (shell, item);
-  return item;
 }
 
 static void
