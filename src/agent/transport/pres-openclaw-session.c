@@ -322,10 +322,12 @@ on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclaw
         on_refused (self, frame->error, FALSE);
       else
         {
+          g_autofree char *reply = g_strndup (data, MIN (length, 1024));
+
           pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTED);
           pres_link_set_last_error (self->link, NULL);
           pres_link_set_last_heartbeat (self->link, g_get_real_time () / 1000);
-          pres_link_set_last_reply (self->link, data);
+          pres_link_set_last_reply (self->link, reply);
         }
     }
 }
