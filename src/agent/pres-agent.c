@@ -17,6 +17,7 @@
 #include "sensors/pres-network-monitor.h"
 #include "sensors/pres-screensaver-monitor.h"
 #include "transport/pres-http-transport.h"
+#include "transport/pres-openclaw-transport.h"
 #include "ui/pres-menu.h"
 #include "ui/pres-tray.h"
 
@@ -36,6 +37,7 @@ struct _PresAgent
   PresIdleSource *idle_source;
   PresService    *service;
   PresHttpTransport *transport; /* NULL for transports not built in */
+  PresOpenclawTransport *openclaw; /* with the openclaw transport */
   PresMenu       *menu;         /* NULL with --no-tray */
   PresTray       *tray;         /* NULL with --no-tray or without the tray feature */
   gboolean        show_tray;
@@ -122,7 +124,7 @@ check_leave_done (PresAgent *self)
 {
   if (!self->awaiting_leave)
     return;
-  if (self->transport != NULL
+  if ((self->transport != NULL || self->openclaw != NULL)
       && pres_link_get_connection (self->link) != PRES_CONNECTION_DISCONNECTED)
     return;
   g_debug ("The leave is out; releasing the delay inhibitor");
@@ -152,6 +154,8 @@ on_prepare_for_sleep (PresAgent *self,
        * heartbeat, which this only hurries past any backoff. */
       if (self->transport != NULL)
         pres_http_transport_resume (self->transport);
+      if (self->openclaw != NULL)
+        pres_openclaw_transport_resume (self->openclaw);
     }
 }
 
@@ -197,6 +201,8 @@ on_network_changed (PresAgent *self)
 {
   if (self->transport != NULL)
     pres_http_transport_network_changed (self->transport);
+  if (self->openclaw != NULL)
+    pres_openclaw_transport_network_changed (self->openclaw);
 }
 
 static void
@@ -212,6 +218,7 @@ pres_agent_dispose (GObject *object)
   g_clear_object (&self->tray);
   g_clear_object (&self->menu);
   g_clear_object (&self->transport);
+  g_clear_object (&self->openclaw);
   g_clear_object (&self->service);
   g_clear_object (&self->idle_source);
   g_clear_object (&self->link);
@@ -286,7 +293,8 @@ pres_agent_new (const PresAgentOptions *options,
   g_signal_connect_object (self->idle_source, "display-lost", G_CALLBACK (on_session_ended), self,
                            G_CONNECT_SWAPPED);
 
-  transport = g_settings_get_string (self->settings, "transport");
+  transport = options->transport ? g_strdup (options->transport)
+                                 : g_settings_get_string (self->settings, "transport");
   if (g_str_equal (transport, "http"))
     {
       self->transport = pres_http_transport_new (self->model, self->link, self->idle_source,
@@ -296,8 +304,21 @@ pres_agent_new (const PresAgentOptions *options,
                                G_CALLBACK (pres_http_transport_reconnect), self->transport,
                                G_CONNECT_SWAPPED);
     }
+  else if (g_str_equal (transport, "openclaw"))
+    {
+      self->openclaw = pres_openclaw_transport_new (self->model, self->link, self->idle_source,
+                                                    self->settings, instance_id, state_dir,
+                                                    options->server, options->token_file);
+      g_signal_connect_object (self->service, "reconnect-requested",
+                               G_CALLBACK (pres_openclaw_transport_reconnect), self->openclaw,
+                               G_CONNECT_SWAPPED);
+    }
   else
-    g_warning ("The openclaw transport is not available yet; staying off line");
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "Unknown transport “%s” (http or openclaw)", transport);
+      return NULL;
+    }
 
   self->logind = pres_logind_monitor_new ();
   g_signal_connect_object (self->logind, "notify::locked", G_CALLBACK (on_locked_changed), self,
@@ -360,6 +381,10 @@ start_tray (PresAgent *self)
     g_signal_connect_object (self->menu, "reconnect-requested",
                              G_CALLBACK (pres_http_transport_reconnect), self->transport,
                              G_CONNECT_SWAPPED);
+  if (self->openclaw != NULL)
+    g_signal_connect_object (self->menu, "reconnect-requested",
+                             G_CALLBACK (pres_openclaw_transport_reconnect), self->openclaw,
+                             G_CONNECT_SWAPPED);
 #if HAVE_TRAY
   self->tray = pres_tray_new (self->menu);
 #else
@@ -383,6 +408,8 @@ pres_agent_start (PresAgent *self)
                            G_CONNECT_SWAPPED);
   if (self->transport != NULL)
     pres_http_transport_start (self->transport);
+  if (self->openclaw != NULL)
+    pres_openclaw_transport_start (self->openclaw);
 }
 
 static void
@@ -393,6 +420,17 @@ on_left (GObject      *source,
   g_autoptr (GTask) task = user_data;
 
   pres_http_transport_leave_finish (PRES_HTTP_TRANSPORT (source), result, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_openclaw_left (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+
+  pres_openclaw_transport_leave_finish (PRES_OPENCLAW_TRANSPORT (source), result, NULL);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -407,6 +445,12 @@ pres_agent_quit_async (PresAgent           *self,
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
 
   g_return_if_fail (PRES_IS_AGENT (self));
+  if (self->openclaw != NULL)
+    {
+      pres_openclaw_transport_leave_async (self->openclaw, reason, on_openclaw_left,
+                                           g_steal_pointer (&task));
+      return;
+    }
   if (self->transport == NULL)
     {
       g_task_return_boolean (task, TRUE);
