@@ -346,6 +346,22 @@ class TestChoice(IdleTestCase):
         self.assertLessEqual(self.wait_state("online", 5, since=started), SLACK)
         self.assertEqual(self.call("GetIdleTime")[0], 0)
 
+    def test_logind_session_of_our_pid(self):
+        # Without XDG_SESSION_ID (the agent started by D-Bus activation or
+        # systemd --user), the session is looked up by our PID.
+        self.start_logind()
+        del self.env["XDG_SESSION_ID"]
+        self.sysbus.call_sync(LOGIND, "/org/freedesktop/login1", "org.freedesktop.DBus.Mock",
+                              "AddMethod",
+                              GLib.Variant("(sssss)", ("org.freedesktop.login1.Manager",
+                                                       "GetSessionByPID", "u", "o",
+                                                       "ret = '%s'" % SESSION_PATH)),
+                              None, Gio.DBusCallFlags.NONE, 5000, None)
+        self.start_agent()
+        wait_until(lambda: self.get("IdleSource") == "logind", message="IdleSource logind")
+        self.set_idle_hint(True)
+        self.wait_state("idle", 5)
+
     def test_mutter_preferred_over_logind(self):
         self.start_logind()
         self.start_mutter()
