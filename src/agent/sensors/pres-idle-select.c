@@ -1,6 +1,5 @@
 #define G_LOG_DOMAIN "pres-idle-select"
 
-#include "pres-error.h"
 #include "pres-idle-logind.h"
 #include "pres-idle-mutter.h"
 #include "pres-idle-select.h"
