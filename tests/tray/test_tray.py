@@ -189,8 +189,9 @@ class TestTray(TrayTestCase):
         self.start_watcher()
         self.start_tray_agent()
         self.wait_for_item()
-        wait_until(lambda: self.find("Connected to 127.0.0.1")[1].get("enabled") is False,
-                   message="the connection line")
+        top_labels = lambda: [child[1].get("label") for child in self.layout()[2]]  # noqa: E731
+        wait_until(lambda: "Connected to 127.0.0.1" in top_labels(), message="the connection line")
+        self.assertIs(self.find("Connected to 127.0.0.1")[1].get("enabled"), False)
         root = self.layout()
         labels = [child[1].get("label") for child in root[2]
                   if child[1].get("type") != "separator"]
