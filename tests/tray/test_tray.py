@@ -196,7 +196,8 @@ class TestTray(TrayTestCase):
         labels = [child[1].get("label") for child in root[2]
                   if child[1].get("type") != "separator"]
         # Xvfb is no X11 session: which idle source works depends on the machine.
-        no_idle = ["Auto-idle unavailable on this desktop"] if self.get("IdleSource") == "none" else []
+        no_idle = (["Auto-idle unavailable on this desktop"]
+                   if self.get("IdleSource") == "none" else [])
         self.assertEqual(labels, ["Online", "Connected to 127.0.0.1"] + no_idle
                          + ["Automatic", "Busy", "Appear offline", "Busy for…",
                             "Appear offline for…", "Reconnect", "Quit"])
