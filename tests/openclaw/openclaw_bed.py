@@ -432,17 +432,43 @@ class Gateway:
         except OSError:
             return ""
 
+    def strays(self):
+        """Processes running with this gateway's state directory: ours,
+        since they carry the environment this bed gave the gateway."""
+        mark = ("OPENCLAW_STATE_DIR=" + os.path.join(self.state, "state")).encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/environ" % entry, "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                pass
+        return found
+
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        # Its workers are in the same group; none may outlive the case.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+            # Its workers are in the same group; none may outlive the case.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        # Seen once on a loaded machine: a gateway told to stop started a
+        # detached successor in a session of its own, out of our group. It
+        # is found by the state directory it shares and stopped by pid.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for pid in self.strays():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.2)
