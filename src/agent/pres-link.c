@@ -12,6 +12,7 @@ struct _PresLink
   gint64         last_heartbeat;
   char          *last_reply;
   char          *server;
+  char          *public_state; /* what others see, as the server last said; "" = unknown */
 };
 
 G_DEFINE_TYPE (PresLink, pres_link, G_TYPE_OBJECT)
@@ -24,6 +25,7 @@ enum
   PROP_LAST_HEARTBEAT,
   PROP_LAST_REPLY,
   PROP_SERVER,
+  PROP_PUBLIC_STATE,
   N_PROPS
 };
 
@@ -66,6 +68,9 @@ pres_link_set_connection (PresLink       *self,
     return;
   self->connection = connection;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CONNECTION]);
+  /* Without a connection, the server's last word may no longer hold. */
+  if (connection != PRES_CONNECTION_CONNECTED)
+    pres_link_set_public_state (self, NULL);
 }
 
 void
@@ -103,6 +108,14 @@ pres_link_set_server (PresLink   *self,
   set_string (self, &self->server, server ? server : "", PROP_SERVER);
 }
 
+void
+pres_link_set_public_state (PresLink   *self,
+                            const char *public_state)
+{
+  g_return_if_fail (PRES_IS_LINK (self));
+  set_string (self, &self->public_state, public_state ? public_state : "", PROP_PUBLIC_STATE);
+}
+
 PresConnection
 pres_link_get_connection (PresLink *self)
 {
@@ -138,6 +151,13 @@ pres_link_get_server (PresLink *self)
   return self->server;
 }
 
+const char *
+pres_link_get_public_state (PresLink *self)
+{
+  g_return_val_if_fail (PRES_IS_LINK (self), NULL);
+  return self->public_state;
+}
+
 static void
 pres_link_get_property (GObject    *object,
                         guint       prop_id,
@@ -163,6 +183,9 @@ pres_link_get_property (GObject    *object,
     case PROP_SERVER:
       g_value_set_string (value, self->server);
       break;
+    case PROP_PUBLIC_STATE:
+      g_value_set_string (value, self->public_state);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -176,6 +199,7 @@ pres_link_finalize (GObject *object)
   g_free (self->last_error);
   g_free (self->last_reply);
   g_free (self->server);
+  g_free (self->public_state);
 
   G_OBJECT_CLASS (pres_link_parent_class)->finalize (object);
 }
@@ -196,6 +220,7 @@ pres_link_class_init (PresLinkClass *klass)
                                                    ro);
   props[PROP_LAST_REPLY] = g_param_spec_string ("last-reply", NULL, NULL, "", ro);
   props[PROP_SERVER] = g_param_spec_string ("server", NULL, NULL, "", ro);
+  props[PROP_PUBLIC_STATE] = g_param_spec_string ("public-state", NULL, NULL, "", ro);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -205,6 +230,7 @@ pres_link_init (PresLink *self)
   self->last_error = g_strdup ("");
   self->last_reply = g_strdup ("");
   self->server = g_strdup ("");
+  self->public_state = g_strdup ("");
 }
 
 PresLink *

@@ -35,11 +35,14 @@ void pres_link_set_last_reply     (PresLink   *self,
                                    const char *last_reply);
 void pres_link_set_server         (PresLink   *self,
                                    const char *server);
+void pres_link_set_public_state   (PresLink   *self,
+                                   const char *public_state);
 
 PresConnection pres_link_get_connection     (PresLink *self);
 const char    *pres_link_get_last_error     (PresLink *self);
 gint64         pres_link_get_last_heartbeat (PresLink *self);
 const char    *pres_link_get_last_reply     (PresLink *self);
 const char    *pres_link_get_server         (PresLink *self);
+const char    *pres_link_get_public_state   (PresLink *self);
 
 G_END_DECLS

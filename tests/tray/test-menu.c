@@ -382,6 +382,37 @@ test_connection (Fixture      *fixture,
 }
 
 static void
+test_others_see (Fixture      *fixture,
+                 gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  pres_link_set_connection (fixture->link, PRES_CONNECTION_CONNECTED);
+  pres_link_set_public_state (fixture->link, "online");
+  assert_status (fixture, "Online | Connected to presence.example.org");
+
+  /* Another device of the same person is busy. */
+  pres_link_set_public_state (fixture->link, "busy");
+  assert_status (fixture, "Online | Others see you as busy (another device) | "
+                          "Connected to presence.example.org");
+
+  /* Appearing offline here: the server's own view says appear_offline,
+   * which others read as offline, as this device wants. */
+  g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_APPEAR_OFFLINE, 0, &error));
+  pres_link_set_public_state (fixture->link, "appear_offline");
+  assert_status (fixture, "Appearing offline | Connected to presence.example.org");
+
+  pres_model_set_auto (fixture->model);
+  pres_link_set_public_state (fixture->link, "idle");
+  assert_status (fixture, "Online | Others see you as idle (another device) | "
+                          "Connected to presence.example.org");
+
+  /* A lost connection makes the server's last word unknown: no line. */
+  pres_link_set_connection (fixture->link, PRES_CONNECTION_ERROR);
+  assert_status (fixture, "Online | Reconnecting to presence.example.org…");
+}
+
+static void
 test_auto_idle (Fixture      *fixture,
                 gconstpointer data)
 {
@@ -442,6 +473,7 @@ main (int   argc,
   ADD ("mode-action", test_mode_action, TRUE);
   ADD ("durations", test_durations, TRUE);
   ADD ("connection", test_connection, TRUE);
+  ADD ("others-see", test_others_see, TRUE);
   ADD ("auto-idle", test_auto_idle, TRUE);
   ADD ("requests", test_requests, TRUE);
 #undef ADD

@@ -316,6 +316,7 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
         pres_backoff_reset (self->backoff);
         self->interval_ms = outcome->reply->interval_ms;
         pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTED);
+        pres_link_set_public_state (self->link, pres_state_to_string (outcome->reply->state));
         pres_link_set_last_error (self->link, NULL);
         pres_link_set_last_heartbeat (self->link, g_get_real_time () / 1000);
         pres_connection_watch_arm (self->watch);

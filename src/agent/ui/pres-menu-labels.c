@@ -133,3 +133,34 @@ pres_menu_icon_name (PresState      state,
         return ICON_PREFIX "offline";
     }
 }
+
+/* Others never see appear_offline: to them it is offline. */
+static PresState
+as_others_see (PresState state)
+{
+  return state == PRES_STATE_APPEAR_OFFLINE ? PRES_STATE_OFFLINE : state;
+}
+
+char *
+pres_menu_label_others (PresState   own,
+                        const char *public_state)
+{
+  PresState seen;
+
+  if (!pres_state_from_string (public_state, &seen) || own == PRES_STATE_OFFLINE ||
+      as_others_see (seen) == as_others_see (own))
+    return NULL;
+
+  switch (as_others_see (seen))
+    {
+      case PRES_STATE_ONLINE:
+        return g_strdup (_("Others see you as online (another device)"));
+      case PRES_STATE_IDLE:
+        return g_strdup (_("Others see you as idle (another device)"));
+      case PRES_STATE_BUSY:
+        return g_strdup (_("Others see you as busy (another device)"));
+      case PRES_STATE_OFFLINE:
+      default:
+        return g_strdup (_("Others see you as offline (another device)"));
+    }
+}

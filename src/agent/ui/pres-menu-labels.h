@@ -21,6 +21,12 @@ char *pres_menu_label_idle (gint64 since_us,
 /* "Connected to host", "Reconnecting to host…", "Not signed in — …". */
 char *pres_menu_label_connection (PresLink *link);
 
+/* "Others see you as busy (another device)" when the server's public state,
+ * as others read it, differs from what this device alone would show; NULL
+ * when it agrees or is unknown. */
+char *pres_menu_label_others (PresState   own,
+                              const char *public_state);
+
 /* org.presence.Agent-STATE, or -disconnected while others cannot see it. */
 const char *pres_menu_icon_name (PresState      state,
                                  PresConnection connection);

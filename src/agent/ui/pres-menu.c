@@ -30,6 +30,7 @@ struct _PresMenu
   GSimpleAction      *mode_action;
 
   char  *header;
+  char  *others_line;
   char  *connection_line;
   gboolean idle_unavailable;
   char  *title;
@@ -107,6 +108,8 @@ fill_status_section (PresMenu *self)
   g_menu_remove_all (self->status_section);
   /* Items without an action are shown as insensitive text. */
   g_menu_append (self->status_section, self->header, NULL);
+  if (self->others_line != NULL)
+    g_menu_append (self->status_section, self->others_line, NULL);
   g_menu_append (self->status_section, self->connection_line, NULL);
   if (self->idle_unavailable)
     g_menu_append (self->status_section, _("Auto-idle unavailable on this desktop"), NULL);
@@ -143,11 +146,13 @@ update (PresMenu *self)
   guint refresh_ms = 0;
   g_autofree char *header = format_header (self, &refresh_ms);
   g_autofree char *connection_line = pres_menu_label_connection (self->link);
+  g_autofree char *others_line = pres_menu_label_others (pres_model_get_state (self->model),
+                                                         pres_link_get_public_state (self->link));
   g_autofree char *title = NULL;
   const char *mode = mode_for_manual (pres_model_get_manual (self->model));
   g_autoptr (GVariant) mode_state = g_action_get_state (G_ACTION (self->mode_action));
   gboolean idle_unavailable = g_strcmp0 (pres_idle_source_get_name (self->idle_source), "none") == 0;
-  gboolean header_changed, connection_changed, idle_changed;
+  gboolean header_changed, others_changed, connection_changed, idle_changed;
 
   if (!g_str_equal (g_variant_get_string (mode_state, NULL), mode))
     g_simple_action_set_state (self->mode_action, g_variant_new_string (mode));
@@ -159,10 +164,11 @@ update (PresMenu *self)
                                     : 0;
 
   header_changed = set_string (&self->header, header);
+  others_changed = set_string (&self->others_line, others_line);
   connection_changed = set_string (&self->connection_line, connection_line);
   idle_changed = self->idle_unavailable != idle_unavailable;
   self->idle_unavailable = idle_unavailable;
-  if (header_changed || connection_changed || idle_changed)
+  if (header_changed || others_changed || connection_changed || idle_changed)
     fill_status_section (self);
   if (header_changed)
     {
@@ -385,6 +391,8 @@ pres_menu_new (PresModel      *model,
   g_signal_connect_object (link, "notify::connection", G_CALLBACK (update), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (link, "notify::server", G_CALLBACK (update), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (link, "notify::public-state", G_CALLBACK (update), self,
+                           G_CONNECT_SWAPPED);
   /* The agent's source picks its backend after start and may change it. */
   g_signal_connect_object (idle_source, "notify::name", G_CALLBACK (update), self,
                            G_CONNECT_SWAPPED);
@@ -476,6 +484,7 @@ pres_menu_finalize (GObject *object)
   PresMenu *self = PRES_MENU (object);
 
   g_free (self->header);
+  g_free (self->others_line);
   g_free (self->connection_line);
   g_free (self->title);
   g_free (self->icon_name);
