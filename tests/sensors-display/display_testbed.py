@@ -94,7 +94,7 @@ class WaylandUser:
         return self.prefix + ["env", "-i"] + ["%s=%s" % item for item in env.items()] + argv
 
 
-def start_sway(spawn, user, parent_dir):
+def start_sway(spawn, user, parent_dir, config_lines=()):
     """Starts headless sway as @user; returns its environment for clients."""
     need_program("sway")
     os.chmod(parent_dir, 0o755)
@@ -102,6 +102,7 @@ def start_sway(spawn, user, parent_dir):
     config = os.path.join(parent_dir, "sway.config")
     with open(config, "w") as f:
         f.write("xwayland disable\n")
+        f.writelines(line + "\n" for line in config_lines)
     os.chmod(config, 0o644)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
