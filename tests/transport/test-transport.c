@@ -151,6 +151,16 @@ test_heartbeat (Fixture *fixture, gconstpointer data)
 }
 
 static void
+test_quiet_between_beats (Fixture *fixture, gconstpointer data)
+{
+  /* Nothing may close the idle keep-alive connection before the next beat
+   * (30 s): the watch would take that for a server restart. */
+  start_and_connect (fixture);
+  pres_test_run_for (11000);
+  g_assert_cmpuint (pres_recording_server_count (fixture->server), ==, 1);
+}
+
+static void
 test_state_change (Fixture *fixture, gconstpointer data)
 {
   g_autoptr (JsonObject) body = NULL;
@@ -376,6 +386,7 @@ main (int argc, char *argv[])
 #define ADD(path, mode, func)                                                                      \
   g_test_add (path, Fixture, GINT_TO_POINTER (mode), fixture_set_up, func, fixture_tear_down)
   ADD ("/transport/heartbeat", PRES_RECORDING_GOOD, test_heartbeat);
+  ADD ("/transport/quiet-between-beats", PRES_RECORDING_GOOD, test_quiet_between_beats);
   ADD ("/transport/state-change", PRES_RECORDING_GOOD, test_state_change);
   ADD ("/transport/periodic", PRES_RECORDING_GOOD, test_periodic);
   ADD ("/transport/hanging-server", PRES_RECORDING_HANG, test_hanging_server);

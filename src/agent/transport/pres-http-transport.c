@@ -479,11 +479,11 @@ pres_http_transport_init (PresHttpTransport *self)
   self->interval_ms = DEFAULT_INTERVAL_MS;
   self->last_change_sent = G_MININT64 / 2;
   self->watch = pres_connection_watch_new (on_connection_closed, self);
-  /* idle-timeout 0: libsoup must not close the idle connection behind the
-   * watch's back; the server or a heartbeat failure does that. */
-  self->soup
-    = soup_session_new_with_options ("timeout", PRES_HTTP_REQUEST_TIMEOUT_S, "idle-timeout", 0,
-                                     "user-agent", "presence-agent/" PACKAGE_VERSION, NULL);
+  /* No idle-timeout and no socket timeout: either would close the idle
+   * keep-alive connection behind the watch's back, and the watch would take
+   * that for a server restart. Each exchange has its own deadline instead. */
+  self->soup = soup_session_new_with_options ("idle-timeout", 0, "user-agent",
+                                              "presence-agent/" PACKAGE_VERSION, NULL);
 }
 
 PresHttpTransport *
