@@ -49,6 +49,7 @@ struct _PresAgent
   gboolean awaiting_leave; /* logind waits for it before sleep or shutdown */
 
   char *state_path;
+  guint save_id; /* a state file write waiting for the loop to be idle */
 };
 
 G_DEFINE_TYPE (PresAgent, pres_agent, G_TYPE_OBJECT)
@@ -72,8 +73,29 @@ save_manual_state (PresAgent *self)
     .status_text = (char *) pres_model_get_status_text (self->model),
   };
 
+  g_clear_handle_id (&self->save_id, g_source_remove);
   if (!pres_state_file_save (self->state_path, &saved, &error))
     g_warning ("Cannot save the manual state: %s", error->message);
+}
+
+static gboolean
+on_save_idle (gpointer user_data)
+{
+  PresAgent *self = user_data;
+
+  self->save_id = 0;
+  save_manual_state (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The state file is written (with fsync) once the change is out: after the
+ * D-Bus reply and the heartbeat, which run at higher priority, and once for
+ * the several properties one change notifies. Dispose writes what waits. */
+static void
+schedule_save (PresAgent *self)
+{
+  if (self->save_id == 0)
+    self->save_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, on_save_idle, self, NULL);
 }
 
 static void
@@ -210,6 +232,8 @@ pres_agent_dispose (GObject *object)
 {
   PresAgent *self = PRES_AGENT (object);
 
+  if (self->save_id != 0)
+    save_manual_state (self);
   g_clear_object (&self->network);
   g_clear_object (&self->dnd);
   g_clear_object (&self->session_bus);
@@ -337,12 +361,12 @@ pres_agent_new (const PresAgentOptions *options,
                            G_CALLBACK (on_follow_dnd_changed), self, G_CONNECT_SWAPPED);
 
   restore_manual_state (self);
-  g_signal_connect_object (self->model, "notify::manual", G_CALLBACK (save_manual_state), self,
+  g_signal_connect_object (self->model, "notify::manual", G_CALLBACK (schedule_save), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->model, "notify::manual-until", G_CALLBACK (save_manual_state),
-                           self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->model, "notify::status-text", G_CALLBACK (save_manual_state),
-                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->model, "notify::manual-until", G_CALLBACK (schedule_save), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->model, "notify::status-text", G_CALLBACK (schedule_save), self,
+                           G_CONNECT_SWAPPED);
 
   g_debug ("Instance id %s, server %s", instance_id, server);
   return g_steal_pointer (&self);
