@@ -396,9 +396,11 @@ test_others_see (Fixture      *fixture,
   assert_status (fixture, "Online | Others see you as busy (another device) | "
                           "Connected to presence.example.org");
 
-  /* Appearing offline here: the server's own view says appear_offline,
-   * which others read as offline, as this device wants. */
+  /* Appearing offline here: until the server answers, its old word is not
+   * shown; then its own view says appear_offline, which others read as
+   * offline, as this device wants. */
   g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_APPEAR_OFFLINE, 0, &error));
+  assert_status (fixture, "Appearing offline | Connected to presence.example.org");
   pres_link_set_public_state (fixture->link, "appear_offline");
   assert_status (fixture, "Appearing offline | Connected to presence.example.org");
 

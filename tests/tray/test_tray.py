@@ -154,10 +154,21 @@ class TrayTestCase(AgentTestCase):
         return node[0], node[1]
 
     def click(self, *labels):
-        entry_id, _ = self.find(*labels)
-        name, _ = self.item
-        self.call_on(name, self.item_property("Menu"), MENU_INTERFACE, "Event",
-                     GLib.Variant("(isvu)", (entry_id, "clicked", GLib.Variant("i", 0), 0)))
+        """Clicks the entry; the layout may change between reading it and the
+        click (a status line updated), which makes the id stale: read again."""
+        def clicked():
+            entry_id, _ = self.find(*labels)
+            name, _ = self.item
+            try:
+                self.call_on(name, self.item_property("Menu"), MENU_INTERFACE, "Event",
+                             GLib.Variant("(isvu)", (entry_id, "clicked", GLib.Variant("i", 0),
+                                                     0)))
+            except GLib.Error as error:
+                if "does not refer to a menu item" in error.message:
+                    return False
+                raise
+            return True
+        wait_until(clicked, message="a click on %s" % " → ".join(labels))
 
     def notifications(self):
         (calls,) = self.call_on("org.freedesktop.Notifications", NOTIFICATIONS_PATH,

@@ -400,6 +400,8 @@ on_state_changed (PresModel *model,
 
   if (!self->started || self->quit_reason != NULL)
     return;
+  /* What others see is known again from the reply to this change. */
+  pres_link_set_public_state (self->link, NULL);
   /* Going offline (sleep, logout) and coming back do not wait for a
    * coalescing window or a retry timer: the moment matters. */
   if (state == PRES_STATE_OFFLINE || previous == PRES_STATE_OFFLINE)

@@ -31,6 +31,7 @@ struct _PresMenu
 
   char  *header;
   char  *others_line;
+  gboolean public_state_fresh; /* the server's public state answers our current state */
   char  *connection_line;
   gboolean idle_unavailable;
   char  *title;
@@ -146,8 +147,10 @@ update (PresMenu *self)
   guint refresh_ms = 0;
   g_autofree char *header = format_header (self, &refresh_ms);
   g_autofree char *connection_line = pres_menu_label_connection (self->link);
-  g_autofree char *others_line = pres_menu_label_others (pres_model_get_state (self->model),
-                                                         pres_link_get_public_state (self->link));
+  g_autofree char *others_line =
+    self->public_state_fresh ? pres_menu_label_others (pres_model_get_state (self->model),
+                                                       pres_link_get_public_state (self->link))
+                             : NULL;
   g_autofree char *title = NULL;
   const char *mode = mode_for_manual (pres_model_get_manual (self->model));
   g_autoptr (GVariant) mode_state = g_action_get_state (G_ACTION (self->mode_action));
@@ -181,6 +184,22 @@ update (PresMenu *self)
   if (set_string (&self->icon_name, pres_menu_icon_name (pres_model_get_state (self->model),
                                                 pres_link_get_connection (self->link))))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ICON_NAME]);
+}
+
+/* Until the server has answered a change of our own state, its public
+ * state still describes the old one: no "others see" line meanwhile. */
+static void
+on_own_state_changed (PresMenu *self)
+{
+  self->public_state_fresh = FALSE;
+  update (self);
+}
+
+static void
+on_public_state_changed (PresMenu *self)
+{
+  self->public_state_fresh = TRUE;
+  update (self);
 }
 
 /* Seconds from now to TARGET: a count of seconds, or the next day's 09:00
@@ -373,8 +392,7 @@ pres_menu_new (PresModel      *model,
                PresClock      *clock)
 {
   PresMenu *self = g_object_new (PRES_TYPE_MENU, NULL);
-  static const char *const model_props[] = { "notify::state", "notify::manual",
-                                             "notify::manual-until" };
+  static const char *const model_props[] = { "notify::manual", "notify::manual-until" };
 
   self->model = g_object_ref (model);
   self->link = g_object_ref (link);
@@ -388,11 +406,13 @@ pres_menu_new (PresModel      *model,
   for (gsize i = 0; i < G_N_ELEMENTS (model_props); i++)
     g_signal_connect_object (model, model_props[i], G_CALLBACK (update), self,
                              G_CONNECT_SWAPPED);
+  g_signal_connect_object (model, "notify::state", G_CALLBACK (on_own_state_changed), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (link, "notify::connection", G_CALLBACK (update), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (link, "notify::server", G_CALLBACK (update), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (link, "notify::public-state", G_CALLBACK (update), self,
-                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (link, "notify::public-state", G_CALLBACK (on_public_state_changed),
+                           self, G_CONNECT_SWAPPED);
   /* The agent's source picks its backend after start and may change it. */
   g_signal_connect_object (idle_source, "notify::name", G_CALLBACK (update), self,
                            G_CONNECT_SWAPPED);
