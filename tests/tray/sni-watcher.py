@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """A minimal org.kde.StatusNotifierWatcher for the tray tests, on the session
 bus of DBUS_SESSION_BUS_ADDRESS. With --host it also registers itself as a
-tray host, like a panel would. Prints "ready" once it owns the name.
+tray host, like a panel would. Prints "ready" once it owns the name, then
+"registered SECONDS" for each new item: how long after owning the name its
+registration arrived, on this process's monotonic clock.
 
 Only what an item and the agent use: RegisterStatusNotifierItem,
 RegisterStatusNotifierHost, RegisteredStatusNotifierItems,
@@ -11,6 +13,7 @@ dropped when their owner leaves the bus.
 
 import os
 import sys
+import time
 
 from gi.repository import Gio, GLib
 
@@ -38,6 +41,7 @@ class Watcher:
         self.bus = bus
         self.items = []
         self.hosts = ["org.kde.StatusNotifierHost-%d" % os.getpid()] if with_host else []
+        self.acquired = None
         info = Gio.DBusNodeInfo.new_for_xml(XML).interfaces[0]
         bus.register_object(PATH, info, self.on_call, self.on_get, None)
         bus.signal_subscribe("org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
@@ -56,6 +60,7 @@ class Watcher:
             if item not in self.items:
                 self.items.append(item)
                 self.emit("StatusNotifierItemRegistered", item)
+                print("registered %.3f" % (time.monotonic() - self.acquired), flush=True)
         else:
             self.hosts.append(arg)
             self.emit("StatusNotifierHostRegistered")
@@ -86,6 +91,7 @@ def main():
                                        None, None)
 
     def acquired(*args):
+        watcher.acquired = time.monotonic()
         print("ready", flush=True)
 
     def lost(*args):
