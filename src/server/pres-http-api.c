@@ -6,6 +6,7 @@
 
 #define INSTANCES_PATH "/v1/instances"
 #define STORE_FULL_RETRY_AFTER_S 30
+#define STORE_UNAVAILABLE_RETRY_AFTER_S 5
 
 struct _PresHttpApi
 {
@@ -68,6 +69,77 @@ set_retry_after (SoupServerMessage *msg,
                                 value);
 }
 
+/* A request waiting for the store.  The store may answer before its call
+ * returns (memory) or later (Redis): the message is paused only in the
+ * latter case, and whichever of the two ends last frees this. */
+typedef struct
+{
+  PresHttpApi *self;
+  SoupServerMessage *msg;
+  char *participant_id;
+  GPtrArray *ids; /* of a read, unique */
+  guint refs;
+  gboolean answered;
+  gboolean paused;
+} Pending;
+
+static Pending *
+pending_new (PresHttpApi       *self,
+             SoupServerMessage *msg,
+             const char        *participant_id)
+{
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->self = g_object_ref (self);
+  pending->msg = g_object_ref (msg);
+  pending->participant_id = g_strdup (participant_id);
+  pending->refs = 2; /* the caller's and the callback's */
+  return pending;
+}
+
+static void
+pending_unref (Pending *pending)
+{
+  if (--pending->refs > 0)
+    return;
+  g_object_unref (pending->msg);
+  g_object_unref (pending->self);
+  g_free (pending->participant_id);
+  g_clear_pointer (&pending->ids, g_ptr_array_unref);
+  g_free (pending);
+}
+
+/* The caller, once the store call has returned. */
+static void
+pending_started (Pending *pending)
+{
+  if (!pending->answered)
+    {
+      soup_server_message_pause (pending->msg);
+      pending->paused = TRUE;
+    }
+  pending_unref (pending);
+}
+
+/* The callback, once the response is set. */
+static void
+pending_answered (Pending *pending)
+{
+  pending->answered = TRUE;
+  if (pending->paused)
+    soup_server_message_unpause (pending->msg);
+  pending_unref (pending);
+}
+
+static void
+reply_unavailable (PresHttpApi       *self,
+                   SoupServerMessage *msg,
+                   const GError      *error)
+{
+  set_retry_after (msg, STORE_UNAVAILABLE_RETRY_AFTER_S);
+  reply_error (self, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", error->message);
+}
+
 /* Authentication, then the caller's rate limit: both before anything else
  * is looked at, so a rejected caller learns nothing and costs little. */
 static gboolean
@@ -99,6 +171,44 @@ authorize (PresHttpApi       *self,
 }
 
 static void
+upsert_cb (PresUpsertResult result,
+           PresState        state,
+           const GError    *error,
+           gpointer         user_data)
+{
+  Pending *pending = user_data;
+  PresHttpApi *self = pending->self;
+  SoupServerMessage *msg = pending->msg;
+  g_autoptr (PresHeartbeatReply) reply = NULL;
+
+  if (g_error_matches (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL))
+    {
+      set_retry_after (msg, STORE_FULL_RETRY_AFTER_S);
+      reply_error (self, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "server_full", error->message);
+    }
+  else if (g_error_matches (error, PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES))
+    reply_error (self, msg, SOUP_STATUS_CONFLICT, "too_many_instances", error->message);
+  else if (error != NULL)
+    reply_unavailable (self, msg, error);
+  else
+    {
+      if (result == PRES_UPSERT_STALE)
+        self->metrics->heartbeats_stale++;
+      else
+        self->metrics->heartbeats++;
+
+      /* The caller is the participant, so appear_offline reads as such. */
+      reply = pres_heartbeat_reply_new ();
+      reply->participant_id = g_strdup (pending->participant_id);
+      reply->state = state;
+      reply->ttl_ms = self->ttl_ms;
+      reply->interval_ms = self->interval_ms;
+      reply_json (msg, SOUP_STATUS_OK, pres_heartbeat_reply_to_json (reply));
+    }
+  pending_answered (pending);
+}
+
+static void
 handle_put (PresHttpApi       *self,
             SoupServerMessage *msg,
             const PresIdentity *identity,
@@ -107,9 +217,8 @@ handle_put (PresHttpApi       *self,
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
   g_autoptr (PresHeartbeat) hb = NULL;
-  g_autoptr (PresHeartbeatReply) reply = pres_heartbeat_reply_new ();
   g_autoptr (GError) error = NULL;
-  PresUpsertResult result;
+  Pending *pending;
   gsize length;
   const char *data = g_bytes_get_data (bytes, &length);
 
@@ -119,29 +228,29 @@ handle_put (PresHttpApi       *self,
       reply_wire_error (self, msg, error);
       return;
     }
-  if (!pres_store_upsert (self->store, identity->participant_id, instance_id,
-                          g_steal_pointer (&hb), &result, &error))
-    {
-      if (g_error_matches (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL))
-        {
-          set_retry_after (msg, STORE_FULL_RETRY_AFTER_S);
-          reply_error (self, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "server_full", error->message);
-        }
-      else
-        reply_error (self, msg, SOUP_STATUS_CONFLICT, "too_many_instances", error->message);
-      return;
-    }
-  if (result == PRES_UPSERT_STALE)
-    self->metrics->heartbeats_stale++;
-  else
-    self->metrics->heartbeats++;
+  pending = pending_new (self, msg, identity->participant_id);
+  pres_store_upsert (self->store, identity->participant_id, instance_id, g_steal_pointer (&hb),
+                     upsert_cb, pending);
+  pending_started (pending);
+}
 
-  /* The caller is the participant, so appear_offline reads as such. */
-  reply->participant_id = g_strdup (identity->participant_id);
-  reply->state = pres_store_get_state (self->store, identity->participant_id);
-  reply->ttl_ms = self->ttl_ms;
-  reply->interval_ms = self->interval_ms;
-  reply_json (msg, SOUP_STATUS_OK, pres_heartbeat_reply_to_json (reply));
+static void
+leave_cb (gboolean      removed,
+          const GError *error,
+          gpointer      user_data)
+{
+  Pending *pending = user_data;
+
+  if (error != NULL)
+    reply_unavailable (pending->self, pending->msg, error);
+  else
+    {
+      if (removed)
+        pending->self->metrics->leaves++;
+      /* A late or repeated leave is not an error: the outcome is the same. */
+      reply_json (pending->msg, SOUP_STATUS_OK, g_strdup ("{}"));
+    }
+  pending_answered (pending);
 }
 
 static void
@@ -153,6 +262,7 @@ handle_delete (PresHttpApi       *self,
 {
   const char *session = query != NULL ? g_hash_table_lookup (query, "session") : NULL;
   const char *reason = query != NULL ? g_hash_table_lookup (query, "reason") : NULL;
+  Pending *pending;
 
   if (session == NULL || *session == '\0' || strlen (session) > PRES_WIRE_MAX_STRING_BYTES)
     {
@@ -160,21 +270,17 @@ handle_delete (PresHttpApi       *self,
                    "session: the query parameter is required (at most 256 bytes)");
       return;
     }
-  if (pres_store_leave (self->store, identity->participant_id, instance_id, session))
-    {
-      self->metrics->leaves++;
-      g_debug ("instance %s of %s left (%s)", instance_id, identity->participant_id,
-               reason != NULL ? reason : "no reason");
-    }
-  /* A late or repeated leave is not an error: the outcome is the same. */
-  reply_json (msg, SOUP_STATUS_OK, g_strdup ("{}"));
+  g_debug ("instance %s of %s leaves (%s)", instance_id, identity->participant_id,
+           reason != NULL ? reason : "no reason");
+  pending = pending_new (self, msg, identity->participant_id);
+  pres_store_leave (self->store, identity->participant_id, instance_id, session, leave_cb,
+                    pending);
+  pending_started (pending);
 }
 
 static void
 append_instance (GString                *out,
-                 const PresInstanceInfo *info,
-                 gint64                  now_us,
-                 gint64                  wall_now_ms)
+                 const PresInstanceInfo *info)
 {
   const PresHeartbeat *hb = info->heartbeat;
   const char *names[] = { "status_text", "host", "version", "device_family",
@@ -201,9 +307,34 @@ append_instance (GString                *out,
       g_string_append_printf (out, ",\"%s\":", names[i]);
       pres_wire_append_json_string (out, values[i]);
     }
-  /* The store keeps monotonic time; ts is the wall time of the last beat. */
-  g_string_append_printf (out, ",\"ts\":%" G_GINT64_FORMAT "}",
-                          wall_now_ms - (now_us - info->last_seen_us) / 1000);
+  g_string_append_printf (out, ",\"ts\":%" G_GINT64_FORMAT "}", info->last_seen_ms);
+}
+
+static void
+list_cb (GPtrArray    *infos,
+         const GError *error,
+         gpointer      user_data)
+{
+  Pending *pending = user_data;
+  GString *out;
+
+  if (error != NULL)
+    {
+      reply_unavailable (pending->self, pending->msg, error);
+      pending_answered (pending);
+      return;
+    }
+  out = g_string_new ("{\"instances\":[");
+  for (guint i = 0; i < infos->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_instance (out, infos->pdata[i]);
+    }
+  g_string_append (out, "]}");
+  pending->self->metrics->reads++;
+  reply_json (pending->msg, SOUP_STATUS_OK, g_string_free (out, FALSE));
+  pending_answered (pending);
 }
 
 static void
@@ -211,21 +342,11 @@ handle_list (PresHttpApi       *self,
              SoupServerMessage *msg,
              const PresIdentity *identity)
 {
-  g_autoptr (GPtrArray) infos =
-    pres_store_list_instances (self->store, identity->admin ? NULL : identity->participant_id);
-  GString *out = g_string_new ("{\"instances\":[");
-  gint64 now_us = g_get_monotonic_time ();
-  gint64 wall_now_ms = g_get_real_time () / 1000;
+  Pending *pending = pending_new (self, msg, identity->participant_id);
 
-  for (guint i = 0; i < infos->len; i++)
-    {
-      if (i > 0)
-        g_string_append_c (out, ',');
-      append_instance (out, infos->pdata[i], now_us, wall_now_ms);
-    }
-  g_string_append (out, "]}");
-  self->metrics->reads++;
-  reply_json (msg, SOUP_STATUS_OK, g_string_free (out, FALSE));
+  pres_store_list_instances (self->store, identity->admin ? NULL : identity->participant_id,
+                             list_cb, pending);
+  pending_started (pending);
 }
 
 static void
@@ -275,6 +396,34 @@ instances_cb (SoupServer        *server,
                  "/v1/instances/{id}: only PUT and DELETE are allowed");
 }
 
+/* Without the store, a state is "unknown" rather than an invented offline. */
+static void
+states_cb (const PresState *states,
+           const GError    *error,
+           gpointer         user_data)
+{
+  Pending *pending = user_data;
+  GString *out = g_string_new ("{");
+
+  for (guint i = 0; i < pending->ids->len; i++)
+    {
+      const char *id = pending->ids->pdata[i];
+
+      if (i > 0)
+        g_string_append_c (out, ',');
+      pres_wire_append_json_string (out, id);
+      g_string_append_c (out, ':');
+      pres_wire_append_json_string (
+        out, states == NULL ? "unknown"
+                            : pres_state_to_string (pres_store_state_for_viewer (
+                                states[i], id, pending->participant_id)));
+    }
+  g_string_append_c (out, '}');
+  pending->self->metrics->reads++;
+  reply_json (pending->msg, SOUP_STATUS_OK, g_string_free (out, FALSE));
+  pending_answered (pending);
+}
+
 static void
 presence_cb (SoupServer        *server,
              SoupServerMessage *msg,
@@ -287,7 +436,7 @@ presence_cb (SoupServer        *server,
   g_auto (GStrv) ids = NULL;
   g_autoptr (GHashTable) seen = NULL;
   PresIdentity identity;
-  GString *out;
+  Pending *pending;
 
   if (!g_str_equal (path, "/v1/presence"))
     {
@@ -325,26 +474,18 @@ presence_cb (SoupServer        *server,
         }
     }
 
+  /* A repeated id would be a repeated JSON key. */
   seen = g_hash_table_new (g_str_hash, g_str_equal);
-  out = g_string_new ("{");
+  pending = pending_new (self, msg, identity.participant_id);
+  pending->ids = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; ids[i] != NULL; i++)
     {
-      PresState raw = pres_store_get_state (self->store, ids[i]);
-
-      /* A repeated id would be a repeated JSON key. */
-      if (!g_hash_table_add (seen, ids[i]))
-        continue;
-      if (out->len > 1)
-        g_string_append_c (out, ',');
-      pres_wire_append_json_string (out, ids[i]);
-      g_string_append_c (out, ':');
-      pres_wire_append_json_string (
-        out, pres_state_to_string (
-               pres_store_state_for_viewer (raw, ids[i], identity.participant_id)));
+      if (g_hash_table_add (seen, ids[i]))
+        g_ptr_array_add (pending->ids, g_strdup (ids[i]));
     }
-  g_string_append_c (out, '}');
-  self->metrics->reads++;
-  reply_json (msg, SOUP_STATUS_OK, g_string_free (out, FALSE));
+  pres_store_get_states (self->store, (const char *const *) pending->ids->pdata,
+                         pending->ids->len, states_cb, pending);
+  pending_started (pending);
 }
 
 static void
@@ -358,16 +499,16 @@ healthz_cb (SoupServer        *server,
 }
 
 static void
-metrics_cb (SoupServer        *server,
-            SoupServerMessage *msg,
-            const char        *path,
-            GHashTable        *query,
-            gpointer           user_data)
+counts_cb (const PresStoreCounts *counts,
+           const GError          *error,
+           gpointer               user_data)
 {
-  PresHttpApi *self = user_data;
+  Pending *pending = user_data;
+  PresHttpApi *self = pending->self;
   PresMetricsGauges gauges = {
-    .instances = pres_store_get_n_instances (self->store),
-    .participants = pres_store_get_n_participants (self->store),
+    .store_up = counts != NULL,
+    .instances = counts != NULL ? counts->instances : 0,
+    .participants = counts != NULL ? counts->participants : 0,
     .subscribers =
       self->subscriber_count != NULL ? self->subscriber_count (self->subscriber_count_data) : 0,
     .rate_limit_keys = pres_rate_limit_get_n_keys (self->rate_limit),
@@ -376,9 +517,23 @@ metrics_cb (SoupServer        *server,
   };
   char *text = pres_metrics_render (self->metrics, &gauges);
 
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
+  soup_server_message_set_status (pending->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (pending->msg, "text/plain; version=0.0.4; charset=utf-8",
                                     SOUP_MEMORY_TAKE, text, strlen (text));
+  pending_answered (pending);
+}
+
+static void
+metrics_cb (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  Pending *pending = pending_new (user_data, msg, NULL);
+
+  pres_store_get_counts (PRES_HTTP_API (user_data)->store, counts_cb, pending);
+  pending_started (pending);
 }
 
 static void

@@ -195,16 +195,15 @@ sweeper_ensure (PresMemoryStore *self)
   g_source_unref (self->sweeper);
 }
 
+/* Applies the heartbeat; FALSE with error when a cap refuses it. */
 static gboolean
-pres_memory_store_upsert (PresStore        *store,
-                          const char       *participant_id,
-                          const char       *instance_id,
-                          PresHeartbeat    *heartbeat,
-                          PresUpsertResult *result,
-                          GError          **error)
+apply_heartbeat (PresMemoryStore  *self,
+                 const char       *participant_id,
+                 const char       *instance_id,
+                 PresHeartbeat    *hb,
+                 PresUpsertResult *result,
+                 GError          **error)
 {
-  PresMemoryStore *self = PRES_MEMORY_STORE (store);
-  g_autoptr (PresHeartbeat) hb = heartbeat;
   Participant *p = g_hash_table_lookup (self->participants, participant_id);
   Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
   gint64 now = g_get_monotonic_time ();
@@ -261,42 +260,83 @@ pres_memory_store_upsert (PresStore        *store,
   return TRUE;
 }
 
-static gboolean
-pres_memory_store_leave (PresStore  *store,
-                         const char *participant_id,
-                         const char *instance_id,
-                         const char *session)
-{
-  PresMemoryStore *self = PRES_MEMORY_STORE (store);
-  Participant *p = g_hash_table_lookup (self->participants, participant_id);
-  Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
-
-  if (inst == NULL)
-    return FALSE;
-  if (!g_str_equal (pres_stored_beat_get_session (inst->beat), session))
-    {
-      g_debug ("instance %s of %s: leave for another session ignored", instance_id,
-               participant_id);
-      return FALSE;
-    }
-  instance_remove (self, inst);
-  participant_update (self, p, "leave");
-  return TRUE;
-}
-
 static PresState
-pres_memory_store_get_state (PresStore  *store,
-                             const char *participant_id)
+state_of (PresMemoryStore *self,
+          const char      *participant_id)
 {
-  PresMemoryStore *self = PRES_MEMORY_STORE (store);
   Participant *p = g_hash_table_lookup (self->participants, participant_id);
 
   return p != NULL ? p->state : PRES_STATE_OFFLINE;
 }
 
 static void
+pres_memory_store_upsert (PresStore          *store,
+                          const char         *participant_id,
+                          const char         *instance_id,
+                          PresHeartbeat      *heartbeat,
+                          PresStoreUpsertFunc callback,
+                          gpointer            user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autoptr (PresHeartbeat) hb = heartbeat;
+  g_autoptr (GError) error = NULL;
+  PresUpsertResult result;
+
+  if (!apply_heartbeat (self, participant_id, instance_id, hb, &result, &error))
+    callback (PRES_UPSERT_STALE, PRES_STATE_OFFLINE, error, user_data);
+  else
+    callback (result, state_of (self, participant_id), NULL, user_data);
+}
+
+static void
+pres_memory_store_leave (PresStore         *store,
+                         const char        *participant_id,
+                         const char        *instance_id,
+                         const char        *session,
+                         PresStoreLeaveFunc callback,
+                         gpointer           user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  Participant *p = g_hash_table_lookup (self->participants, participant_id);
+  Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
+
+  if (inst == NULL)
+    {
+      callback (FALSE, NULL, user_data);
+      return;
+    }
+  if (!g_str_equal (pres_stored_beat_get_session (inst->beat), session))
+    {
+      g_debug ("instance %s of %s: leave for another session ignored", instance_id,
+               participant_id);
+      callback (FALSE, NULL, user_data);
+      return;
+    }
+  instance_remove (self, inst);
+  participant_update (self, p, "leave");
+  callback (TRUE, NULL, user_data);
+}
+
+static void
+pres_memory_store_get_states (PresStore          *store,
+                              const char *const  *participant_ids,
+                              guint               n_ids,
+                              PresStoreStatesFunc callback,
+                              gpointer            user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autofree PresState *states = g_new (PresState, MAX (n_ids, 1));
+
+  for (guint i = 0; i < n_ids; i++)
+    states[i] = state_of (self, participant_ids[i]);
+  callback (states, NULL, user_data);
+}
+
+static void
 add_infos (GPtrArray   *out,
-           Participant *p)
+           Participant *p,
+           gint64       now_us,
+           gint64       wall_now_ms)
 {
   for (guint i = 0; i < p->n_instances; i++)
     {
@@ -305,24 +345,30 @@ add_infos (GPtrArray   *out,
       info->participant_id = g_strdup (p->id);
       info->instance_id = g_strdup (p->instances[i]->id);
       info->heartbeat = pres_stored_beat_unpack (p->instances[i]->beat);
-      info->last_seen_us = p->instances[i]->last_seen_us;
+      /* Kept on the monotonic clock; shown as wall time. */
+      info->last_seen_ms = wall_now_ms - (now_us - p->instances[i]->last_seen_us) / 1000;
       g_ptr_array_add (out, info);
     }
 }
 
-static GPtrArray *
-pres_memory_store_list_instances (PresStore  *store,
-                                  const char *participant_id)
+static void
+pres_memory_store_list_instances (PresStore             *store,
+                                  const char            *participant_id,
+                                  PresStoreInstancesFunc callback,
+                                  gpointer               user_data)
 {
   PresMemoryStore *self = PRES_MEMORY_STORE (store);
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_instance_info_free);
+  g_autoptr (GPtrArray) out =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pres_instance_info_free);
+  gint64 now_us = g_get_monotonic_time ();
+  gint64 wall_now_ms = g_get_real_time () / 1000;
 
   if (participant_id != NULL)
     {
       Participant *p = g_hash_table_lookup (self->participants, participant_id);
 
       if (p != NULL)
-        add_infos (out, p);
+        add_infos (out, p, now_us, wall_now_ms);
     }
   else
     {
@@ -331,9 +377,23 @@ pres_memory_store_list_instances (PresStore  *store,
 
       g_hash_table_iter_init (&iter, self->participants);
       while (g_hash_table_iter_next (&iter, NULL, &value))
-        add_infos (out, value);
+        add_infos (out, value, now_us, wall_now_ms);
     }
-  return out;
+  callback (out, NULL, user_data);
+}
+
+static void
+pres_memory_store_get_counts (PresStore          *store,
+                              PresStoreCountsFunc callback,
+                              gpointer            user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  PresStoreCounts counts = {
+    .instances = self->n_instances,
+    .participants = g_hash_table_size (self->participants),
+  };
+
+  callback (&counts, NULL, user_data);
 }
 
 static void
@@ -347,28 +407,15 @@ pres_memory_store_set_always_online (PresStore  *store,
   participant_update (self, p, "always-online");
 }
 
-static guint
-pres_memory_store_get_n_instances (PresStore *store)
-{
-  return PRES_MEMORY_STORE (store)->n_instances;
-}
-
-static guint
-pres_memory_store_get_n_participants (PresStore *store)
-{
-  return g_hash_table_size (PRES_MEMORY_STORE (store)->participants);
-}
-
 static void
 pres_memory_store_iface_init (PresStoreInterface *iface)
 {
   iface->upsert = pres_memory_store_upsert;
   iface->leave = pres_memory_store_leave;
-  iface->get_state = pres_memory_store_get_state;
+  iface->get_states = pres_memory_store_get_states;
   iface->list_instances = pres_memory_store_list_instances;
+  iface->get_counts = pres_memory_store_get_counts;
   iface->set_always_online = pres_memory_store_set_always_online;
-  iface->get_n_instances = pres_memory_store_get_n_instances;
-  iface->get_n_participants = pres_memory_store_get_n_participants;
 }
 
 static void

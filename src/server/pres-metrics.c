@@ -68,9 +68,13 @@ pres_metrics_render (PresMetrics             *self,
                               "\n",
                               status, self->rejected[status]);
 
-  gauge (out, "presence_instances", "Live instances.", gauges->instances);
-  gauge (out, "presence_participants", "Participants with a live instance or always online.",
-         gauges->participants);
+  gauge (out, "presence_store_up", "Whether the store answered.", gauges->store_up ? 1 : 0);
+  if (gauges->store_up)
+    {
+      gauge (out, "presence_instances", "Live instances.", gauges->instances);
+      gauge (out, "presence_participants", "Participants with a live instance or always online.",
+             gauges->participants);
+    }
   gauge (out, "presence_stream_subscribers", "Open WebSocket streams.", gauges->subscribers);
   gauge (out, "presence_rate_limit_keys", "Callers with a rate-limit bucket.",
          gauges->rate_limit_keys);

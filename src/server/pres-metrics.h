@@ -19,6 +19,7 @@ typedef struct
 
 typedef struct
 {
+  gboolean store_up; /* FALSE: the store did not answer, its gauges are left out */
   guint instances;
   guint participants;
   guint subscribers;

@@ -33,43 +33,60 @@ pres_instance_info_free (PresInstanceInfo *info)
   g_free (info);
 }
 
-gboolean
-pres_store_upsert (PresStore        *store,
-                   const char       *participant_id,
-                   const char       *instance_id,
-                   PresHeartbeat    *heartbeat,
-                   PresUpsertResult *result,
-                   GError          **error)
+void
+pres_store_upsert (PresStore          *store,
+                   const char         *participant_id,
+                   const char         *instance_id,
+                   PresHeartbeat      *heartbeat,
+                   PresStoreUpsertFunc callback,
+                   gpointer            user_data)
 {
-  g_return_val_if_fail (PRES_IS_STORE (store), FALSE);
-  return PRES_STORE_GET_IFACE (store)->upsert (store, participant_id, instance_id, heartbeat,
-                                               result, error);
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->upsert (store, participant_id, instance_id, heartbeat, callback,
+                                        user_data);
 }
 
-gboolean
-pres_store_leave (PresStore  *store,
-                  const char *participant_id,
-                  const char *instance_id,
-                  const char *session)
+void
+pres_store_leave (PresStore         *store,
+                  const char        *participant_id,
+                  const char        *instance_id,
+                  const char        *session,
+                  PresStoreLeaveFunc callback,
+                  gpointer           user_data)
 {
-  g_return_val_if_fail (PRES_IS_STORE (store), FALSE);
-  return PRES_STORE_GET_IFACE (store)->leave (store, participant_id, instance_id, session);
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->leave (store, participant_id, instance_id, session, callback,
+                                       user_data);
 }
 
-PresState
-pres_store_get_state (PresStore  *store,
-                      const char *participant_id)
+void
+pres_store_get_states (PresStore          *store,
+                       const char *const  *participant_ids,
+                       guint               n_ids,
+                       PresStoreStatesFunc callback,
+                       gpointer            user_data)
 {
-  g_return_val_if_fail (PRES_IS_STORE (store), PRES_STATE_OFFLINE);
-  return PRES_STORE_GET_IFACE (store)->get_state (store, participant_id);
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->get_states (store, participant_ids, n_ids, callback, user_data);
 }
 
-GPtrArray *
-pres_store_list_instances (PresStore  *store,
-                           const char *participant_id)
+void
+pres_store_list_instances (PresStore             *store,
+                           const char            *participant_id,
+                           PresStoreInstancesFunc callback,
+                           gpointer               user_data)
 {
-  g_return_val_if_fail (PRES_IS_STORE (store), NULL);
-  return PRES_STORE_GET_IFACE (store)->list_instances (store, participant_id);
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->list_instances (store, participant_id, callback, user_data);
+}
+
+void
+pres_store_get_counts (PresStore          *store,
+                       PresStoreCountsFunc callback,
+                       gpointer            user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->get_counts (store, callback, user_data);
 }
 
 void
@@ -78,20 +95,6 @@ pres_store_set_always_online (PresStore  *store,
 {
   g_return_if_fail (PRES_IS_STORE (store));
   PRES_STORE_GET_IFACE (store)->set_always_online (store, participant_id);
-}
-
-guint
-pres_store_get_n_instances (PresStore *store)
-{
-  g_return_val_if_fail (PRES_IS_STORE (store), 0);
-  return PRES_STORE_GET_IFACE (store)->get_n_instances (store);
-}
-
-guint
-pres_store_get_n_participants (PresStore *store)
-{
-  g_return_val_if_fail (PRES_IS_STORE (store), 0);
-  return PRES_STORE_GET_IFACE (store)->get_n_participants (store);
 }
 
 PresState

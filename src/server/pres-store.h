@@ -28,6 +28,7 @@ typedef enum
 {
   PRES_STORE_ERROR_TOO_MANY_INSTANCES, /* the participant's per-participant cap */
   PRES_STORE_ERROR_FULL,               /* the server-wide cap */
+  PRES_STORE_ERROR_UNAVAILABLE,        /* the store cannot answer now (Redis down) */
 } PresStoreError;
 
 GQuark pres_store_error_quark (void);
@@ -40,7 +41,7 @@ typedef struct
   char *participant_id;
   char *instance_id;
   PresHeartbeat *heartbeat;
-  gint64 last_seen_us; /* monotonic */
+  gint64 last_seen_ms; /* wall clock, ms since the epoch */
 } PresInstanceInfo;
 
 void pres_instance_info_free (PresInstanceInfo *info);
@@ -54,52 +55,104 @@ typedef enum
   PRES_UPSERT_STALE,
 } PresUpsertResult;
 
+typedef struct
+{
+  guint instances;
+  guint participants;
+} PresStoreCounts;
+
+/* Every call is answered exactly once, through its callback: with the result,
+ * or with a GError (result arguments then unset).  The answer may come before
+ * the call returns (the memory store always answers at once) or later from
+ * the main loop (Redis); user_data must stay valid until then.  A store that
+ * is disposed answers its pending calls with PRES_STORE_ERROR_UNAVAILABLE.
+ * Arguments are copied before the call returns; errors and results are only
+ * borrowed by the callback. */
+
+/* state: the participant's raw state after the heartbeat. */
+typedef void (*PresStoreUpsertFunc) (PresUpsertResult result,
+                                     PresState        state,
+                                     const GError    *error,
+                                     gpointer         user_data);
+typedef void (*PresStoreLeaveFunc) (gboolean      removed,
+                                    const GError *error,
+                                    gpointer      user_data);
+/* states: one raw state per id asked, in order. */
+typedef void (*PresStoreStatesFunc) (const PresState *states,
+                                     const GError    *error,
+                                     gpointer         user_data);
+/* instances: of PresInstanceInfo, owned by the store; steal what you keep. */
+typedef void (*PresStoreInstancesFunc) (GPtrArray    *instances,
+                                        const GError *error,
+                                        gpointer      user_data);
+typedef void (*PresStoreCountsFunc) (const PresStoreCounts *counts,
+                                     const GError          *error,
+                                     gpointer               user_data);
+
 struct _PresStoreInterface
 {
   GTypeInterface parent_iface;
 
-  gboolean (*upsert) (PresStore        *store,
-                      const char       *participant_id,
-                      const char       *instance_id,
-                      PresHeartbeat    *heartbeat,
-                      PresUpsertResult *result,
-                      GError          **error);
-  gboolean (*leave) (PresStore  *store,
-                     const char *participant_id,
-                     const char *instance_id,
-                     const char *session);
-  PresState (*get_state) (PresStore  *store,
-                          const char *participant_id);
-  GPtrArray *(*list_instances) (PresStore  *store,
-                                const char *participant_id);
+  void (*upsert) (PresStore          *store,
+                  const char         *participant_id,
+                  const char         *instance_id,
+                  PresHeartbeat      *heartbeat,
+                  PresStoreUpsertFunc callback,
+                  gpointer            user_data);
+  void (*leave) (PresStore         *store,
+                 const char        *participant_id,
+                 const char        *instance_id,
+                 const char        *session,
+                 PresStoreLeaveFunc callback,
+                 gpointer           user_data);
+  void (*get_states) (PresStore          *store,
+                      const char *const  *participant_ids,
+                      guint               n_ids,
+                      PresStoreStatesFunc callback,
+                      gpointer            user_data);
+  void (*list_instances) (PresStore             *store,
+                          const char            *participant_id,
+                          PresStoreInstancesFunc callback,
+                          gpointer               user_data);
+  void (*get_counts) (PresStore          *store,
+                      PresStoreCountsFunc callback,
+                      gpointer            user_data);
   void (*set_always_online) (PresStore  *store,
                              const char *participant_id);
-  guint (*get_n_instances) (PresStore *store);
-  guint (*get_n_participants) (PresStore *store);
 };
 
 /* Takes ownership of heartbeat.  instance_id must be normalized already. */
-gboolean   pres_store_upsert (PresStore        *store,
-                              const char       *participant_id,
-                              const char       *instance_id,
-                              PresHeartbeat    *heartbeat,
-                              PresUpsertResult *result,
-                              GError          **error);
-/* TRUE when the instance was removed; a leave for another session than the
- * live one (a late leave) or for an unknown instance changes nothing. */
-gboolean   pres_store_leave (PresStore  *store,
-                             const char *participant_id,
-                             const char *instance_id,
-                             const char *session);
-PresState  pres_store_get_state (PresStore  *store,
-                                 const char *participant_id);
-/* Of PresInstanceInfo; all participants' when participant_id is NULL. */
-GPtrArray *pres_store_list_instances (PresStore  *store,
-                                      const char *participant_id);
-void       pres_store_set_always_online (PresStore  *store,
-                                         const char *participant_id);
-guint      pres_store_get_n_instances (PresStore *store);
-guint      pres_store_get_n_participants (PresStore *store);
+void pres_store_upsert (PresStore          *store,
+                        const char         *participant_id,
+                        const char         *instance_id,
+                        PresHeartbeat      *heartbeat,
+                        PresStoreUpsertFunc callback,
+                        gpointer            user_data);
+/* removed: TRUE when the instance was removed; a leave for another session
+ * than the live one (a late leave) or for an unknown instance changes
+ * nothing. */
+void pres_store_leave (PresStore         *store,
+                       const char        *participant_id,
+                       const char        *instance_id,
+                       const char        *session,
+                       PresStoreLeaveFunc callback,
+                       gpointer           user_data);
+void pres_store_get_states (PresStore          *store,
+                            const char *const  *participant_ids,
+                            guint               n_ids,
+                            PresStoreStatesFunc callback,
+                            gpointer            user_data);
+/* All participants' instances when participant_id is NULL. */
+void pres_store_list_instances (PresStore             *store,
+                                const char            *participant_id,
+                                PresStoreInstancesFunc callback,
+                                gpointer               user_data);
+void pres_store_get_counts (PresStore          *store,
+                            PresStoreCountsFunc callback,
+                            gpointer            user_data);
+/* Configuration from the tokens file, before serving. */
+void pres_store_set_always_online (PresStore  *store,
+                                   const char *participant_id);
 
 PresState  pres_store_state_for_viewer (PresState   raw,
                                         const char *participant_id,

@@ -18,12 +18,23 @@
 typedef struct
 {
   PresStream *stream;
-  SoupWebsocketConnection *ws;
+  SoupWebsocketConnection *ws; /* NULL once closed */
   char *token; /* for the rate limit, as on HTTP */
   char *viewer_id;
   GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
   GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
+  guint generation;    /* of the subscription; a newer sub makes older reads moot */
+  guint refs;          /* the stream's while open, and each read in flight */
 } Conn;
+
+/* A sub's read of the current states, in flight. */
+typedef struct
+{
+  Conn *conn;
+  guint generation;
+  GPtrArray *ids; /* unique, as subscribed */
+  char *cursor;   /* the client's, or NULL */
+} SubRead;
 
 struct _PresStream
 {
@@ -64,11 +75,10 @@ conn_unsubscribe (Conn *conn)
 }
 
 static void
-conn_free (Conn *conn)
+conn_unref (Conn *conn)
 {
-  conn_unsubscribe (conn);
-  g_signal_handlers_disconnect_by_data (conn->ws, conn);
-  g_clear_object (&conn->ws);
+  if (--conn->refs > 0)
+    return;
   g_clear_pointer (&conn->subs, g_hash_table_unref);
   g_clear_pointer (&conn->pending, g_hash_table_unref);
   g_free (conn->viewer_id);
@@ -76,11 +86,22 @@ conn_free (Conn *conn)
   g_free (conn);
 }
 
+/* Leaves the stream; a read in flight finds it closed and drops its answer. */
+static void
+conn_close (Conn *conn)
+{
+  conn_unsubscribe (conn);
+  g_signal_handlers_disconnect_by_data (conn->ws, conn);
+  g_clear_object (&conn->ws);
+  conn_unref (conn);
+}
+
 static void
 conn_send (Conn    *conn,
            GString *message)
 {
-  if (soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (conn->ws == NULL ||
+      soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   soup_websocket_connection_send_text (conn->ws, message->str);
   conn->stream->metrics->stream_messages++;
@@ -291,27 +312,23 @@ parse_sub (JsonObject *object,
 
 /* The current state of every subscribed id, as this viewer sees it. */
 static void
-conn_send_snapshot (Conn       *conn,
-                    const char *cursor)
+conn_send_snapshot (Conn            *conn,
+                    GPtrArray       *ids,
+                    const PresState *states,
+                    const char      *cursor)
 {
   g_autoptr (GString) out = g_string_new ("{\"op\":\"snapshot\",\"states\":{");
-  GHashTableIter iter;
-  gpointer id;
-  gboolean first = TRUE;
 
-  g_hash_table_remove_all (conn->pending);
-  g_hash_table_iter_init (&iter, conn->subs);
-  while (g_hash_table_iter_next (&iter, &id, NULL))
+  for (guint i = 0; i < ids->len; i++)
     {
-      PresState seen = conn_view (conn, id, pres_store_get_state (conn->stream->store, id));
+      PresState seen = conn_view (conn, ids->pdata[i], states[i]);
 
-      g_hash_table_iter_replace (&iter, GINT_TO_POINTER (seen));
-      if (!first)
+      conn_set_seen (conn, ids->pdata[i], seen);
+      if (i > 0)
         g_string_append_c (out, ',');
-      pres_wire_append_json_string (out, id);
+      pres_wire_append_json_string (out, ids->pdata[i]);
       g_string_append_c (out, ':');
       pres_wire_append_json_string (out, pres_state_to_string (seen));
-      first = FALSE;
     }
   g_string_append (out, "},\"cursor\":");
   pres_wire_append_json_string (out, cursor);
@@ -319,28 +336,113 @@ conn_send_snapshot (Conn       *conn,
   conn_send (conn, out);
 }
 
-/* A sub replaces the previous subscription of the connection. */
+static void
+sub_read_free (SubRead *read)
+{
+  conn_unref (read->conn);
+  g_ptr_array_unref (read->ids);
+  g_free (read->cursor);
+  g_free (read);
+}
+
+/* Answers a sub once the states are read.  Changes that arrived while the
+ * read was in flight are newer than it, so they are applied last. */
+static void
+sub_states_cb (const PresState *states,
+               const GError    *error,
+               gpointer         user_data)
+{
+  SubRead *read = user_data;
+  Conn *conn = read->conn;
+  PresStream *self = conn->stream;
+  g_autoptr (GHashTable) during = NULL;
+  g_autofree char *now_cursor = NULL;
+  GHashTableIter iter;
+  gpointer id, raw;
+
+  if (conn->ws == NULL || read->generation != conn->generation)
+    goto out;
+  if (error != NULL)
+    {
+      conn_unsubscribe (conn);
+      conn_send_error (conn, "unavailable", "the store cannot answer now, subscribe again later");
+      goto out;
+    }
+
+  during = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_iter_init (&iter, conn->pending);
+  while (g_hash_table_iter_next (&iter, &id, &raw))
+    g_hash_table_insert (during, id, raw);
+  g_hash_table_remove_all (conn->pending);
+  now_cursor = pres_event_log_get_cursor (self->log);
+
+  if (read->cursor != NULL)
+    {
+      /* What the client knows: the state at its cursor, i.e. now for every
+       * id that has not changed since. */
+      for (guint i = 0; i < read->ids->len; i++)
+        conn_set_seen (conn, read->ids->pdata[i], conn_view (conn, read->ids->pdata[i], states[i]));
+    }
+  if (read->cursor != NULL && pres_event_log_replay (self->log, read->cursor, replay_cb, conn))
+    {
+      /* replay_cb queued what changed since; send its current state. */
+      for (guint i = 0; i < read->ids->len; i++)
+        {
+          if (!g_hash_table_contains (conn->pending, read->ids->pdata[i]))
+            continue;
+          conn_add_pending (conn, read->ids->pdata[i], states[i]);
+          conn_set_seen (conn, read->ids->pdata[i], -1);
+        }
+      g_hash_table_iter_init (&iter, during);
+      while (g_hash_table_iter_next (&iter, &id, &raw))
+        conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+      conn_flush (conn, now_cursor, TRUE);
+      goto out;
+    }
+
+  conn_send_snapshot (conn, read->ids, states, now_cursor);
+  if (g_hash_table_size (during) > 0)
+    {
+      g_hash_table_iter_init (&iter, during);
+      while (g_hash_table_iter_next (&iter, &id, &raw))
+        conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+      g_hash_table_add (self->dirty, conn);
+      schedule_flush (self);
+    }
+
+out:
+  sub_read_free (read);
+}
+
+/* A sub replaces the previous subscription of the connection.  The ids are
+ * indexed before the read, so no change can fall between the two. */
 static void
 conn_subscribe (Conn       *conn,
                 GPtrArray  *ids,
                 const char *cursor)
 {
   PresStream *self = conn->stream;
-  g_autofree char *now_cursor = pres_event_log_get_cursor (self->log);
-  gboolean resumed;
+  SubRead *read = g_new0 (SubRead, 1);
 
   conn_unsubscribe (conn);
+  read->conn = conn;
+  conn->refs++;
+  read->generation = ++conn->generation;
+  read->ids = g_ptr_array_new ();
+  read->cursor = g_strdup (cursor);
   for (guint i = 0; i < ids->len; i++)
     {
       const char *id = ids->pdata[i];
-      GHashTable *set = g_hash_table_lookup (self->index, id);
-      PresState raw = pres_store_get_state (self->store, id);
+      GHashTable *set;
+      char *key;
 
       if (g_hash_table_contains (conn->subs, id))
         continue;
-      /* What the client already knows: the state at its cursor, or nothing. */
-      g_hash_table_insert (conn->subs, g_strdup (id),
-                           GINT_TO_POINTER (cursor != NULL ? (int) conn_view (conn, id, raw) : -1));
+      key = g_strdup (id);
+      /* -1: nothing sent yet. */
+      g_hash_table_insert (conn->subs, key, GINT_TO_POINTER (-1));
+      g_ptr_array_add (read->ids, key);
+      set = g_hash_table_lookup (self->index, id);
       if (set == NULL)
         {
           set = g_hash_table_new (NULL, NULL);
@@ -348,27 +450,8 @@ conn_subscribe (Conn       *conn,
         }
       g_hash_table_add (set, conn);
     }
-
-  resumed = cursor != NULL && pres_event_log_replay (self->log, cursor, replay_cb, conn);
-  if (resumed)
-    {
-      /* replay_cb queued the states of what changed since; the rest are
-       * known to the client.  Send the current state of what changed. */
-      GHashTableIter iter;
-      gpointer id;
-
-      g_hash_table_iter_init (&iter, conn->pending);
-      while (g_hash_table_iter_next (&iter, &id, NULL))
-        {
-          g_hash_table_iter_replace (&iter,
-                                     GINT_TO_POINTER (pres_store_get_state (self->store, id)));
-          conn_set_seen (conn, id, -1);
-        }
-      conn_flush (conn, now_cursor, TRUE);
-      return;
-    }
-
-  conn_send_snapshot (conn, now_cursor);
+  pres_store_get_states (self->store, (const char *const *) read->ids->pdata, read->ids->len,
+                         sub_states_cb, read);
 }
 
 static void
@@ -449,6 +532,7 @@ websocket_cb (SoupServer              *server,
   conn->token = g_strdup (identity.token);
   conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
+  conn->refs = 1;
   soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_INCOMING_BYTES);
   soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
   g_signal_connect (ws, "message", G_CALLBACK (message_cb), conn);
@@ -516,7 +600,7 @@ pres_stream_class_init (PresStreamClass *klass)
 static void
 pres_stream_init (PresStream *self)
 {
-  self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_free, NULL);
+  self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_close, NULL);
   self->index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
   self->dirty = g_hash_table_new (NULL, NULL);

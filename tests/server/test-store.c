@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "pres-memory-store.h"
+#include "store-wait.h"
 
 #define A (-1) /* no such instance */
 #define O PRES_STATE_ONLINE
@@ -63,7 +64,7 @@ beat (Fixture    *fx,
   hb->state = state;
   hb->session = g_strdup (session);
   hb->seq = seq;
-  g_assert_true (pres_store_upsert (fx->store, participant, instance, hb, &result, &error));
+  g_assert_true (store_wait_upsert (fx->store, participant, instance, hb, &result, &error));
   g_assert_no_error (error);
   return result;
 }
@@ -96,7 +97,7 @@ test_union (void)
         beat (&fx, "lena", "laptop", union_table[i].a, "s1", 1);
       if (union_table[i].b != A)
         beat (&fx, "lena", "phone", union_table[i].b, "s2", 1);
-      raw = pres_store_get_state (fx.store, "lena");
+      raw = store_wait_state (fx.store, "lena");
       g_test_message ("row %" G_GSIZE_FORMAT ": %d + %d → %s", i, union_table[i].a,
                       union_table[i].b, pres_state_to_string (raw));
       g_assert_cmpint (pres_store_state_for_viewer (raw, "lena", "lena"), ==, union_table[i].self);
@@ -115,18 +116,18 @@ test_leave_older_session_ignored (void)
   fixture_init (&fx, 60000, 100);
   beat (&fx, "lena", "laptop", O, "old", 7);
   beat (&fx, "lena", "laptop", B, "new", 1);
-  g_assert_false (pres_store_leave (fx.store, "lena", "laptop", "old"));
-  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
-  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 1);
+  g_assert_false (store_wait_leave (fx.store, "lena", "laptop", "old"));
+  g_assert_cmpint (store_wait_state (fx.store, "lena"), ==, B);
+  g_assert_cmpuint (store_wait_counts (fx.store).instances, ==, 1);
 
-  g_assert_true (pres_store_leave (fx.store, "lena", "laptop", "new"));
-  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, F);
-  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 0);
-  g_assert_cmpuint (pres_store_get_n_participants (fx.store), ==, 0);
+  g_assert_true (store_wait_leave (fx.store, "lena", "laptop", "new"));
+  g_assert_cmpint (store_wait_state (fx.store, "lena"), ==, F);
+  g_assert_cmpuint (store_wait_counts (fx.store).instances, ==, 0);
+  g_assert_cmpuint (store_wait_counts (fx.store).participants, ==, 0);
   g_assert_cmpint (fx.last_new, ==, F);
   /* Leaving twice, or an unknown instance, changes nothing. */
-  g_assert_false (pres_store_leave (fx.store, "lena", "laptop", "new"));
-  g_assert_false (pres_store_leave (fx.store, "nobody", "x", "s"));
+  g_assert_false (store_wait_leave (fx.store, "lena", "laptop", "new"));
+  g_assert_false (store_wait_leave (fx.store, "nobody", "x", "s"));
   fixture_clear (&fx);
 }
 
@@ -138,12 +139,12 @@ test_older_seq_ignored (void)
   fixture_init (&fx, 60000, 100);
   g_assert_cmpint (beat (&fx, "lena", "laptop", B, "s", 5), ==, PRES_UPSERT_APPLIED);
   g_assert_cmpint (beat (&fx, "lena", "laptop", O, "s", 4), ==, PRES_UPSERT_STALE);
-  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  g_assert_cmpint (store_wait_state (fx.store, "lena"), ==, B);
   g_assert_cmpint (beat (&fx, "lena", "laptop", O, "s", 5), ==, PRES_UPSERT_STALE);
-  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  g_assert_cmpint (store_wait_state (fx.store, "lena"), ==, B);
   g_assert_cmpuint (fx.n_changes, ==, 1);
   g_assert_cmpint (beat (&fx, "lena", "laptop", I, "s", 6), ==, PRES_UPSERT_APPLIED);
-  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, I);
+  g_assert_cmpint (store_wait_state (fx.store, "lena"), ==, I);
   g_assert_cmpuint (fx.n_changes, ==, 2);
   fixture_clear (&fx);
 }
@@ -159,7 +160,7 @@ test_replaced_session_ignored (void)
   g_assert_cmpint (beat (&fx, "lena", "laptop", B, "second-run", 1), ==, PRES_UPSERT_APPLIED);
   /* ...and a late heartbeat of the old run cannot take the instance back. */
   g_assert_cmpint (beat (&fx, "lena", "laptop", I, "first-run", 101), ==, PRES_UPSERT_STALE);
-  g_assert_cmpint (pres_store_get_state (fx.store, "lena"), ==, B);
+  g_assert_cmpint (store_wait_state (fx.store, "lena"), ==, B);
   fixture_clear (&fx);
 }
 
@@ -200,10 +201,10 @@ test_caps (void)
     }
   hb = pres_heartbeat_new ();
   hb->session = g_strdup ("s");
-  g_assert_false (pres_store_upsert (fx.store, "lena", "one-too-many", hb, &result, &error));
+  g_assert_false (store_wait_upsert (fx.store, "lena", "one-too-many", hb, &result, &error));
   g_assert_error (error, PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES);
   g_clear_error (&error);
-  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 16);
+  g_assert_cmpuint (store_wait_counts (fx.store).instances, ==, 16);
   /* An existing instance still beats. */
   beat (&fx, "lena", "dev-3", B, "s", 2);
 
@@ -215,11 +216,11 @@ test_caps (void)
     }
   hb = pres_heartbeat_new ();
   hb->session = g_strdup ("s");
-  g_assert_false (pres_store_upsert (fx.store, "carol", "x", hb, &result, &error));
+  g_assert_false (store_wait_upsert (fx.store, "carol", "x", hb, &result, &error));
   g_assert_error (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL);
-  g_assert_cmpuint (pres_store_get_n_instances (fx.store), ==, 20);
-  g_assert_cmpuint (pres_store_get_n_participants (fx.store), ==, 2);
-  g_assert_cmpint (pres_store_get_state (fx.store, "carol"), ==, F);
+  g_assert_cmpuint (store_wait_counts (fx.store).instances, ==, 20);
+  g_assert_cmpuint (store_wait_counts (fx.store).participants, ==, 2);
+  g_assert_cmpint (store_wait_state (fx.store, "carol"), ==, F);
   fixture_clear (&fx);
 }
 
@@ -230,13 +231,13 @@ test_always_online (void)
 
   fixture_init (&fx, 60000, 100);
   pres_store_set_always_online (fx.store, "bot");
-  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, O);
+  g_assert_cmpint (store_wait_state (fx.store, "bot"), ==, O);
   beat (&fx, "bot", "worker", I, "s", 1);
-  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, O);
+  g_assert_cmpint (store_wait_state (fx.store, "bot"), ==, O);
   beat (&fx, "bot", "worker", B, "s", 2);
-  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, B);
-  g_assert_true (pres_store_leave (fx.store, "bot", "worker", "s"));
-  g_assert_cmpint (pres_store_get_state (fx.store, "bot"), ==, O);
+  g_assert_cmpint (store_wait_state (fx.store, "bot"), ==, B);
+  g_assert_true (store_wait_leave (fx.store, "bot", "worker", "s"));
+  g_assert_cmpint (store_wait_state (fx.store, "bot"), ==, O);
   fixture_clear (&fx);
 }
 
@@ -251,8 +252,8 @@ test_list_instances (void)
   fixture_init (&fx, 60000, 100);
   beat (&fx, "lena", "laptop", B, "s", 3);
   beat (&fx, "bob", "desk", O, "t", 1);
-  own = pres_store_list_instances (fx.store, "lena");
-  all = pres_store_list_instances (fx.store, NULL);
+  own = store_wait_list (fx.store, "lena");
+  all = store_wait_list (fx.store, NULL);
   g_assert_cmpuint (own->len, ==, 1);
   g_assert_cmpuint (all->len, ==, 2);
   info = own->pdata[0];
@@ -281,10 +282,10 @@ test_stored_fields (void)
   hb->status_text = g_strdup ("Lunch — back at 2");
   hb->device_family = g_strdup ("Linux");
   hb->reason = g_strdup ("periodic");
-  g_assert_true (pres_store_upsert (fx.store, "lena", "laptop", hb, &result, &error));
+  g_assert_true (store_wait_upsert (fx.store, "lena", "laptop", hb, &result, &error));
   g_assert_no_error (error);
 
-  infos = pres_store_list_instances (fx.store, "lena");
+  infos = store_wait_list (fx.store, "lena");
   g_assert_cmpuint (infos->len, ==, 1);
   back = ((PresInstanceInfo *) infos->pdata[0])->heartbeat;
   g_assert_cmpint (back->state, ==, PRES_STATE_IDLE);
@@ -388,7 +389,7 @@ test_expiry_within_ttl (void)
                   wait.n_offline, wait.min_late_ms, wait.max_late_ms);
   g_assert_cmpuint (wait.n_offline, ==, n);
   g_assert_cmpint (wait.max_late_ms, <=, 1000);
-  g_assert_cmpuint (pres_store_get_n_instances (wait.fx.store), ==, 0);
+  g_assert_cmpuint (store_wait_counts (wait.fx.store).instances, ==, 0);
   fixture_clear (&wait.fx);
 }
 
@@ -408,7 +409,7 @@ test_heartbeat_extends_ttl (void)
   beat (&wait.fx, "lena", "laptop", O, "s", 2);
   wait_offline (&wait, ttl_ms * 3 / 4);
   g_assert_cmpuint (wait.n_offline, ==, 0);
-  g_assert_cmpint (pres_store_get_state (wait.fx.store, "lena"), ==, O);
+  g_assert_cmpint (store_wait_state (wait.fx.store, "lena"), ==, O);
   elapsed_ms = wait_offline (&wait, ttl_ms + 1000);
   g_assert_cmpuint (wait.n_offline, ==, 1);
   g_assert_cmpint (elapsed_ms, <=, ttl_ms + 1000);

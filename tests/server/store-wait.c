@@ -1,0 +1,163 @@
+#include "store-wait.h"
+
+#define ANSWER_TIMEOUT_S 10
+
+typedef struct
+{
+  gboolean answered;
+  PresUpsertResult result;
+  PresState state;
+  gboolean removed;
+  GPtrArray *instances;
+  PresStoreCounts counts;
+  GError *error;
+} Answer;
+
+static gboolean
+timed_out_cb (gpointer user_data)
+{
+  g_error ("the store did not answer within %d s", ANSWER_TIMEOUT_S);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for (Answer *answer)
+{
+  guint timeout_id;
+
+  if (answer->answered)
+    return;
+  timeout_id = g_timeout_add_seconds (ANSWER_TIMEOUT_S, timed_out_cb, NULL);
+  while (!answer->answered)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+}
+
+static void
+upsert_cb (PresUpsertResult result,
+           PresState        state,
+           const GError    *error,
+           gpointer         user_data)
+{
+  Answer *answer = user_data;
+
+  answer->result = result;
+  answer->state = state;
+  answer->error = error != NULL ? g_error_copy (error) : NULL;
+  answer->answered = TRUE;
+}
+
+gboolean
+store_wait_upsert (PresStore        *store,
+                   const char       *participant_id,
+                   const char       *instance_id,
+                   PresHeartbeat    *heartbeat,
+                   PresUpsertResult *result,
+                   GError          **error)
+{
+  Answer answer = { 0 };
+
+  pres_store_upsert (store, participant_id, instance_id, heartbeat, upsert_cb, &answer);
+  wait_for (&answer);
+  if (answer.error != NULL)
+    {
+      g_propagate_error (error, answer.error);
+      return FALSE;
+    }
+  *result = answer.result;
+  return TRUE;
+}
+
+static void
+leave_cb (gboolean      removed,
+          const GError *error,
+          gpointer      user_data)
+{
+  Answer *answer = user_data;
+
+  g_assert_no_error (error);
+  answer->removed = removed;
+  answer->answered = TRUE;
+}
+
+gboolean
+store_wait_leave (PresStore  *store,
+                  const char *participant_id,
+                  const char *instance_id,
+                  const char *session)
+{
+  Answer answer = { 0 };
+
+  pres_store_leave (store, participant_id, instance_id, session, leave_cb, &answer);
+  wait_for (&answer);
+  return answer.removed;
+}
+
+static void
+states_cb (const PresState *states,
+           const GError    *error,
+           gpointer         user_data)
+{
+  Answer *answer = user_data;
+
+  g_assert_no_error (error);
+  answer->state = states[0];
+  answer->answered = TRUE;
+}
+
+PresState
+store_wait_state (PresStore  *store,
+                  const char *participant_id)
+{
+  Answer answer = { 0 };
+  const char *ids[] = { participant_id };
+
+  pres_store_get_states (store, ids, 1, states_cb, &answer);
+  wait_for (&answer);
+  return answer.state;
+}
+
+static void
+list_cb (GPtrArray    *instances,
+         const GError *error,
+         gpointer      user_data)
+{
+  Answer *answer = user_data;
+
+  g_assert_no_error (error);
+  answer->instances = g_ptr_array_ref (instances);
+  answer->answered = TRUE;
+}
+
+GPtrArray *
+store_wait_list (PresStore  *store,
+                 const char *participant_id)
+{
+  Answer answer = { 0 };
+
+  pres_store_list_instances (store, participant_id, list_cb, &answer);
+  wait_for (&answer);
+  return answer.instances;
+}
+
+static void
+counts_cb (const PresStoreCounts *counts,
+           const GError          *error,
+           gpointer               user_data)
+{
+  Answer *answer = user_data;
+
+  g_assert_no_error (error);
+  answer->counts = *counts;
+  answer->answered = TRUE;
+}
+
+PresStoreCounts
+store_wait_counts (PresStore *store)
+{
+  Answer answer = { 0 };
+
+  pres_store_get_counts (store, counts_cb, &answer);
+  wait_for (&answer);
+  return answer.counts;
+}

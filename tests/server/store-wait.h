@@ -1,0 +1,27 @@
+#pragma once
+
+#include "pres-store.h"
+
+G_BEGIN_DECLS
+
+/* A store's calls, waited for: each iterates the default main context until
+ * the store answers, and fails the test if it does not within 10 s.  The
+ * same test reads the same whether the store answers at once or later. */
+
+gboolean  store_wait_upsert (PresStore        *store,
+                             const char       *participant_id,
+                             const char       *instance_id,
+                             PresHeartbeat    *heartbeat,
+                             PresUpsertResult *result,
+                             GError          **error);
+gboolean  store_wait_leave (PresStore  *store,
+                            const char *participant_id,
+                            const char *instance_id,
+                            const char *session);
+PresState store_wait_state (PresStore  *store,
+                            const char *participant_id);
+GPtrArray *store_wait_list (PresStore  *store,
+                            const char *participant_id);
+PresStoreCounts store_wait_counts (PresStore *store);
+
+G_END_DECLS
