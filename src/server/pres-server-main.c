@@ -41,6 +41,7 @@ main (int   argc,
   g_autofree char *listen = NULL;
   g_autofree char *tokens_file = NULL;
   g_autofree char *port_file = NULL;
+  g_autofree char *store = NULL;
   g_autofree char *uri = NULL;
   gboolean dev = FALSE, verbose = FALSE, version = FALSE;
   double ttl_s = 75, interval_s = 30, rate_limit = 20;
@@ -64,6 +65,9 @@ main (int   argc,
       "Requests per second per token (default 20)", "RATE" },
     { "rate-burst", 0, 0, G_OPTION_ARG_INT, &rate_burst,
       "Burst allowed per token (default 40)", "N" },
+    { "store", 0, 0, G_OPTION_ARG_STRING, &store,
+      "Where presence lives: memory (default), redis://HOST[:PORT][/DB] or unix:/PATH "
+      "(several servers share one Redis)", "STORE" },
     { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &port_file,
       "Write the port listened on to FILE", "FILE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every state change (debug)", NULL },
@@ -103,7 +107,7 @@ main (int   argc,
       /* Our domains only: g_log_set_debug_enabled() would also turn on
        * libsoup's per-frame debug output. */
       if (g_getenv ("G_MESSAGES_DEBUG") == NULL)
-        g_setenv ("G_MESSAGES_DEBUG", "pres-server pres-wire", TRUE);
+        g_setenv ("G_MESSAGES_DEBUG", "pres-server pres-wire pres-redis", TRUE);
     }
 
   options = (PresServerOptions) {
@@ -114,6 +118,7 @@ main (int   argc,
     .max_instances = (guint) max_instances,
     .rate_limit = rate_limit,
     .rate_burst = (guint) rate_burst,
+    .store = store,
   };
   /* Before the port is announced: a test may signal as soon as it reads it. */
   loop = g_main_loop_new (NULL, FALSE);

@@ -10,6 +10,9 @@
 #include "pres-http-api.h"
 #include "pres-memory-store.h"
 #include "pres-metrics.h"
+#if HAVE_REDIS
+#include "pres-redis-store.h"
+#endif
 #include "pres-rate-limit.h"
 #include "pres-server.h"
 #include "pres-stream.h"
@@ -37,6 +40,22 @@ struct _PresServer
 
 G_DEFINE_TYPE (PresServer, pres_server, G_TYPE_OBJECT)
 
+static PresStore *
+store_new (const PresServerOptions *options,
+           GError                 **error)
+{
+  if (options->store == NULL || g_str_equal (options->store, "memory"))
+    return pres_memory_store_new (options->ttl_ms, options->max_instances);
+#if HAVE_REDIS
+  return pres_redis_store_new (options->store, options->ttl_ms, options->max_instances, error);
+#else
+  g_set_error (error, PRES_ERROR, PRES_ERROR_NOT_SUPPORTED,
+               "--store %s: this presence-server was built without Redis (meson -Dredis)",
+               options->store);
+  return NULL;
+#endif
+}
+
 static guint
 count_subscribers (gpointer user_data)
 {
@@ -60,7 +79,9 @@ pres_server_new (const PresServerOptions *options,
         return NULL;
     }
 
-  self->store = pres_memory_store_new (options->ttl_ms, options->max_instances);
+  self->store = store_new (options, error);
+  if (self->store == NULL)
+    return NULL;
   always_online = pres_auth_get_always_online (self->auth);
   for (guint i = 0; i < always_online->len; i++)
     pres_store_set_always_online (self->store, always_online->pdata[i]);

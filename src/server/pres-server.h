@@ -16,6 +16,7 @@ typedef struct
   guint max_instances;
   double rate_limit;
   guint rate_burst;
+  const char *store; /* NULL or "memory", "redis://…", "unix:/…" */
 } PresServerOptions;
 
 #define PRES_TYPE_SERVER (pres_server_get_type ())

@@ -1,0 +1,224 @@
+#define G_LOG_DOMAIN "pres-redis"
+
+#include <string.h>
+
+#include "pres-redis-events.h"
+#include "pres-redis-keys.h"
+
+#define BLOCK_MS 1000
+#define BATCH "1000"
+
+struct _PresRedisEvents
+{
+  PresRedisConnection *conn;
+  PresRedisEventFunc func;
+  gpointer user_data;
+  char *keys[PRES_REDIS_N_BUCKETS];
+  char *last_ids[PRES_REDIS_N_BUCKETS]; /* NULL until primed */
+  guint n_primed;
+  gboolean reading;
+  gboolean closing;
+  gulong connected_id;
+};
+
+static void read_next (PresRedisEvents *self);
+
+static void
+handle_entry (PresRedisEvents *self, redisReply *entry)
+{
+  const char *pid = NULL, *old = NULL, *new = NULL;
+  PresState old_state, new_state;
+  redisReply *fields;
+
+  if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+      || entry->element[1]->type != REDIS_REPLY_ARRAY)
+    return;
+  fields = entry->element[1];
+  for (size_t i = 0; i + 1 < fields->elements; i += 2)
+    {
+      const char *name = fields->element[i]->str, *value = fields->element[i + 1]->str;
+
+      if (name == NULL || value == NULL)
+        continue;
+      if (g_str_equal (name, "p"))
+        pid = value;
+      else if (g_str_equal (name, "o"))
+        old = value;
+      else if (g_str_equal (name, "s"))
+        new = value;
+    }
+  if (pid == NULL || old == NULL || new == NULL || !pres_redis_state_from_char (old[0], &old_state)
+      || !pres_redis_state_from_char (new[0], &new_state))
+    {
+      g_warning ("event stream: malformed entry %s skipped", entry->element[0]->str);
+      return;
+    }
+  self->func (pid, old_state, new_state, self->user_data);
+}
+
+static void
+read_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+{
+  PresRedisEvents *self = user_data;
+
+  self->reading = FALSE;
+  if (self->closing)
+    return;
+  if (error != NULL)
+    {
+      /* The "connected" handler reads again from the ids kept. */
+      g_debug ("event stream: %s", error->message);
+      return;
+    }
+  if (reply->type == REDIS_REPLY_ERROR)
+    {
+      g_warning ("event stream: %s", reply->str);
+      pres_redis_connection_reset (conn, reply->str);
+      return;
+    }
+  if (reply->type == REDIS_REPLY_ARRAY)
+    for (size_t s = 0; s < reply->elements; s++)
+      {
+        redisReply *stream = reply->element[s];
+        guint bucket;
+
+        if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2
+            || stream->element[1]->type != REDIS_REPLY_ARRAY)
+          continue;
+        for (bucket = 0; bucket < PRES_REDIS_N_BUCKETS; bucket++)
+          if (g_strcmp0 (stream->element[0]->str, self->keys[bucket]) == 0)
+            break;
+        if (bucket == PRES_REDIS_N_BUCKETS)
+          continue;
+        for (size_t e = 0; e < stream->element[1]->elements; e++)
+          {
+            redisReply *entry = stream->element[1]->element[e];
+
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 1
+                || entry->element[0]->str == NULL)
+              continue;
+            /* Advanced before the handler runs: what it does cannot make
+             * the same entry come twice. */
+            g_free (self->last_ids[bucket]);
+            self->last_ids[bucket] = g_strdup (entry->element[0]->str);
+            handle_entry (self, entry);
+            if (self->closing)
+              return;
+          }
+      }
+  read_next (self);
+}
+
+static void
+read_next (PresRedisEvents *self)
+{
+  const char *argv[6 + 2 * PRES_REDIS_N_BUCKETS]
+    = { "XREAD", "COUNT", BATCH, "BLOCK", G_STRINGIFY (BLOCK_MS), "STREAMS" };
+
+  if (self->reading || self->closing || !pres_redis_events_is_primed (self)
+      || !pres_redis_connection_is_connected (self->conn))
+    return;
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    {
+      argv[6 + b] = self->keys[b];
+      argv[6 + PRES_REDIS_N_BUCKETS + b] = self->last_ids[b];
+    }
+  self->reading = TRUE;
+  pres_redis_connection_command (self->conn, BLOCK_MS, read_cb, self, G_N_ELEMENTS (argv), argv,
+                                 NULL);
+}
+
+typedef struct
+{
+  PresRedisEvents *self;
+  guint bucket;
+} Prime;
+
+static void
+prime_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+{
+  g_autofree Prime *prime = user_data;
+  PresRedisEvents *self = prime->self;
+
+  if (error != NULL || self->closing || self->last_ids[prime->bucket] != NULL)
+    return;
+  if (reply->type != REDIS_REPLY_ARRAY)
+    {
+      g_warning ("event stream: %s",
+                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+      return;
+    }
+  /* The newest entry's id, or the start of a stream that is not there yet. */
+  if (reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY
+      && reply->element[0]->element[0]->str != NULL)
+    self->last_ids[prime->bucket] = g_strdup (reply->element[0]->element[0]->str);
+  else
+    self->last_ids[prime->bucket] = g_strdup ("0-0");
+  if (++self->n_primed == PRES_REDIS_N_BUCKETS)
+    {
+      g_debug ("event stream: reading from the streams' ends");
+      read_next (self);
+    }
+}
+
+static void
+connected_cb (PresRedisConnection *conn, PresRedisEvents *self)
+{
+  if (pres_redis_events_is_primed (self))
+    {
+      read_next (self);
+      return;
+    }
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    {
+      Prime *prime;
+
+      if (self->last_ids[b] != NULL)
+        continue;
+      prime = g_new (Prime, 1);
+      prime->self = self;
+      prime->bucket = b;
+      pres_redis_connection_command (
+        conn, 0, prime_cb, prime, 6,
+        (const char *[]){ "XREVRANGE", self->keys[b], "+", "-", "COUNT", "1" }, NULL);
+    }
+}
+
+gboolean
+pres_redis_events_is_primed (PresRedisEvents *self)
+{
+  return self->n_primed == PRES_REDIS_N_BUCKETS;
+}
+
+PresRedisEvents *
+pres_redis_events_new (PresRedisConnection *conn, PresRedisEventFunc func, gpointer user_data)
+{
+  PresRedisEvents *self = g_new0 (PresRedisEvents, 1);
+
+  self->conn = g_object_ref (conn);
+  self->func = func;
+  self->user_data = user_data;
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    self->keys[b] = pres_redis_key (b, "ev");
+  self->connected_id = g_signal_connect (conn, "connected", G_CALLBACK (connected_cb), self);
+  pres_redis_connection_start (conn);
+  return self;
+}
+
+void
+pres_redis_events_free (PresRedisEvents *self)
+{
+  if (self == NULL)
+    return;
+  /* Disposing the connection fails the pending read: it must find us. */
+  self->closing = TRUE;
+  g_clear_signal_handler (&self->connected_id, self->conn);
+  g_object_run_dispose (G_OBJECT (self->conn));
+  g_clear_object (&self->conn);
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    {
+      g_free (self->keys[b]);
+      g_free (self->last_ids[b]);
+    }
+  g_free (self);
+}

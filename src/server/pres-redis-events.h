@@ -1,0 +1,30 @@
+#pragma once
+
+#include "pres-redis-connection.h"
+#include "pres-state.h"
+
+G_BEGIN_DECLS
+
+/* Reads the per-bucket event streams with XREAD BLOCK on a connection of
+ * its own (a blocking read would stall the commands' pipeline).  It keeps
+ * the last id read per bucket: after a reconnect it resumes from there, so
+ * no change is lost or read twice while the stream retains it.  The first
+ * connect starts at the streams' ends. */
+
+typedef void (*PresRedisEventFunc) (const char *participant_id,
+                                    PresState old_state,
+                                    PresState new_state,
+                                    gpointer user_data);
+
+typedef struct _PresRedisEvents PresRedisEvents;
+
+/* Takes a reference on conn and starts it. */
+PresRedisEvents *
+pres_redis_events_new (PresRedisConnection *conn, PresRedisEventFunc func, gpointer user_data);
+void pres_redis_events_free (PresRedisEvents *self);
+/* TRUE once the stream positions are known: from then on no change is missed. */
+gboolean pres_redis_events_is_primed (PresRedisEvents *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PresRedisEvents, pres_redis_events_free)
+
+G_END_DECLS

@@ -1,0 +1,933 @@
+#define G_LOG_DOMAIN "pres-redis"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "pres-redis-connection.h"
+#include "pres-redis-events.h"
+#include "pres-redis-scripts.h"
+#include "pres-redis-keys.h"
+#include "pres-redis-store.h"
+
+/* The scripts (src/server/redis/), each run with common.lua before it. */
+enum
+{
+  SCRIPT_HEARTBEAT,
+  SCRIPT_LEAVE,
+  SCRIPT_SETTLE,
+  N_SCRIPTS
+};
+
+static const char *const script_names[N_SCRIPTS] = { "heartbeat.lua", "leave.lua", "settle.lua" };
+
+#define SWEEP_PAGE 500
+#define SWEEP_PAGE_S G_STRINGIFY (SWEEP_PAGE)
+/* The field separator of device values: the wire refuses control characters
+ * in strings, so it cannot occur in one. */
+#define SEP '\x1f'
+
+struct _PresRedisStore
+{
+  GObject parent_instance;
+
+  PresRedisConnection *conn;
+  PresRedisEvents *events;
+  char *ttl_ms;
+  gint64 ttl_us;
+  guint max_instances;
+  guint cached_instances; /* the cap's view: counters plus our own adds */
+  GHashTable *always_online;
+  char *scripts[N_SCRIPTS];
+  char *shas[N_SCRIPTS];
+  char *bucket_keys[PRES_REDIS_N_BUCKETS][4]; /* dl, ev, n, NULL */
+
+  GSource *sweeper;
+  guint sweep_period_ms;
+  gint64 sweep_hold_until_us;
+  guint sweeps_running;
+  guint ticks;
+};
+
+static void pres_redis_store_iface_init (PresStoreInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (PresRedisStore,
+                         pres_redis_store,
+                         G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (PRES_TYPE_STORE, pres_redis_store_iface_init))
+
+static GError *
+unavailable (const GError *cause)
+{
+  return g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE, "store unavailable: %s",
+                      cause->message);
+}
+
+/* Scripts.  A call keeps its arguments until answered: Redis forgets its
+ * script cache on a restart or SCRIPT FLUSH, and the call is then sent
+ * again with the script itself. */
+
+typedef void (*ScriptDone) (PresRedisStore *self,
+                            redisReply *reply,
+                            const GError *error,
+                            gpointer data);
+
+typedef struct
+{
+  PresRedisStore *self;
+  guint script;
+  GStrv argv; /* "EVALSHA", sha, "4", keys, args */
+  ScriptDone done;
+  gpointer data;
+  gboolean resent;
+} ScriptCall;
+
+static void script_send (ScriptCall *call);
+
+static void
+script_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+{
+  ScriptCall *call = user_data;
+
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !call->resent
+      && g_str_has_prefix (reply->str, "NOSCRIPT"))
+    {
+      call->resent = TRUE;
+      g_free (call->argv[0]);
+      call->argv[0] = g_strdup ("EVAL");
+      g_free (call->argv[1]);
+      call->argv[1] = g_strdup (call->self->scripts[call->script]);
+      script_send (call);
+      return;
+    }
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+    g_warning ("script %s: %s", script_names[call->script], reply->str);
+  call->done (call->self, reply, error, call->data);
+  g_strfreev (call->argv);
+  g_free (call);
+}
+
+static void
+script_send (ScriptCall *call)
+{
+  pres_redis_connection_command (call->self->conn, 0, script_cb, call, g_strv_length (call->argv),
+                                 (const char **)call->argv, NULL);
+}
+
+/* args: NULL-terminated, after the participant's four keys. */
+static void
+script_call (PresRedisStore *self,
+             guint script,
+             const char *participant_id,
+             const char *const *args,
+             ScriptDone done,
+             gpointer data)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *device_key = pres_redis_device_key (participant_id);
+  guint bucket = pres_redis_bucket (participant_id);
+  ScriptCall *call = g_new0 (ScriptCall, 1);
+
+  g_strv_builder_add (builder, "EVALSHA");
+  g_strv_builder_add (builder, self->shas[script]);
+  g_strv_builder_add (builder, "4");
+  g_strv_builder_add (builder, device_key);
+  g_strv_builder_addv (builder, (const char **)self->bucket_keys[bucket]);
+  g_strv_builder_addv (builder, (const char **)args);
+  call->self = self;
+  call->script = script;
+  call->argv = g_strv_builder_end (builder);
+  call->done = done;
+  call->data = data;
+  script_send (call);
+}
+
+/* Devices: the details of a heartbeat that only GET /v1/instances shows are
+ * packed by us, opaque to the scripts: last_input_seconds, then each
+ * optional string as "+value", or "" when absent. */
+
+static char *
+details_pack (const PresHeartbeat *hb)
+{
+  const char *fields[] = { hb->status_text,      hb->host, hb->version, hb->device_family,
+                           hb->model_identifier, hb->mode, hb->reason };
+  GString *out = g_string_new (NULL);
+
+  if (hb->last_input_seconds >= 0)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, hb->last_input_seconds);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      g_string_append_c (out, SEP);
+      if (fields[i] != NULL)
+        {
+          g_string_append_c (out, '+');
+          g_string_append (out, fields[i]);
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* value: "<state>SEP<last seen ms>SEP<seq>SEP<retired>SEP<session>SEP<details>". */
+static PresInstanceInfo *
+device_unpack (const char *participant_id, const char *instance_id, const char *value)
+{
+  g_auto (GStrv) parts = g_strsplit (value, (char[]){ SEP, '\0' }, -1);
+  char **targets[7];
+  g_autoptr (PresInstanceInfo) info = g_new0 (PresInstanceInfo, 1);
+  PresHeartbeat *hb;
+
+  if (g_strv_length (parts) != 5 + 8)
+    return NULL;
+  hb = info->heartbeat = pres_heartbeat_new ();
+  if (!pres_redis_state_from_char (parts[0][0], &hb->state)
+      || !g_ascii_string_to_signed (parts[1], 10, 0, G_MAXINT64, &info->last_seen_ms, NULL)
+      || !g_ascii_string_to_unsigned (parts[2], 10, 0, G_MAXUINT64, &hb->seq, NULL))
+    return NULL;
+  hb->session = g_strdup (parts[4]);
+  if (parts[5][0] != '\0'
+      && !g_ascii_string_to_signed (parts[5], 10, 0, G_MAXINT32, &hb->last_input_seconds, NULL))
+    return NULL;
+  targets[0] = &hb->status_text;
+  targets[1] = &hb->host;
+  targets[2] = &hb->version;
+  targets[3] = &hb->device_family;
+  targets[4] = &hb->model_identifier;
+  targets[5] = &hb->mode;
+  targets[6] = &hb->reason;
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    if (parts[6 + i][0] == '+')
+      *targets[i] = g_strdup (parts[6 + i] + 1);
+  info->participant_id = g_strdup (participant_id);
+  info->instance_id = g_strdup (instance_id);
+  return g_steal_pointer (&info);
+}
+
+static const char *
+always_arg (PresRedisStore *self, const char *participant_id)
+{
+  return g_hash_table_contains (self->always_online, participant_id) ? "1" : "0";
+}
+
+static gboolean
+reply_state (redisReply *reply, guint index, PresState *state)
+{
+  return reply->type == REDIS_REPLY_ARRAY && reply->elements > index
+         && reply->element[index]->type == REDIS_REPLY_STRING
+         && pres_redis_state_from_char (reply->element[index]->str[0], state);
+}
+
+/* upsert */
+
+typedef struct
+{
+  PresStoreUpsertFunc callback;
+  gpointer user_data;
+} UpsertCall;
+
+static void
+upsert_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+{
+  g_autofree UpsertCall *call = data;
+  g_autoptr (GError) local = NULL;
+  PresState state = PRES_STATE_OFFLINE;
+  const char *outcome;
+
+  if (error != NULL)
+    local = unavailable (error);
+  else if (!reply_state (reply, 1, &state) || reply->element[0]->type != REDIS_REPLY_STRING)
+    local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE,
+                         "store unavailable: unexpected reply from Redis");
+  if (local != NULL)
+    {
+      call->callback (PRES_UPSERT_STALE, PRES_STATE_OFFLINE, local, call->user_data);
+      return;
+    }
+  outcome = reply->element[0]->str;
+  if (g_str_equal (outcome, "too_many"))
+    local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES,
+                         "instance_id: at most %d instances per participant are allowed",
+                         PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT);
+  else if (g_str_equal (outcome, "full"))
+    local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_FULL,
+                         "server: at most %u instances are allowed, try again later",
+                         self->max_instances);
+  if (local != NULL)
+    {
+      call->callback (PRES_UPSERT_STALE, state, local, call->user_data);
+      return;
+    }
+  if (g_str_equal (outcome, "added"))
+    self->cached_instances++;
+  call->callback (g_str_equal (outcome, "stale") ? PRES_UPSERT_STALE : PRES_UPSERT_APPLIED, state,
+                  NULL, call->user_data);
+}
+
+static void
+pres_redis_store_upsert (PresStore *store,
+                         const char *participant_id,
+                         const char *instance_id,
+                         PresHeartbeat *heartbeat,
+                         PresStoreUpsertFunc callback,
+                         gpointer user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  g_autoptr (PresHeartbeat) hb = heartbeat;
+  g_autofree char *details = details_pack (hb);
+  g_autofree char *seq = g_strdup_printf ("%" G_GUINT64_FORMAT, hb->seq);
+  UpsertCall *call = g_new (UpsertCall, 1);
+  const char state[] = { pres_redis_state_to_char (hb->state), '\0' };
+  const char *args[] = {
+    participant_id,
+    instance_id,
+    state,
+    hb->session,
+    seq,
+    details,
+    self->ttl_ms,
+    always_arg (self, participant_id),
+    self->cached_instances < self->max_instances ? "1" : "0",
+    G_STRINGIFY (PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT),
+    PRES_REDIS_STREAM_MAXLEN,
+    NULL,
+  };
+
+  call->callback = callback;
+  call->user_data = user_data;
+  script_call (self, SCRIPT_HEARTBEAT, participant_id, args, upsert_done, call);
+}
+
+/* leave */
+
+typedef struct
+{
+  PresStoreLeaveFunc callback;
+  gpointer user_data;
+} LeaveCall;
+
+static void
+leave_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+{
+  g_autofree LeaveCall *call = data;
+  g_autoptr (GError) local = NULL;
+  gboolean removed;
+
+  if (error != NULL)
+    local = unavailable (error);
+  else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+           || reply->element[0]->type != REDIS_REPLY_INTEGER)
+    local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE,
+                         "store unavailable: unexpected reply from Redis");
+  if (local != NULL)
+    {
+      call->callback (FALSE, local, call->user_data);
+      return;
+    }
+  removed = reply->element[0]->integer == 1;
+  if (removed && self->cached_instances > 0)
+    self->cached_instances--;
+  call->callback (removed, NULL, call->user_data);
+}
+
+static void
+pres_redis_store_leave (PresStore *store,
+                        const char *participant_id,
+                        const char *instance_id,
+                        const char *session,
+                        PresStoreLeaveFunc callback,
+                        gpointer user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  LeaveCall *call = g_new (LeaveCall, 1);
+  const char *args[] = {
+    participant_id,           instance_id, session, self->ttl_ms, always_arg (self, participant_id),
+    PRES_REDIS_STREAM_MAXLEN, NULL
+  };
+
+  call->callback = callback;
+  call->user_data = user_data;
+  script_call (self, SCRIPT_LEAVE, participant_id, args, leave_done, call);
+}
+
+/* Reads: TIME, then one HGET of the aggregate per id, in one round trip.
+ * An aggregate whose latest device deadline has passed reads offline even
+ * before the sweeper gets to it. */
+
+typedef struct
+{
+  PresRedisStore *self;
+  PresStoreStatesFunc callback;
+  gpointer user_data;
+  guint n;
+  guint answered; /* replies in, TIME's included */
+  gint64 now_ms;
+  PresState *states;
+  GError *error;
+} StatesCall;
+
+static void
+states_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+{
+  StatesCall *call = user_data;
+  guint index = call->answered++;
+
+  if (error != NULL && call->error == NULL)
+    call->error = unavailable (error);
+  else if (call->error == NULL && index == 0)
+    {
+      if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+        call->now_ms = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
+                       + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
+    }
+  else if (call->error == NULL)
+    {
+      PresState state = PRES_STATE_OFFLINE;
+
+      if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == SEP)
+        {
+          gint64 latest = g_ascii_strtoll (reply->str + 2, NULL, 10);
+
+          if (!pres_redis_state_from_char (reply->str[0], &state)
+              || (latest != 0 && latest <= call->now_ms))
+            state = PRES_STATE_OFFLINE;
+        }
+      call->states[index - 1] = state;
+    }
+  if (call->answered < call->n + 1)
+    return;
+  call->callback (call->error == NULL ? call->states : NULL, call->error, call->user_data);
+  g_clear_error (&call->error);
+  g_free (call->states);
+  g_free (call);
+}
+
+static void
+pres_redis_store_get_states (PresStore *store,
+                             const char *const *participant_ids,
+                             guint n_ids,
+                             PresStoreStatesFunc callback,
+                             gpointer user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  StatesCall *call;
+
+  if (n_ids == 0)
+    {
+      callback ((PresState[]){ PRES_STATE_OFFLINE }, NULL, user_data);
+      return;
+    }
+  call = g_new0 (StatesCall, 1);
+  call->self = self;
+  call->callback = callback;
+  call->user_data = user_data;
+  call->n = n_ids;
+  call->states = g_new0 (PresState, n_ids);
+  pres_redis_connection_command (self->conn, 0, states_cb, call, 1, (const char *[]){ "TIME" },
+                                 NULL);
+  for (guint i = 0; i < n_ids; i++)
+    {
+      g_autofree char *key = pres_redis_device_key (participant_ids[i]);
+
+      pres_redis_connection_command (self->conn, 0, states_cb, call, 3,
+                                     (const char *[]){ "HGET", key, "_" }, NULL);
+    }
+}
+
+/* list_instances: one participant's device hash, or for all of them the
+ * participants with a live device (the deadline indexes) and then theirs. */
+
+typedef struct
+{
+  PresRedisStore *self;
+  PresStoreInstancesFunc callback;
+  gpointer user_data;
+  GPtrArray *infos;
+  GPtrArray *participants; /* in the order of the HGETALLs */
+  guint expected;
+  guint answered;
+  gint64 now_ms;
+  GError *error;
+} ListCall;
+
+static void
+list_call_finish (ListCall *call)
+{
+  call->callback (call->error == NULL ? call->infos : NULL, call->error, call->user_data);
+  g_clear_error (&call->error);
+  g_ptr_array_unref (call->infos);
+  g_ptr_array_unref (call->participants);
+  g_free (call);
+}
+
+static void
+list_devices_cb (PresRedisConnection *conn,
+                 redisReply *reply,
+                 const GError *error,
+                 gpointer user_data)
+{
+  ListCall *call = user_data;
+  guint index = call->answered++;
+
+  if (error != NULL && call->error == NULL)
+    call->error = unavailable (error);
+  else if (call->error == NULL && reply->type == REDIS_REPLY_ARRAY)
+    {
+      const char *pid = call->participants->pdata[index];
+      gint64 ttl_ms = call->self->ttl_us / 1000;
+
+      for (size_t i = 0; i + 1 < reply->elements; i += 2)
+        {
+          PresInstanceInfo *info;
+
+          if (g_str_equal (reply->element[i]->str, "_"))
+            continue;
+          info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
+          /* Dead but not swept yet: gone already for readers. */
+          if (info != NULL && info->last_seen_ms + ttl_ms > call->now_ms)
+            g_ptr_array_add (call->infos, info);
+          else
+            pres_instance_info_free (info);
+        }
+    }
+  if (call->answered == call->expected)
+    list_call_finish (call);
+}
+
+static void
+list_fetch_devices (ListCall *call)
+{
+  call->answered = 0;
+  call->expected = call->participants->len;
+  if (call->expected == 0)
+    {
+      list_call_finish (call);
+      return;
+    }
+  for (guint i = 0; i < call->participants->len; i++)
+    {
+      g_autofree char *key = pres_redis_device_key (call->participants->pdata[i]);
+
+      pres_redis_connection_command (call->self->conn, 0, list_devices_cb, call, 2,
+                                     (const char *[]){ "HGETALL", key }, NULL);
+    }
+}
+
+/* TIME, then each bucket's deadline index when listing everyone. */
+static void
+list_index_cb (PresRedisConnection *conn,
+               redisReply *reply,
+               const GError *error,
+               gpointer user_data)
+{
+  ListCall *call = user_data;
+  guint index = call->answered++;
+
+  if (error != NULL && call->error == NULL)
+    call->error = unavailable (error);
+  else if (call->error == NULL && index == 0 && reply->type == REDIS_REPLY_ARRAY
+           && reply->elements == 2)
+    call->now_ms = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
+                   + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
+  else if (call->error == NULL && index > 0 && reply->type == REDIS_REPLY_ARRAY)
+    for (size_t i = 0; i < reply->elements; i++)
+      g_ptr_array_add (call->participants, g_strdup (reply->element[i]->str));
+  if (call->answered < call->expected)
+    return;
+  if (call->error != NULL)
+    list_call_finish (call);
+  else
+    list_fetch_devices (call);
+}
+
+static void
+pres_redis_store_list_instances (PresStore *store,
+                                 const char *participant_id,
+                                 PresStoreInstancesFunc callback,
+                                 gpointer user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  ListCall *call = g_new0 (ListCall, 1);
+
+  call->self = self;
+  call->callback = callback;
+  call->user_data = user_data;
+  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
+  call->participants = g_ptr_array_new_with_free_func (g_free);
+  if (participant_id != NULL)
+    g_ptr_array_add (call->participants, g_strdup (participant_id));
+  call->expected = 1 + (participant_id == NULL ? PRES_REDIS_N_BUCKETS : 0);
+  pres_redis_connection_command (self->conn, 0, list_index_cb, call, 1, (const char *[]){ "TIME" },
+                                 NULL);
+  if (participant_id == NULL)
+    for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+      pres_redis_connection_command (
+        self->conn, 0, list_index_cb, call, 4,
+        (const char *[]){ "ZRANGE", self->bucket_keys[b][0], "0", "-1" }, NULL);
+}
+
+/* Counts: the buckets' counters, summed. */
+
+typedef struct
+{
+  PresRedisStore *self;
+  PresStoreCountsFunc callback; /* NULL: refreshes the cap's view only */
+  gpointer user_data;
+  guint answered;
+  gint64 instances;
+  gint64 participants;
+  GError *error;
+} CountsCall;
+
+static void
+counts_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+{
+  CountsCall *call = user_data;
+  PresStoreCounts counts;
+
+  call->answered++;
+  if (error != NULL && call->error == NULL)
+    call->error = unavailable (error);
+  else if (call->error == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+    {
+      if (reply->element[0]->str != NULL)
+        call->instances += g_ascii_strtoll (reply->element[0]->str, NULL, 10);
+      if (reply->element[1]->str != NULL)
+        call->participants += g_ascii_strtoll (reply->element[1]->str, NULL, 10);
+    }
+  if (call->answered < PRES_REDIS_N_BUCKETS)
+    return;
+  counts.instances = CLAMP (call->instances, 0, G_MAXUINT);
+  counts.participants = CLAMP (call->participants, 0, G_MAXUINT);
+  if (call->error == NULL)
+    call->self->cached_instances = counts.instances;
+  if (call->callback != NULL)
+    call->callback (call->error == NULL ? &counts : NULL, call->error, call->user_data);
+  g_clear_error (&call->error);
+  g_free (call);
+}
+
+static void
+pres_redis_store_get_counts (PresStore *store, PresStoreCountsFunc callback, gpointer user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  CountsCall *call = g_new0 (CountsCall, 1);
+
+  call->self = self;
+  call->callback = callback;
+  call->user_data = user_data;
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    pres_redis_connection_command (self->conn, 0, counts_cb, call, 4,
+                                   (const char *[]){ "HMGET", self->bucket_keys[b][2], "i", "p" },
+                                   NULL);
+}
+
+/* always-online */
+
+static void
+settle_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+{
+}
+
+static void
+settle (PresRedisStore *self, const char *participant_id, gboolean only_if_due)
+{
+  const char *args[] = { participant_id,
+                         self->ttl_ms,
+                         always_arg (self, participant_id),
+                         PRES_REDIS_STREAM_MAXLEN,
+                         only_if_due ? "1" : "0",
+                         NULL };
+
+  script_call (self, SCRIPT_SETTLE, participant_id, args, settle_done, NULL);
+}
+
+static void
+pres_redis_store_set_always_online (PresStore *store, const char *participant_id)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+
+  g_hash_table_add (self->always_online, g_strdup (participant_id));
+  /* Applied now if connected, and again at every connect (after a flush
+   * the aggregate is gone). */
+  if (pres_redis_connection_is_connected (self->conn))
+    settle (self, participant_id, FALSE);
+}
+
+/* The sweeper: every node runs it; the settle script re-checks each
+ * deadline against Redis' clock, so only one sweep appends an event. */
+
+typedef struct
+{
+  PresRedisStore *self;
+  guint bucket;
+  guint remaining; /* settle replies still to come */
+  gboolean full_page;
+} SweepPage;
+
+static void sweep_bucket (PresRedisStore *self, guint bucket);
+
+static void
+sweep_settle_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+{
+  SweepPage *page = data;
+
+  if (--page->remaining > 0)
+    return;
+  /* A full page: more may be due at once (a mass expiry). */
+  if (page->full_page && error == NULL)
+    sweep_bucket (self, page->bucket);
+  else
+    self->sweeps_running--;
+  g_free (page);
+}
+
+static void
+sweep_index_cb (PresRedisConnection *conn,
+                redisReply *reply,
+                const GError *error,
+                gpointer user_data)
+{
+  SweepPage *page = user_data;
+  PresRedisStore *self = page->self;
+
+  if (error != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+    {
+      self->sweeps_running--;
+      g_free (page);
+      return;
+    }
+  page->remaining = reply->elements;
+  page->full_page = reply->elements == SWEEP_PAGE;
+  for (size_t i = 0; i < reply->elements; i++)
+    {
+      const char *pid = reply->element[i]->str;
+      const char *args[]
+        = { pid, self->ttl_ms, always_arg (self, pid), PRES_REDIS_STREAM_MAXLEN, "1", NULL };
+
+      script_call (self, SCRIPT_SETTLE, pid, args, sweep_settle_done, page);
+    }
+}
+
+static void
+sweep_bucket (PresRedisStore *self, guint bucket)
+{
+  SweepPage *page = g_new0 (SweepPage, 1);
+  /* Our clock picks candidates; the script decides on Redis' clock. */
+  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / 1000);
+
+  page->self = self;
+  page->bucket = bucket;
+  pres_redis_connection_command (self->conn, 0, sweep_index_cb, page, 7,
+                                 (const char *[]){ "ZRANGEBYSCORE", self->bucket_keys[bucket][0],
+                                                   "-inf", now, "LIMIT", "0", SWEEP_PAGE_S },
+                                 NULL);
+}
+
+static gboolean
+sweep_cb (gpointer user_data)
+{
+  PresRedisStore *self = user_data;
+  if (!pres_redis_store_is_ready (self))
+    return G_SOURCE_CONTINUE;
+  /* About once a second: the epoch (a flush while connected) and the
+   * counters behind the server-wide cap. */
+  if (self->ticks++ % MAX (1, 1000 / self->sweep_period_ms) == 0)
+    {
+      CountsCall *counts = g_new0 (CountsCall, 1);
+
+      counts->self = self;
+      pres_redis_connection_check_epoch (self->conn);
+      for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+        pres_redis_connection_command (
+          self->conn, 0, counts_cb, counts, 4,
+          (const char *[]){ "HMGET", self->bucket_keys[b][2], "i", "p" }, NULL);
+    }
+  if (self->sweeps_running > 0 || g_get_monotonic_time () < self->sweep_hold_until_us)
+    return G_SOURCE_CONTINUE;
+  self->sweeps_running = PRES_REDIS_N_BUCKETS;
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    sweep_bucket (self, b);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Connection events. */
+
+static void
+script_load_cb (PresRedisConnection *conn,
+                redisReply *reply,
+                const GError *error,
+                gpointer user_data)
+{
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+    g_warning ("loading the scripts: %s", reply->str);
+}
+
+static void
+connected_cb (PresRedisConnection *conn, PresRedisStore *self)
+{
+  GHashTableIter iter;
+  gpointer pid;
+
+  /* Loaded first on the pipeline: the EVALSHAs after them find them. */
+  for (guint i = 0; i < N_SCRIPTS; i++)
+    pres_redis_connection_command (conn, 0, script_load_cb, NULL, 3,
+                                   (const char *[]){ "SCRIPT", "LOAD", self->scripts[i] }, NULL);
+  /* Deadlines that passed while we (or Redis) were away are our outage,
+   * not the agents': they get one TTL to beat again before anyone is
+   * swept.  Other nodes that kept their connection sweep meanwhile. */
+  self->sweep_hold_until_us = g_get_monotonic_time () + self->ttl_us;
+  g_hash_table_iter_init (&iter, self->always_online);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    settle (self, pid, FALSE);
+}
+
+static void
+epoch_cb (PresRedisConnection *conn, const char *epoch, gboolean changed, PresRedisStore *self)
+{
+  GHashTableIter iter;
+  gpointer pid;
+
+  if (!changed)
+    return;
+  /* Everything is gone: the agents' next heartbeats restore it, without an
+   * offline for anyone (nothing is left to expire).  Always-online
+   * participants are restored now. */
+  self->cached_instances = 0;
+  g_hash_table_iter_init (&iter, self->always_online);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    settle (self, pid, FALSE);
+}
+
+static void
+event_cb (const char *participant_id, PresState old_state, PresState new_state, gpointer user_data)
+{
+  pres_store_emit_state_changed (user_data, participant_id, old_state, new_state, "event stream");
+}
+
+gboolean
+pres_redis_store_is_ready (PresRedisStore *self)
+{
+  return pres_redis_connection_is_connected (self->conn)
+         && pres_redis_connection_get_epoch (self->conn) != NULL
+         && pres_redis_events_is_primed (self->events);
+}
+
+static void
+pres_redis_store_iface_init (PresStoreInterface *iface)
+{
+  iface->upsert = pres_redis_store_upsert;
+  iface->leave = pres_redis_store_leave;
+  iface->get_states = pres_redis_store_get_states;
+  iface->list_instances = pres_redis_store_list_instances;
+  iface->get_counts = pres_redis_store_get_counts;
+  iface->set_always_online = pres_redis_store_set_always_online;
+}
+
+static void
+pres_redis_store_dispose (GObject *object)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (object);
+
+  if (self->sweeper != NULL)
+    {
+      g_source_destroy (self->sweeper);
+      g_clear_pointer (&self->sweeper, g_source_unref);
+    }
+  g_clear_pointer (&self->events, pres_redis_events_free);
+  /* Fails what is pending: every call is answered, UNAVAILABLE. */
+  if (self->conn != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->conn, self);
+      g_object_run_dispose (G_OBJECT (self->conn));
+      g_clear_object (&self->conn);
+    }
+  G_OBJECT_CLASS (pres_redis_store_parent_class)->dispose (object);
+}
+
+static void
+pres_redis_store_finalize (GObject *object)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (object);
+
+  g_free (self->ttl_ms);
+  g_clear_pointer (&self->always_online, g_hash_table_unref);
+  for (guint i = 0; i < N_SCRIPTS; i++)
+    {
+      g_free (self->scripts[i]);
+      g_free (self->shas[i]);
+    }
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    for (guint k = 0; k < 3; k++)
+      g_free (self->bucket_keys[b][k]);
+  G_OBJECT_CLASS (pres_redis_store_parent_class)->finalize (object);
+}
+
+static void
+pres_redis_store_class_init (PresRedisStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pres_redis_store_dispose;
+  object_class->finalize = pres_redis_store_finalize;
+}
+
+static void
+pres_redis_store_init (PresRedisStore *self)
+{
+  self->always_online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+static char *
+load_script (const char *name)
+{
+  g_autofree char *path = g_strconcat ("/org/presence/server/redis/", name, NULL);
+  /* Looked up in the resource itself: in a static library nothing else
+   * would pull in its constructor. */
+  g_autoptr (GBytes) bytes
+    = g_resource_lookup_data (pres_redis_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+
+  g_assert (bytes != NULL); /* compiled in */
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+PresStore *
+pres_redis_store_new (const char *address, guint ttl_ms, guint max_instances, GError **error)
+{
+  g_autoptr (PresRedisStore) self = g_object_new (PRES_TYPE_REDIS_STORE, NULL);
+  g_autoptr (PresRedisConnection) reader = NULL;
+  g_autofree char *common = load_script ("common.lua");
+  self->conn = pres_redis_connection_new (address, "commands", error);
+  if (self->conn == NULL)
+    return NULL;
+  reader = pres_redis_connection_new (address, "event stream", error);
+  if (reader == NULL)
+    return NULL;
+  self->ttl_ms = g_strdup_printf ("%u", ttl_ms);
+  self->ttl_us = (gint64)ttl_ms * 1000;
+  self->max_instances = max_instances;
+  for (guint i = 0; i < N_SCRIPTS; i++)
+    {
+      g_autofree char *body = load_script (script_names[i]);
+
+      self->scripts[i] = g_strconcat (common, body, NULL);
+      self->shas[i] = g_compute_checksum_for_string (G_CHECKSUM_SHA1, self->scripts[i], -1);
+    }
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    {
+      self->bucket_keys[b][0] = pres_redis_key (b, "dl");
+      self->bucket_keys[b][1] = pres_redis_key (b, "ev");
+      self->bucket_keys[b][2] = pres_redis_key (b, "n");
+    }
+
+  pres_redis_connection_set_epoch_key (self->conn, PRES_REDIS_EPOCH_KEY);
+  g_signal_connect (self->conn, "connected", G_CALLBACK (connected_cb), self);
+  g_signal_connect (self->conn, "epoch", G_CALLBACK (epoch_cb), self);
+  pres_redis_connection_start (self->conn);
+  self->events = pres_redis_events_new (reader, event_cb, self);
+
+  /* As the memory store's: the period bounds the detection delay. */
+  self->sweep_period_ms = CLAMP (ttl_ms / 8, 10, 500);
+  self->sweeper = g_timeout_source_new (self->sweep_period_ms);
+  g_source_set_callback (self->sweeper, sweep_cb, self, NULL);
+  g_source_set_name (self->sweeper, "[pres-redis] sweeper");
+  g_source_attach (self->sweeper, NULL);
+  return PRES_STORE (g_steal_pointer (&self));
+}

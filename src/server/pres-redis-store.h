@@ -1,0 +1,26 @@
+#pragma once
+
+#include "pres-store.h"
+
+G_BEGIN_DECLS
+
+/* The Redis store: presence shared by several server nodes (see
+ * src/server/README.md, "Redis store", for the keys and scripts).
+ *
+ * It connects at once and keeps reconnecting; until it is connected (and
+ * while Redis is unreachable) every call fails with
+ * PRES_STORE_ERROR_UNAVAILABLE.  "state-changed" comes from the event
+ * streams in Redis, so every node emits each change exactly once, the
+ * node that wrote it included. */
+
+#define PRES_TYPE_REDIS_STORE (pres_redis_store_get_type ())
+G_DECLARE_FINAL_TYPE (PresRedisStore, pres_redis_store, PRES, REDIS_STORE, GObject)
+
+/* address: "redis://HOST[:PORT][/DB]" or "unix:/PATH". */
+PresStore *
+pres_redis_store_new (const char *address, guint ttl_ms, guint max_instances, GError **error);
+/* Connected, scripts loaded and the event streams being read: what a test
+ * waits for before it starts. */
+gboolean pres_redis_store_is_ready (PresRedisStore *self);
+
+G_END_DECLS
