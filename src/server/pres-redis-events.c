@@ -19,9 +19,84 @@ struct _PresRedisEvents
   gboolean reading;
   gboolean closing;
   gulong connected_id;
+  GSList *waiters;
 };
 
+typedef struct
+{
+  guint64 ids[PRES_REDIS_N_BUCKETS][2];
+  PresRedisSyncFunc func;
+  gpointer user_data;
+} Waiter;
+
 static void read_next (PresRedisEvents *self);
+
+static void
+parse_id (const char *id, guint64 out[2])
+{
+  char *end = NULL;
+
+  out[0] = g_ascii_strtoull (id, &end, 10);
+  out[1] = end != NULL && *end == '-' ? g_ascii_strtoull (end + 1, NULL, 10) : 0;
+}
+
+static gboolean
+waiter_done (PresRedisEvents *self, Waiter *waiter)
+{
+  if (!pres_redis_events_is_primed (self))
+    return FALSE;
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    {
+      guint64 read[2];
+
+      parse_id (self->last_ids[b], read);
+      if (read[0] < waiter->ids[b][0]
+          || (read[0] == waiter->ids[b][0] && read[1] < waiter->ids[b][1]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+wake_waiters (PresRedisEvents *self)
+{
+  GSList *ready = NULL;
+
+  for (GSList *l = self->waiters; l != NULL;)
+    {
+      GSList *next = l->next;
+
+      if (self->closing || waiter_done (self, l->data))
+        {
+          self->waiters = g_slist_remove_link (self->waiters, l);
+          ready = g_slist_concat (l, ready);
+        }
+      l = next;
+    }
+  for (GSList *l = ready; l != NULL; l = l->next)
+    {
+      Waiter *waiter = l->data;
+
+      waiter->func (waiter->user_data);
+    }
+  g_slist_free_full (ready, g_free);
+}
+
+void
+pres_redis_events_wait (PresRedisEvents *self,
+                        const char *const *ids,
+                        PresRedisSyncFunc func,
+                        gpointer user_data)
+{
+  Waiter *waiter = g_new0 (Waiter, 1);
+
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    parse_id (ids[b], waiter->ids[b]);
+  waiter->func = func;
+  waiter->user_data = user_data;
+  self->waiters = g_slist_prepend (self->waiters, waiter);
+  wake_waiters (self);
+}
 
 static void
 handle_entry (PresRedisEvents *self, redisReply *entry)
@@ -106,6 +181,7 @@ read_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpoi
               return;
           }
       }
+  wake_waiters (self);
   read_next (self);
 }
 
@@ -157,6 +233,7 @@ prime_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpo
   if (++self->n_primed == PRES_REDIS_N_BUCKETS)
     {
       g_debug ("event stream: reading from the streams' ends");
+      wake_waiters (self);
       read_next (self);
     }
 }
@@ -215,6 +292,7 @@ pres_redis_events_free (PresRedisEvents *self)
   g_clear_signal_handler (&self->connected_id, self->conn);
   g_object_run_dispose (G_OBJECT (self->conn));
   g_clear_object (&self->conn);
+  wake_waiters (self);
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     {
       g_free (self->keys[b]);

@@ -16,6 +16,8 @@ typedef void (*PresRedisEventFunc) (const char *participant_id,
                                     PresState new_state,
                                     gpointer user_data);
 
+typedef void (*PresRedisSyncFunc) (gpointer user_data);
+
 typedef struct _PresRedisEvents PresRedisEvents;
 
 /* Takes a reference on conn and starts it. */
@@ -24,6 +26,13 @@ pres_redis_events_new (PresRedisConnection *conn, PresRedisEventFunc func, gpoin
 void pres_redis_events_free (PresRedisEvents *self);
 /* TRUE once the stream positions are known: from then on no change is missed. */
 gboolean pres_redis_events_is_primed (PresRedisEvents *self);
+
+/* Calls func once the streams were read up to ids (one per bucket, as
+ * "ms-seq"), or with the reader closing. */
+void pres_redis_events_wait (PresRedisEvents *self,
+                             const char *const *ids,
+                             PresRedisSyncFunc func,
+                             gpointer user_data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PresRedisEvents, pres_redis_events_free)
 

@@ -802,6 +802,55 @@ event_cb (const char *participant_id, PresState old_state, PresState new_state, 
   pres_store_emit_state_changed (user_data, participant_id, old_state, new_state, "event stream");
 }
 
+typedef struct
+{
+  PresRedisStore *self;
+  PresRedisSyncFunc func;
+  gpointer user_data;
+  char *ids[PRES_REDIS_N_BUCKETS];
+  guint answered;
+  gboolean failed;
+} SyncCall;
+
+static void
+sync_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+{
+  SyncCall *call = user_data;
+  guint bucket = call->answered++;
+
+  if (error != NULL || reply->type != REDIS_REPLY_ARRAY)
+    call->failed = TRUE;
+  else if (reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY)
+    call->ids[bucket] = g_strdup (reply->element[0]->element[0]->str);
+  else
+    call->ids[bucket] = g_strdup ("0-0");
+  if (call->answered < PRES_REDIS_N_BUCKETS)
+    return;
+  if (call->failed || call->self->events == NULL)
+    call->func (call->user_data);
+  else
+    pres_redis_events_wait (call->self->events, (const char *const *)call->ids, call->func,
+                            call->user_data);
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    g_free (call->ids[b]);
+  g_free (call);
+}
+
+void
+pres_redis_store_sync (PresRedisStore *self, void (*func) (gpointer user_data), gpointer user_data)
+{
+  SyncCall *call = g_new0 (SyncCall, 1);
+
+  call->self = self;
+  call->func = func;
+  call->user_data = user_data;
+  /* The streams' ends now; then wait for the reader to get there. */
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    pres_redis_connection_command (
+      self->conn, 0, sync_cb, call, 6,
+      (const char *[]){ "XREVRANGE", self->bucket_keys[b][1], "+", "-", "COUNT", "1" }, NULL);
+}
+
 gboolean
 pres_redis_store_is_ready (PresRedisStore *self)
 {

@@ -23,4 +23,9 @@ pres_redis_store_new (const char *address, guint ttl_ms, guint max_instances, GE
  * waits for before it starts. */
 gboolean pres_redis_store_is_ready (PresRedisStore *self);
 
+/* Calls func once every change written before this call (by any node) has
+ * been emitted here; or with the store unavailable or disposed. */
+void
+pres_redis_store_sync (PresRedisStore *self, void (*func) (gpointer user_data), gpointer user_data);
+
 G_END_DECLS

@@ -1,4 +1,9 @@
+#include "config.h"
+
 #include "store-wait.h"
+#if HAVE_REDIS
+#include "pres-redis-store.h"
+#endif
 
 #define ANSWER_TIMEOUT_S 10
 
@@ -34,6 +39,25 @@ wait_for (Answer *answer)
 }
 
 static void
+synced_cb (gpointer user_data)
+{
+  ((Answer *) user_data)->answered = TRUE;
+}
+
+void
+store_wait_events (PresStore *store)
+{
+#if HAVE_REDIS
+  Answer answer = { 0 };
+
+  if (!PRES_IS_REDIS_STORE (store))
+    return;
+  pres_redis_store_sync (PRES_REDIS_STORE (store), synced_cb, &answer);
+  wait_for (&answer);
+#endif
+}
+
+static void
 upsert_cb (PresUpsertResult result,
            PresState        state,
            const GError    *error,
@@ -59,6 +83,7 @@ store_wait_upsert (PresStore        *store,
 
   pres_store_upsert (store, participant_id, instance_id, heartbeat, upsert_cb, &answer);
   wait_for (&answer);
+  store_wait_events (store);
   if (answer.error != NULL)
     {
       g_propagate_error (error, answer.error);
@@ -90,6 +115,7 @@ store_wait_leave (PresStore  *store,
 
   pres_store_leave (store, participant_id, instance_id, session, leave_cb, &answer);
   wait_for (&answer);
+  store_wait_events (store);
   return answer.removed;
 }
 

@@ -6,7 +6,11 @@ G_BEGIN_DECLS
 
 /* A store's calls, waited for: each iterates the default main context until
  * the store answers, and fails the test if it does not within 10 s.  The
- * same test reads the same whether the store answers at once or later. */
+ * same test reads the same whether the store answers at once or later.
+ * Writes also wait until the store has emitted the changes they made
+ * ("state-changed" of the Redis store comes from its event streams). */
+
+void      store_wait_events (PresStore *store);
 
 gboolean  store_wait_upsert (PresStore        *store,
                              const char       *participant_id,
