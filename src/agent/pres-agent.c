@@ -16,8 +16,7 @@
 #include "sensors/pres-logind-monitor.h"
 #include "sensors/pres-network-monitor.h"
 #include "sensors/pres-screensaver-monitor.h"
-#include "transport/pres-http-transport.h"
-#include "transport/pres-openclaw-transport.h"
+#include "transport/pres-transport.h"
 #include "ui/pres-menu.h"
 #include "ui/pres-tray.h"
 
@@ -36,8 +35,7 @@ struct _PresAgent
   PresLink       *link;
   PresIdleSource *idle_source;
   PresService    *service;
-  PresHttpTransport *transport; /* NULL for transports not built in */
-  PresOpenclawTransport *openclaw; /* with the openclaw transport */
+  PresTransport  *transport;
   PresMenu       *menu;         /* NULL with --no-tray */
   PresTray       *tray;         /* NULL with --no-tray or without the tray feature */
   gboolean        show_tray;
@@ -146,8 +144,7 @@ check_leave_done (PresAgent *self)
 {
   if (!self->awaiting_leave)
     return;
-  if ((self->transport != NULL || self->openclaw != NULL)
-      && pres_link_get_connection (self->link) != PRES_CONNECTION_DISCONNECTED)
+  if (pres_link_get_connection (self->link) != PRES_CONNECTION_DISCONNECTED)
     return;
   g_debug ("The leave is out; releasing the delay inhibitor");
   self->awaiting_leave = FALSE;
@@ -174,10 +171,7 @@ on_prepare_for_sleep (PresAgent *self,
       pres_idle_select_rearm (PRES_IDLE_SELECT (self->idle_source));
       /* After the model: its state change already asks for the "resume"
        * heartbeat, which this only hurries past any backoff. */
-      if (self->transport != NULL)
-        pres_http_transport_resume (self->transport);
-      if (self->openclaw != NULL)
-        pres_openclaw_transport_resume (self->openclaw);
+      pres_transport_resume (self->transport);
     }
 }
 
@@ -219,15 +213,6 @@ on_follow_dnd_changed (PresAgent *self)
 }
 
 static void
-on_network_changed (PresAgent *self)
-{
-  if (self->transport != NULL)
-    pres_http_transport_network_changed (self->transport);
-  if (self->openclaw != NULL)
-    pres_openclaw_transport_network_changed (self->openclaw);
-}
-
-static void
 pres_agent_dispose (GObject *object)
 {
   PresAgent *self = PRES_AGENT (object);
@@ -242,7 +227,6 @@ pres_agent_dispose (GObject *object)
   g_clear_object (&self->tray);
   g_clear_object (&self->menu);
   g_clear_object (&self->transport);
-  g_clear_object (&self->openclaw);
   g_clear_object (&self->service);
   g_clear_object (&self->idle_source);
   g_clear_object (&self->link);
@@ -283,6 +267,7 @@ pres_agent_new (const PresAgentOptions *options,
   g_autofree char *instance_id = NULL;
   g_autofree char *server = NULL;
   g_autofree char *transport = NULL;
+  PresTransportSetup setup = { 0 };
 
   self->settings = pres_settings_new (error);
   if (self->settings == NULL)
@@ -319,30 +304,20 @@ pres_agent_new (const PresAgentOptions *options,
 
   transport = options->transport ? g_strdup (options->transport)
                                  : g_settings_get_string (self->settings, "transport");
-  if (g_str_equal (transport, "http"))
-    {
-      self->transport = pres_http_transport_new (self->model, self->link, self->idle_source,
-                                                 self->settings, instance_id, options->server,
-                                                 options->token_file);
-      g_signal_connect_object (self->service, "reconnect-requested",
-                               G_CALLBACK (pres_http_transport_reconnect), self->transport,
-                               G_CONNECT_SWAPPED);
-    }
-  else if (g_str_equal (transport, "openclaw"))
-    {
-      self->openclaw = pres_openclaw_transport_new (self->model, self->link, self->idle_source,
-                                                    self->settings, instance_id, state_dir,
-                                                    options->server, options->token_file);
-      g_signal_connect_object (self->service, "reconnect-requested",
-                               G_CALLBACK (pres_openclaw_transport_reconnect), self->openclaw,
-                               G_CONNECT_SWAPPED);
-    }
-  else
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "Unknown transport “%s” (http or openclaw)", transport);
-      return NULL;
-    }
+  setup.model = self->model;
+  setup.link = self->link;
+  setup.idle_source = self->idle_source;
+  setup.settings = self->settings;
+  setup.instance_id = instance_id;
+  setup.state_dir = state_dir;
+  setup.server = options->server;
+  setup.token_file = options->token_file;
+  self->transport = pres_transport_new (transport, &setup, error);
+  if (self->transport == NULL)
+    return NULL;
+  g_signal_connect_object (self->service, "reconnect-requested",
+                           G_CALLBACK (pres_transport_reconnect), self->transport,
+                           G_CONNECT_SWAPPED);
 
   self->logind = pres_logind_monitor_new ();
   g_signal_connect_object (self->logind, "notify::locked", G_CALLBACK (on_locked_changed), self,
@@ -401,14 +376,9 @@ start_tray (PresAgent *self)
   self->menu = pres_menu_new (self->model, self->link, self->idle_source, self->clock);
   g_signal_connect_object (self->menu, "quit-requested", G_CALLBACK (on_menu_quit), self,
                            G_CONNECT_SWAPPED);
-  if (self->transport != NULL)
-    g_signal_connect_object (self->menu, "reconnect-requested",
-                             G_CALLBACK (pres_http_transport_reconnect), self->transport,
-                             G_CONNECT_SWAPPED);
-  if (self->openclaw != NULL)
-    g_signal_connect_object (self->menu, "reconnect-requested",
-                             G_CALLBACK (pres_openclaw_transport_reconnect), self->openclaw,
-                             G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->menu, "reconnect-requested",
+                           G_CALLBACK (pres_transport_reconnect), self->transport,
+                           G_CONNECT_SWAPPED);
 #if HAVE_TRAY
   self->tray = pres_tray_new (self->menu);
 #else
@@ -428,12 +398,9 @@ pres_agent_start (PresAgent *self)
   /* Only the agent that owns the name holds an inhibitor. */
   pres_logind_monitor_start (self->logind, NULL);
   self->network = pres_network_monitor_new (NULL, PRES_NETWORK_DEBOUNCE_MS);
-  g_signal_connect_object (self->network, "changed", G_CALLBACK (on_network_changed), self,
-                           G_CONNECT_SWAPPED);
-  if (self->transport != NULL)
-    pres_http_transport_start (self->transport);
-  if (self->openclaw != NULL)
-    pres_openclaw_transport_start (self->openclaw);
+  g_signal_connect_object (self->network, "changed", G_CALLBACK (pres_transport_network_changed),
+                           self->transport, G_CONNECT_SWAPPED);
+  pres_transport_start (self->transport);
 }
 
 static void
@@ -443,18 +410,7 @@ on_left (GObject      *source,
 {
   g_autoptr (GTask) task = user_data;
 
-  pres_http_transport_leave_finish (PRES_HTTP_TRANSPORT (source), result, NULL);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-on_openclaw_left (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr (GTask) task = user_data;
-
-  pres_openclaw_transport_leave_finish (PRES_OPENCLAW_TRANSPORT (source), result, NULL);
+  pres_transport_leave_finish (PRES_TRANSPORT (source), result, NULL);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -469,18 +425,7 @@ pres_agent_quit_async (PresAgent           *self,
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
 
   g_return_if_fail (PRES_IS_AGENT (self));
-  if (self->openclaw != NULL)
-    {
-      pres_openclaw_transport_leave_async (self->openclaw, reason, on_openclaw_left,
-                                           g_steal_pointer (&task));
-      return;
-    }
-  if (self->transport == NULL)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-  pres_http_transport_leave_async (self->transport, reason, on_left, g_steal_pointer (&task));
+  pres_transport_leave_async (self->transport, reason, on_left, g_steal_pointer (&task));
 }
 
 gboolean

@@ -58,13 +58,14 @@ typedef struct
   PresModel *model;
   PresLink *link;
   PresIdleSource *idle;
-  PresHttpTransport *transport;
+  PresTransport *transport;
 } Fixture;
 
 static void
 fixture_set_up (Fixture *fixture, gconstpointer data)
 {
   PresRecordingMode mode = GPOINTER_TO_INT (data);
+  PresTransportSetup setup = { 0 };
 
   g_setenv ("PRESENCE_TOKEN", TOKEN, TRUE);
   fixture->server = pres_recording_server_new (mode);
@@ -76,8 +77,12 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   fixture->idle = g_object_new (FAKE_TYPE_IDLE, NULL);
   g_settings_set_string (fixture->settings, "server-url",
                          pres_recording_server_get_url (fixture->server));
-  fixture->transport = pres_http_transport_new (fixture->model, fixture->link, fixture->idle,
-                                                fixture->settings, INSTANCE_ID, NULL, NULL);
+  setup.model = fixture->model;
+  setup.link = fixture->link;
+  setup.idle_source = fixture->idle;
+  setup.settings = fixture->settings;
+  setup.instance_id = INSTANCE_ID;
+  fixture->transport = pres_http_transport_new (&setup);
   pres_model_start (fixture->model);
 }
 
@@ -122,7 +127,7 @@ error_says (Fixture *fixture, const char *words)
 static void
 start_and_connect (Fixture *fixture)
 {
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (connected (fixture), 2000);
 }
 
@@ -144,7 +149,7 @@ test_heartbeat (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (body, "seq"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (body, "last_input_seconds"), ==, 42);
   g_assert_cmpstr (json_object_get_string_member (body, "session"), ==,
-                   pres_http_transport_get_session (fixture->transport));
+                   pres_http_transport_get_session (PRES_HTTP_TRANSPORT (fixture->transport)));
   g_assert_cmpstr (pres_link_get_last_error (fixture->link), ==, "");
   g_assert_cmpint (pres_link_get_last_heartbeat (fixture->link), >, 0);
   g_assert_true (g_str_has_prefix (pres_link_get_last_reply (fixture->link), "HTTP 200"));
@@ -207,7 +212,7 @@ test_periodic (Fixture *fixture, gconstpointer data)
 static void
 test_hanging_server (Fixture *fixture, gconstpointer data)
 {
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (error_says (fixture, "did not answer"), 10000);
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
 }
@@ -215,7 +220,7 @@ test_hanging_server (Fixture *fixture, gconstpointer data)
 static void
 test_garbage (Fixture *fixture, gconstpointer data)
 {
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (error_says (fixture, "not a presence reply"), 2000);
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
 }
@@ -223,7 +228,7 @@ test_garbage (Fixture *fixture, gconstpointer data)
 static void
 test_unauthorized (Fixture *fixture, gconstpointer data)
 {
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (pres_link_get_connection (fixture->link) == PRES_CONNECTION_UNAUTHORIZED, 2000);
   g_assert_true (error_says (fixture, "refused the token"));
   g_assert_true (error_says (fixture, "presencectl login"));
@@ -239,7 +244,7 @@ test_retry_after (Fixture *fixture, gconstpointer data)
 {
   gint64 gap;
 
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 4000);
   gap = pres_recording_server_get (fixture->server, 1)->when
         - pres_recording_server_get (fixture->server, 0)->when;
@@ -251,7 +256,7 @@ test_retry_after (Fixture *fixture, gconstpointer data)
 static void
 test_recovers (Fixture *fixture, gconstpointer data)
 {
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 3000);
   g_assert_true (error_says (fixture, "503"));
   pres_recording_server_set_mode (fixture->server, PRES_RECORDING_GOOD);
@@ -297,7 +302,8 @@ test_offline_leaves (Fixture *fixture, gconstpointer data)
   PRES_TEST_WAIT (left == 1, 1000);
   g_assert_cmpuint (pres_recording_server_count (fixture->server), ==, 2);
   request = pres_recording_server_last (fixture->server);
-  session = g_strdup_printf ("session=%s", pres_http_transport_get_session (fixture->transport));
+  session = g_strdup_printf (
+    "session=%s", pres_http_transport_get_session (PRES_HTTP_TRANSPORT (fixture->transport)));
   g_assert_cmpstr (request->method, ==, "DELETE");
   g_assert_cmpstr (request->path, ==, "/v1/instances/" INSTANCE_ID);
   g_assert_nonnull (strstr (request->query, session));
@@ -321,7 +327,7 @@ test_reconnect (Fixture *fixture, gconstpointer data)
   g_autoptr (JsonObject) body = NULL;
 
   start_and_connect (fixture);
-  pres_http_transport_reconnect (fixture->transport);
+  pres_transport_reconnect (fixture->transport);
   PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 1000);
   PRES_TEST_WAIT (connected (fixture), 1000);
   body = body_of (pres_recording_server_last (fixture->server));
@@ -333,12 +339,12 @@ test_insecure_refused (Fixture *fixture, gconstpointer data)
 {
   /* TEST-NET-1: nothing answers there; nothing may be sent there either. */
   g_settings_set_string (fixture->settings, "server-url", "http://192.0.2.1:8787");
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   PRES_TEST_WAIT (error_says (fixture, "Refusing to send the token"), 500);
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
   pres_test_run_for (500);
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
-  pres_http_transport_reconnect (fixture->transport);
+  pres_transport_reconnect (fixture->transport);
   pres_test_run_for (200);
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
   g_assert_true (error_says (fixture, "Refusing to send the token"));
@@ -352,7 +358,7 @@ test_insecure_refused (Fixture *fixture, gconstpointer data)
 static void
 on_left (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_assert_true (pres_http_transport_leave_finish (PRES_HTTP_TRANSPORT (source), result, NULL));
+  g_assert_true (pres_transport_leave_finish (PRES_TRANSPORT (source), result, NULL));
   *(gboolean *)user_data = TRUE;
 }
 
@@ -362,7 +368,7 @@ test_quit_leave (Fixture *fixture, gconstpointer data)
   gboolean done = FALSE;
 
   start_and_connect (fixture);
-  pres_http_transport_leave_async (fixture->transport, "quit", on_left, &done);
+  pres_transport_leave_async (fixture->transport, "quit", on_left, &done);
   PRES_TEST_WAIT (done, 2000);
   g_assert_cmpstr (pres_recording_server_last (fixture->server)->method, ==, "DELETE");
   g_assert_nonnull (strstr (pres_recording_server_last (fixture->server)->query, "reason=quit"));
@@ -373,9 +379,9 @@ test_quit_hanging (Fixture *fixture, gconstpointer data)
 {
   gboolean done = FALSE;
 
-  pres_http_transport_start (fixture->transport);
+  pres_transport_start (fixture->transport);
   pres_test_run_for (200);
-  pres_http_transport_leave_async (fixture->transport, "quit", on_left, &done);
+  pres_transport_leave_async (fixture->transport, "quit", on_left, &done);
   PRES_TEST_WAIT (done, 2000);
 }
 

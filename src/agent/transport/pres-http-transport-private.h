@@ -1,11 +1,8 @@
 #pragma once
 
-#include <libsoup/soup.h>
-
-#include "pres-backoff.h"
 #include "pres-connection-watch.h"
-#include "pres-heartbeat-builder.h"
 #include "pres-http-transport.h"
+#include "pres-transport-core.h"
 
 G_BEGIN_DECLS
 
@@ -21,25 +18,10 @@ struct _PresHttpTransport
 {
   GObject parent_instance;
 
-  PresModel *model;
-  PresLink *link;
-  GSettings *settings;
-  char *instance_id;
-  char *server_override;
-  char *token_file;
-
-  SoupSession *soup;
-  GCancellable *cancellable;
-  GRand *rand;
-  PresBackoff *backoff;
-  PresHeartbeatBuilder *builder;
+  PresTransportCore core;
   PresConnectionWatch *watch;
 
-  char *server_url; /* as configured: the keyring files tokens under it */
-  char *base_url;   /* NULL while server_url is refused */
-  char *token;
-  gboolean token_known;
-  gboolean token_lookup_running;
+  char *base_url; /* NULL while server_url is refused */
 
   guint interval_ms;
 
@@ -52,14 +34,11 @@ struct _PresHttpTransport
   const char *queued_reason;
   gint64 last_change_sent;
 
-  gboolean started;
   gboolean failing;  /* the last exchange failed: changes wait for the retry */
   gboolean sent_any; /* the server may hold this instance */
   gboolean left;
 
-  GTask *quit_task;
   guint quit_deadline_id;
-  char *quit_reason;
 };
 
 /* Shared by pres-http-transport.c (sending) and pres-http-transport-control.c
@@ -72,5 +51,6 @@ void pres_http_transport_finish_quit (PresHttpTransport *self);
 void pres_http_transport_settings_changed (GSettings *settings,
                                            const char *key,
                                            PresHttpTransport *self);
+void pres_http_transport_iface_init (PresTransportInterface *iface);
 
 G_END_DECLS

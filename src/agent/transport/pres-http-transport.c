@@ -1,7 +1,5 @@
 #define G_LOG_DOMAIN "pres-http"
 
-#include "config.h"
-
 #include "pres-http-transport-private.h"
 
 #include <netinet/in.h>
@@ -15,25 +13,17 @@
 #define DEFAULT_INTERVAL_MS 30000
 #define UNAUTHORIZED_RETRY_MS (5 * 60 * 1000)
 
-G_DEFINE_TYPE (PresHttpTransport, pres_http_transport, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE_WITH_CODE (PresHttpTransport,
+                               pres_http_transport,
+                               G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PRES_TYPE_TRANSPORT,
+                                                      pres_http_transport_iface_init))
 
-enum
-{
-  SIGNAL_LEFT,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
-
-/* Quitting goes on (nothing more is sent) after the caller is told. */
 void
 pres_http_transport_finish_quit (PresHttpTransport *self)
 {
-  g_autoptr (GTask) task = g_steal_pointer (&self->quit_task);
-
   g_clear_handle_id (&self->quit_deadline_id, g_source_remove);
-  if (task != NULL)
-    g_task_return_boolean (task, TRUE);
+  pres_transport_core_finish_quit (&self->core);
 }
 
 static gboolean
@@ -77,7 +67,7 @@ pres_http_transport_schedule_change (PresHttpTransport *self, const char *reason
 {
   gint64 since = (g_get_monotonic_time () - self->last_change_sent) / 1000;
 
-  if (!self->started || self->quit_reason != NULL)
+  if (!self->core.started || self->core.quit_reason != NULL)
     return;
   if (self->busy)
     self->queued_reason = reason;
@@ -97,8 +87,8 @@ report_failure (PresHttpTransport *self,
 
   text = g_strdup_printf ("%s; retrying in %u s", message, MAX (1, (retry_ms + 500) / 1000));
   g_debug ("%s", text);
-  pres_link_set_connection (self->link, connection);
-  pres_link_set_last_error (self->link, text);
+  pres_link_set_connection (self->core.link, connection);
+  pres_link_set_last_error (self->core.link, text);
   self->failing = TRUE;
   self->queued_reason = NULL;
   schedule (self, "connect", retry_ms);
@@ -107,23 +97,8 @@ report_failure (PresHttpTransport *self,
 void
 pres_http_transport_check_server_url (PresHttpTransport *self)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *url = NULL;
-
-  url = self->server_override ? g_strdup (self->server_override)
-                              : g_settings_get_string (self->settings, "server-url");
-  pres_link_set_server (self->link, url);
   g_free (self->base_url);
-  self->base_url = pres_server_url_check (
-    url, g_settings_get_boolean (self->settings, "allow-insecure"), &error);
-  g_free (self->server_url);
-  self->server_url = g_steal_pointer (&url);
-  if (self->base_url == NULL)
-    {
-      g_message ("%s", error->message);
-      pres_link_set_connection (self->link, PRES_CONNECTION_ERROR);
-      pres_link_set_last_error (self->link, error->message);
-    }
+  self->base_url = pres_transport_core_check_url (&self->core, pres_server_url_check);
 }
 
 static void
@@ -132,30 +107,23 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (PresHttpTransport) self = user_data;
   g_autoptr (GError) error = NULL;
   PresTokenOrigin origin;
-  char *token = pres_token_lookup_finish (result, &origin, &error);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!pres_transport_core_take_token (&self->core, result, &origin, &error))
     return;
-  self->token_lookup_running = FALSE;
-  self->token_known = TRUE;
-  g_clear_pointer (&self->token, g_free);
-  self->token = token;
-
   if (error != NULL)
     {
       report_failure (self, PRES_CONNECTION_ERROR, error->message, UNAUTHORIZED_RETRY_MS);
-      self->token_known = FALSE;
       return;
     }
-  if (token == NULL)
+  if (self->core.token == NULL)
     {
       report_failure (self, PRES_CONNECTION_UNAUTHORIZED,
                       "No access token: run “presencectl login”, or give the agent "
                       "--token-file or PRESENCE_TOKEN",
                       UNAUTHORIZED_RETRY_MS);
-      self->token_known = FALSE;
       return;
     }
+  self->core.token_known = TRUE;
   g_debug ("Using the token from the %s", pres_token_origin_to_string (origin));
   pres_http_transport_dispatch (self, self->queued_reason ? self->queued_reason : "connect");
 }
@@ -183,8 +151,8 @@ on_connection_closed (gpointer user_data)
   /* The server went away between beats: once it answers again it must get
    * the full state at once. The delay spreads out the agents of a server
    * that restarted, which all notice at the same moment. */
-  if (!self->busy && !self->left && self->quit_reason == NULL)
-    schedule (self, "connect", g_rand_int_range (self->rand, 500, 1500));
+  if (!self->busy && !self->left && self->core.quit_reason == NULL)
+    schedule (self, "connect", g_rand_int_range (self->core.rand, 500, 1500));
   return G_SOURCE_REMOVE;
 }
 
@@ -196,17 +164,18 @@ start_exchange (PresHttpTransport *self, SoupMessage *msg)
   g_signal_connect_object (msg, "network-event", G_CALLBACK (on_network_event), self, 0);
   self->busy = TRUE;
   pres_connection_watch_disarm (self->watch);
-  if (pres_link_get_connection (self->link) == PRES_CONNECTION_DISCONNECTED)
-    pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
-  pres_http_exchange_send_async (self->soup, msg, self->token, self->cancellable, on_response,
-                                 g_object_ref (self));
+  if (pres_link_get_connection (self->core.link) == PRES_CONNECTION_DISCONNECTED)
+    pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
+  pres_http_exchange_send_async (self->core.soup, msg, self->core.token, self->core.cancellable,
+                                 on_response, g_object_ref (self));
 }
 
 static void
 send_leave (PresHttpTransport *self, const char *reason)
 {
   g_autoptr (SoupMessage) msg = pres_http_exchange_new_leave (
-    self->base_url, self->instance_id, pres_heartbeat_builder_get_session (self->builder), reason);
+    self->base_url, self->core.instance_id, pres_heartbeat_builder_get_session (self->core.builder),
+    reason);
 
   g_debug ("Leave (%s)", reason);
   self->leaving = TRUE;
@@ -220,11 +189,11 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (PresHeartbeat) hb = pres_heartbeat_builder_build_finish (result, NULL);
   g_autoptr (SoupMessage) msg = NULL;
 
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (g_cancellable_is_cancelled (self->core.cancellable))
     return;
   self->busy = FALSE;
   /* Offline or quitting meanwhile: the leave that is due is queued. */
-  if (hb == NULL || self->quit_reason != NULL)
+  if (hb == NULL || self->core.quit_reason != NULL)
     {
       pres_http_transport_dispatch (self, self->queued_reason ? self->queued_reason : "offline");
       return;
@@ -234,14 +203,14 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
            hb->reason);
   if (g_strcmp0 (hb->reason, "periodic") != 0)
     self->last_change_sent = g_get_monotonic_time ();
-  msg = pres_http_exchange_new_heartbeat (self->base_url, self->instance_id, hb);
+  msg = pres_http_exchange_new_heartbeat (self->base_url, self->core.instance_id, hb);
   start_exchange (self, msg);
 }
 
 void
 pres_http_transport_dispatch (PresHttpTransport *self, const char *reason)
 {
-  PresState state = pres_model_get_state (self->model);
+  PresState state = pres_model_get_state (self->core.model);
 
   if (self->busy)
     {
@@ -251,15 +220,15 @@ pres_http_transport_dispatch (PresHttpTransport *self, const char *reason)
   self->queued_reason = NULL;
   g_clear_handle_id (&self->timer_id, g_source_remove);
 
-  if (self->quit_reason != NULL || state == PRES_STATE_OFFLINE)
+  if (self->core.quit_reason != NULL || state == PRES_STATE_OFFLINE)
     {
-      if (self->sent_any && self->base_url != NULL && self->token != NULL)
-        send_leave (self, self->quit_reason ? self->quit_reason : reason);
+      if (self->sent_any && self->base_url != NULL && self->core.token != NULL)
+        send_leave (self, self->core.quit_reason ? self->core.quit_reason : reason);
       else
         {
           self->left = TRUE;
-          pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
-          g_signal_emit (self, signals[SIGNAL_LEFT], 0);
+          pres_link_set_connection (self->core.link, PRES_CONNECTION_DISCONNECTED);
+          pres_transport_emit_left (PRES_TRANSPORT (self));
           pres_http_transport_finish_quit (self);
         }
       return;
@@ -268,20 +237,15 @@ pres_http_transport_dispatch (PresHttpTransport *self, const char *reason)
 
   if (self->base_url == NULL)
     return; /* check_server_url() said why; a settings change retries */
-  if (!self->token_known)
+  if (!self->core.token_known)
     {
       self->queued_reason = reason;
-      if (!self->token_lookup_running)
-        {
-          self->token_lookup_running = TRUE;
-          pres_token_lookup_async (self->token_file, self->server_url, self->cancellable,
-                                   on_token_found, g_object_ref (self));
-        }
+      pres_transport_core_lookup_token (&self->core, self, on_token_found);
       return;
     }
 
   self->busy = TRUE;
-  pres_heartbeat_builder_build_async (self->builder, reason, self->cancellable, on_built,
+  pres_heartbeat_builder_build_async (self->core.builder, reason, self->core.cancellable, on_built,
                                       g_object_ref (self));
 }
 
@@ -290,16 +254,16 @@ finish_leave (PresHttpTransport *self, PresHttpOutcome *outcome)
 {
   self->left = TRUE;
   self->sent_any = FALSE;
-  pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
+  pres_link_set_connection (self->core.link, PRES_CONNECTION_DISCONNECTED);
   /* No retry: the server's TTL removes the instance anyway. */
   if (outcome->kind != PRES_HTTP_OUTCOME_OK)
     {
       g_autofree char *text = g_strdup_printf ("The leave was not delivered: %s", outcome->message);
-      pres_link_set_last_error (self->link, text);
+      pres_link_set_last_error (self->core.link, text);
     }
   g_debug ("Left (%s)", outcome->kind == PRES_HTTP_OUTCOME_OK ? "confirmed" : outcome->message);
-  g_signal_emit (self, signals[SIGNAL_LEFT], 0);
-  if (self->quit_reason != NULL)
+  pres_transport_emit_left (PRES_TRANSPORT (self));
+  if (self->core.quit_reason != NULL)
     pres_http_transport_finish_quit (self);
   else if (self->queued_reason != NULL)
     pres_http_transport_dispatch (self, self->queued_reason);
@@ -313,12 +277,12 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
       case PRES_HTTP_OUTCOME_OK:
         self->failing = FALSE;
         self->sent_any = TRUE;
-        pres_backoff_reset (self->backoff);
+        pres_backoff_reset (self->core.backoff);
         self->interval_ms = outcome->reply->interval_ms;
-        pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTED);
-        pres_link_set_public_state (self->link, pres_state_to_string (outcome->reply->state));
-        pres_link_set_last_error (self->link, NULL);
-        pres_link_set_last_heartbeat (self->link, g_get_real_time () / 1000);
+        pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
+        pres_link_set_public_state (self->core.link, pres_state_to_string (outcome->reply->state));
+        pres_link_set_last_error (self->core.link, NULL);
+        pres_link_set_last_heartbeat (self->core.link, g_get_real_time () / 1000);
         pres_connection_watch_arm (self->watch);
         if (self->queued_reason != NULL)
           {
@@ -327,23 +291,24 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
             self->queued_reason = NULL;
             pres_http_transport_schedule_change (self, reason);
           }
-        schedule (self, "periodic", pres_backoff_jitter_interval (self->rand, self->interval_ms));
+        schedule (self, "periodic",
+                  pres_backoff_jitter_interval (self->core.rand, self->interval_ms));
         break;
       case PRES_HTTP_OUTCOME_UNAUTHORIZED:
         /* Perhaps "presencectl login" stores a better token meanwhile. */
-        self->token_known = FALSE;
+        self->core.token_known = FALSE;
         report_failure (self, PRES_CONNECTION_UNAUTHORIZED, outcome->message,
                         UNAUTHORIZED_RETRY_MS);
         break;
       case PRES_HTTP_OUTCOME_RETRY_AFTER:
         report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
                         outcome->retry_after_ms ? outcome->retry_after_ms
-                                                : pres_backoff_next (self->backoff));
+                                                : pres_backoff_next (self->core.backoff));
         break;
       case PRES_HTTP_OUTCOME_FAILED:
       default:
         report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
-                        pres_backoff_next (self->backoff));
+                        pres_backoff_next (self->core.backoff));
         break;
     }
 }
@@ -357,7 +322,7 @@ on_response (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (PresHttpOutcome) outcome = pres_http_exchange_send_finish (result, &reply, &error);
   gboolean leave = self->leaving;
 
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (g_cancellable_is_cancelled (self->core.cancellable))
     return;
   self->busy = FALSE;
   self->leaving = FALSE;
@@ -369,11 +334,12 @@ on_response (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   if (reply != NULL)
-    pres_link_set_last_reply (self->link, reply);
+    pres_link_set_last_reply (self->core.link, reply);
 
   if (leave)
     finish_leave (self, outcome);
-  else if (self->quit_reason != NULL || pres_model_get_state (self->model) == PRES_STATE_OFFLINE)
+  else if (self->core.quit_reason != NULL
+           || pres_model_get_state (self->core.model) == PRES_STATE_OFFLINE)
     pres_http_transport_dispatch (self, self->queued_reason ? self->queued_reason : "offline");
   else
     finish_heartbeat (self, outcome);
@@ -398,10 +364,10 @@ on_state_changed (PresModel *model,
 {
   const char *why = reason_for_change (state, previous, reason);
 
-  if (!self->started || self->quit_reason != NULL)
+  if (!self->core.started || self->core.quit_reason != NULL)
     return;
   /* What others see is known again from the reply to this change. */
-  pres_link_set_public_state (self->link, NULL);
+  pres_link_set_public_state (self->core.link, NULL);
   /* Going offline (sleep, logout) and coming back do not wait for a
    * coalescing window or a retry timer: the moment matters. */
   if (state == PRES_STATE_OFFLINE || previous == PRES_STATE_OFFLINE)
@@ -414,7 +380,7 @@ const char *
 pres_http_transport_get_session (PresHttpTransport *self)
 {
   g_return_val_if_fail (PRES_IS_HTTP_TRANSPORT (self), NULL);
-  return pres_heartbeat_builder_get_session (self->builder);
+  return pres_heartbeat_builder_get_session (self->core.builder);
 }
 
 static void
@@ -422,16 +388,11 @@ pres_http_transport_dispose (GObject *object)
 {
   PresHttpTransport *self = PRES_HTTP_TRANSPORT (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->core.cancellable);
   g_clear_handle_id (&self->timer_id, g_source_remove);
   pres_http_transport_finish_quit (self);
   g_clear_pointer (&self->watch, pres_connection_watch_free);
-  if (self->settings != NULL)
-    g_signal_handlers_disconnect_by_data (self->settings, self);
-  g_clear_object (&self->soup);
-  g_clear_object (&self->model);
-  g_clear_object (&self->link);
-  g_clear_object (&self->settings);
+  pres_transport_core_dispose (&self->core, self);
 
   G_OBJECT_CLASS (pres_http_transport_parent_class)->dispose (object);
 }
@@ -441,19 +402,8 @@ pres_http_transport_finalize (GObject *object)
 {
   PresHttpTransport *self = PRES_HTTP_TRANSPORT (object);
 
-  if (self->token != NULL)
-    explicit_bzero (self->token, strlen (self->token));
-  g_free (self->token);
   g_free (self->base_url);
-  g_free (self->server_url);
-  g_free (self->instance_id);
-  g_free (self->server_override);
-  g_free (self->token_file);
-  g_free (self->quit_reason);
-  g_clear_pointer (&self->backoff, pres_backoff_free);
-  g_clear_pointer (&self->builder, pres_heartbeat_builder_free);
-  g_rand_free (self->rand);
-  g_clear_object (&self->cancellable);
+  pres_transport_core_finalize (&self->core);
 
   G_OBJECT_CLASS (pres_http_transport_parent_class)->finalize (object);
 }
@@ -465,50 +415,29 @@ pres_http_transport_class_init (PresHttpTransportClass *klass)
 
   object_class->dispose = pres_http_transport_dispose;
   object_class->finalize = pres_http_transport_finalize;
-
-  /* The leave is out (or failed, or was not needed): the sleep or shutdown
-   * it was sent for may go ahead. */
-  signals[SIGNAL_LEFT] = g_signal_new ("left", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                       NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 pres_http_transport_init (PresHttpTransport *self)
 {
-  self->cancellable = g_cancellable_new ();
-  self->rand = g_rand_new ();
-  self->backoff = pres_backoff_new (NULL);
   self->interval_ms = DEFAULT_INTERVAL_MS;
   self->last_change_sent = G_MININT64 / 2;
   self->watch = pres_connection_watch_new (on_connection_closed, self);
-  /* No idle-timeout and no socket timeout: either would close the idle
-   * keep-alive connection behind the watch's back, and the watch would take
-   * that for a server restart. Each exchange has its own deadline instead. */
-  self->soup = soup_session_new_with_options ("idle-timeout", 0, "user-agent",
-                                              "presence-agent/" PACKAGE_VERSION, NULL);
 }
 
-PresHttpTransport *
-pres_http_transport_new (PresModel *model,
-                         PresLink *link,
-                         PresIdleSource *idle_source,
-                         GSettings *settings,
-                         const char *instance_id,
-                         const char *server,
-                         const char *token_file)
+PresTransport *
+pres_http_transport_new (const PresTransportSetup *setup)
 {
   PresHttpTransport *self = g_object_new (PRES_TYPE_HTTP_TRANSPORT, NULL);
 
-  self->model = g_object_ref (model);
-  self->link = g_object_ref (link);
-  self->settings = g_object_ref (settings);
-  self->instance_id = g_strdup (instance_id);
-  self->server_override = g_strdup (server);
-  self->token_file = g_strdup (token_file);
-  self->builder
-    = pres_heartbeat_builder_new (model, idle_source, settings, pres_host_info_new_system ());
+  pres_transport_core_init (&self->core, setup);
+  /* No idle-timeout and no socket timeout: either would close the idle
+   * keep-alive connection behind the watch's back, and the watch would take
+   * that for a server restart. Each exchange has its own deadline instead. */
+  soup_session_set_idle_timeout (self->core.soup, 0);
 
-  g_signal_connect_object (model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
-  g_signal_connect (settings, "changed", G_CALLBACK (pres_http_transport_settings_changed), self);
-  return self;
+  g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
+  g_signal_connect (setup->settings, "changed", G_CALLBACK (pres_http_transport_settings_changed),
+                    self);
+  return PRES_TRANSPORT (self);
 }

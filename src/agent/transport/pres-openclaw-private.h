@@ -1,12 +1,9 @@
 #pragma once
 
-#include <libsoup/soup.h>
-
-#include "pres-backoff.h"
-#include "pres-heartbeat-builder.h"
 #include "pres-host-info.h"
 #include "pres-openclaw-identity.h"
 #include "pres-openclaw-transport.h"
+#include "pres-transport-core.h"
 
 G_BEGIN_DECLS
 
@@ -33,30 +30,16 @@ struct _PresOpenclawTransport
 {
   GObject parent_instance;
 
-  PresModel *model;
-  PresLink *link;
-  GSettings *settings;
-  char *instance_id;
+  PresTransportCore core;
   char *state_dir;
-  char *server_override;
-  char *token_file;
 
-  SoupSession *soup;
-  GCancellable *cancellable;         /* the object's lifetime */
   GCancellable *attempt_cancellable; /* one connection attempt */
   SoupWebsocketConnection *ws;
   PresOpenclawIdentity *identity;
-  PresHeartbeatBuilder *builder;
   PresHostInfo *host_info;
-  GRand *rand;
-  PresBackoff *backoff;
 
-  char *server_url; /* as configured: tokens are filed under it */
-  char *open_url;   /* NULL while server_url is refused */
-  char *token;
+  char *open_url; /* NULL while server_url is refused */
   char *device_token;
-  gboolean token_known;
-  gboolean token_lookup_running;
   gboolean use_device_token;
 
   Phase phase;
@@ -73,10 +56,6 @@ struct _PresOpenclawTransport
 
   gboolean building;
   const char *pending_reason; /* a beacon wanted while one is being built */
-
-  gboolean started;
-  GTask *quit_task;
-  char *quit_reason;
 };
 
 /* pres-openclaw-transport.c */

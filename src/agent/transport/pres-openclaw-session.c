@@ -57,22 +57,16 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (PresOpenclawTransport) self = user_data;
   g_autoptr (GError) error = NULL;
   PresTokenOrigin origin;
-  char *token = pres_token_lookup_finish (result, &origin, &error);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!pres_transport_core_take_token (&self->core, result, &origin, &error))
     return;
-  self->token_lookup_running = FALSE;
-  if (self->token != NULL)
-    explicit_bzero (self->token, strlen (self->token));
-  g_free (self->token);
-  self->token = token;
   if (error != NULL)
     {
       pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, error->message,
                                     PRES_OPENCLAW_RETRY_AUTH_MS);
       return;
     }
-  if (token == NULL && self->device_token == NULL)
+  if (self->core.token == NULL && self->device_token == NULL)
     {
       pres_openclaw_transport_fail (
         self, PRES_CONNECTION_UNAUTHORIZED,
@@ -81,8 +75,9 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
         PRES_OPENCLAW_RETRY_AUTH_MS);
       return;
     }
-  self->token_known = TRUE;
-  g_debug ("Using the %s", token ? pres_token_origin_to_string (origin) : "device token");
+  self->core.token_known = TRUE;
+  g_debug ("Using the %s",
+           self->core.token ? pres_token_origin_to_string (origin) : "device token");
   pres_openclaw_session_open (self);
 }
 
@@ -139,21 +134,21 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *frame = NULL;
   const char *pending;
 
-  if (g_cancellable_is_cancelled (self->cancellable))
+  if (g_cancellable_is_cancelled (self->core.cancellable))
     return;
   self->building = FALSE;
   /* Offline meanwhile: the state change closes the connection. */
   if (hb == NULL || self->phase != PHASE_READY)
     return;
   id = next_request_id (self, "beacon");
-  frame = pres_openclaw_build_system_event (id, self->instance_id, hb);
+  frame = pres_openclaw_build_system_event (id, self->core.instance_id, hb);
   g_debug ("Beacon %s, last input %" G_GINT64_FORMAT " s (%s)", pres_state_to_string (hb->state),
            hb->last_input_seconds, hb->reason);
   soup_websocket_connection_send_text (self->ws, frame);
 
   g_clear_handle_id (&self->beat_id, g_source_remove);
-  self->beat_id
-    = g_timeout_add (pres_backoff_jitter_interval (self->rand, BEACON_INTERVAL_MS), on_beat, self);
+  self->beat_id = g_timeout_add (pres_backoff_jitter_interval (self->core.rand, BEACON_INTERVAL_MS),
+                                 on_beat, self);
 
   pending = g_steal_pointer (&self->pending_reason);
   if (pending != NULL)
@@ -173,7 +168,7 @@ pres_openclaw_session_beacon (PresOpenclawTransport *self, const char *reason)
       return;
     }
   self->building = TRUE;
-  pres_heartbeat_builder_build_async (self->builder, reason, self->cancellable, on_built,
+  pres_heartbeat_builder_build_async (self->core.builder, reason, self->core.cancellable, on_built,
                                       g_object_ref (self));
 }
 
@@ -192,15 +187,15 @@ send_connect (PresOpenclawTransport *self, JsonNode *payload)
       pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, error->message, 0);
       return;
     }
-  pres_host_privacy_init_from_settings (&privacy, self->settings);
+  pres_host_privacy_init_from_settings (&privacy, self->core.settings);
   self->connect_id = next_request_id (self, "connect");
   connect.request_id = self->connect_id;
-  connect.instance_id = self->instance_id;
+  connect.instance_id = self->core.instance_id;
   if (privacy.share_host_name)
     connect.display_name = privacy.host_alias ? privacy.host_alias : self->host_info->host_name;
   if (privacy.share_device_model)
     connect.model_identifier = self->host_info->model;
-  connect.token = self->use_device_token ? NULL : self->token;
+  connect.token = self->use_device_token ? NULL : self->core.token;
   connect.device_token = self->device_token;
   connect.nonce = nonce;
   /* The gateway checks signedAt against its own clock: its challenge time
@@ -223,7 +218,7 @@ on_hello (PresOpenclawTransport *self, JsonNode *payload)
   pres_openclaw_parse_hello (payload, &device_token, &self->tick_ms);
   if (device_token != NULL && g_strcmp0 (device_token, self->device_token) != 0)
     {
-      if (!pres_openclaw_device_token_save (self->state_dir, self->server_url, device_token,
+      if (!pres_openclaw_device_token_save (self->state_dir, self->core.server_url, device_token,
                                             &error))
         g_warning ("Cannot keep the gateway's device token: %s", error->message);
       g_free (self->device_token);
@@ -231,9 +226,9 @@ on_hello (PresOpenclawTransport *self, JsonNode *payload)
     }
   g_clear_handle_id (&self->handshake_id, g_source_remove);
   self->phase = PHASE_READY;
-  pres_backoff_reset (self->backoff);
-  pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTED);
-  pres_link_set_last_error (self->link, NULL);
+  pres_backoff_reset (self->core.backoff);
+  pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
+  pres_link_set_last_error (self->core.link, NULL);
   g_debug ("Connected to the gateway (tick %u ms)", self->tick_ms);
   self->watchdog_id = g_timeout_add_seconds (WATCHDOG_PERIOD_S, on_watchdog, self);
   pres_openclaw_session_beacon (self, "connect");
@@ -248,8 +243,8 @@ on_refused (PresOpenclawTransport *self, JsonObject *error, gboolean in_connect)
     {
       /* The connection stays up; the next beacon may fare better. */
       g_message ("%s", failure->message);
-      pres_link_set_connection (self->link, failure->connection);
-      pres_link_set_last_error (self->link, failure->message);
+      pres_link_set_connection (self->core.link, failure->connection);
+      pres_link_set_last_error (self->core.link, failure->message);
       return;
     }
   if (failure->retry == PRES_OPENCLAW_RETRY_DEVICE_TOKEN && self->device_token != NULL
@@ -264,13 +259,13 @@ on_refused (PresOpenclawTransport *self, JsonObject *error, gboolean in_connect)
   if (g_str_equal (failure->code, "AUTH_DEVICE_TOKEN_MISMATCH") && self->device_token != NULL)
     {
       /* Revoked on the gateway: only the shared token can pair us again. */
-      pres_openclaw_device_token_save (self->state_dir, self->server_url, NULL, NULL);
+      pres_openclaw_device_token_save (self->state_dir, self->core.server_url, NULL, NULL);
       g_clear_pointer (&self->device_token, g_free);
     }
   self->use_device_token = FALSE;
   /* Perhaps the token file or the keyring holds a better one by then. */
-  if (failure->connection == PRES_CONNECTION_UNAUTHORIZED && !self->token_lookup_running)
-    self->token_known = FALSE;
+  if (failure->connection == PRES_CONNECTION_UNAUTHORIZED)
+    pres_transport_core_forget_token (&self->core);
   pres_openclaw_transport_fail (self, failure->connection, failure->message,
                                 failure->retry == PRES_OPENCLAW_RETRY_BACKOFF
                                   ? failure->retry_ms
@@ -324,10 +319,10 @@ on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclaw
         {
           g_autofree char *reply = g_strndup (data, MIN (length, 1024));
 
-          pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTED);
-          pres_link_set_last_error (self->link, NULL);
-          pres_link_set_last_heartbeat (self->link, g_get_real_time () / 1000);
-          pres_link_set_last_reply (self->link, reply);
+          pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
+          pres_link_set_last_error (self->core.link, NULL);
+          pres_link_set_last_heartbeat (self->core.link, g_get_real_time () / 1000);
+          pres_link_set_last_reply (self->core.link, reply);
         }
     }
 }
@@ -380,17 +375,12 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
   g_autoptr (SoupMessage) msg = NULL;
 
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  if (!self->started || pres_openclaw_transport_is_offline (self) || self->open_url == NULL
+  if (!self->core.started || pres_openclaw_transport_is_offline (self) || self->open_url == NULL
       || self->phase != PHASE_IDLE)
     return;
-  if (!self->token_known)
+  if (!self->core.token_known)
     {
-      if (!self->token_lookup_running)
-        {
-          self->token_lookup_running = TRUE;
-          pres_token_lookup_async (self->token_file, self->server_url, self->cancellable,
-                                   on_token_found, g_object_ref (self));
-        }
+      pres_transport_core_lookup_token (&self->core, self, on_token_found);
       return;
     }
 
@@ -401,15 +391,15 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
                                     PRES_OPENCLAW_RETRY_MISMATCH_MS);
       return;
     }
-  g_debug ("Opening %s", self->server_url);
-  if (pres_link_get_connection (self->link) == PRES_CONNECTION_DISCONNECTED)
-    pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
+  g_debug ("Opening %s", self->core.server_url);
+  if (pres_link_get_connection (self->core.link) == PRES_CONNECTION_DISCONNECTED)
+    pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
   self->phase = PHASE_OPENING;
   self->attempt_cancellable = g_cancellable_new ();
   self->handshake_id = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, on_handshake_timeout, self);
   /* No Origin: with one, the gateway treats us as a browser page and
    * refuses silent pairing on loopback. */
-  soup_session_websocket_connect_async (self->soup, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+  soup_session_websocket_connect_async (self->core.soup, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                         self->attempt_cancellable, on_websocket,
                                         g_object_ref (self));
 }

@@ -1,14 +1,6 @@
 #define G_LOG_DOMAIN "pres-openclaw"
 
-#include "config.h"
-
-#include <libsoup/soup.h>
-
-#include "pres-backoff.h"
 #include "pres-error.h"
-#include "pres-heartbeat-builder.h"
-#include "pres-host-info.h"
-#include "pres-openclaw-identity.h"
 #include "pres-openclaw-private.h"
 #include "pres-server-url.h"
 
@@ -18,15 +10,13 @@
  * sensors' entry points. The connection itself is pres-openclaw-session.c.
  */
 
-G_DEFINE_TYPE (PresOpenclawTransport, pres_openclaw_transport, G_TYPE_OBJECT)
+static void pres_openclaw_transport_iface_init (PresTransportInterface *iface);
 
-enum
-{
-  SIGNAL_LEFT,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+G_DEFINE_FINAL_TYPE_WITH_CODE (PresOpenclawTransport,
+                               pres_openclaw_transport,
+                               G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PRES_TYPE_TRANSPORT,
+                                                      pres_openclaw_transport_iface_init))
 
 char *
 pres_openclaw_check_url (const char *url, gboolean allow_insecure, GError **error)
@@ -67,25 +57,16 @@ pres_openclaw_check_url (const char *url, gboolean allow_insecure, GError **erro
                      g_uri_get_query (uri), NULL);
 }
 
-static void
-finish_quit (PresOpenclawTransport *self)
-{
-  g_autoptr (GTask) task = g_steal_pointer (&self->quit_task);
-
-  if (task != NULL)
-    g_task_return_boolean (task, TRUE);
-}
-
 static gboolean
 quitting (PresOpenclawTransport *self)
 {
-  return self->quit_reason != NULL;
+  return self->core.quit_reason != NULL;
 }
 
 gboolean
 pres_openclaw_transport_is_offline (PresOpenclawTransport *self)
 {
-  return quitting (self) || pres_model_get_state (self->model) == PRES_STATE_OFFLINE;
+  return quitting (self) || pres_model_get_state (self->core.model) == PRES_STATE_OFFLINE;
 }
 
 /* The connection is closed (or given up on) for a leave: a sleep or
@@ -95,9 +76,9 @@ pres_openclaw_transport_left (PresOpenclawTransport *self)
 {
   g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
   pres_openclaw_session_drop (self);
-  pres_link_set_connection (self->link, PRES_CONNECTION_DISCONNECTED);
-  g_signal_emit (self, signals[SIGNAL_LEFT], 0);
-  finish_quit (self);
+  pres_link_set_connection (self->core.link, PRES_CONNECTION_DISCONNECTED);
+  pres_transport_emit_left (PRES_TRANSPORT (self));
+  pres_transport_core_finish_quit (&self->core);
 }
 
 static gboolean
@@ -132,37 +113,25 @@ pres_openclaw_transport_fail (PresOpenclawTransport *self,
    * serves one person's few devices, so there is no crowd to spread out,
    * and after a restart the user expects to be back in seconds. */
   if (retry_ms == 0)
-    retry_ms = MIN (
-      pres_backoff_next (self->backoff),
-      (guint)g_rand_int_range (self->rand, RECONNECT_MAX_MS * 4 / 5, RECONNECT_MAX_MS * 6 / 5));
+    retry_ms = MIN (pres_backoff_next (self->core.backoff),
+                    (guint)g_rand_int_range (self->core.rand, RECONNECT_MAX_MS * 4 / 5,
+                                             RECONNECT_MAX_MS * 6 / 5));
   text = g_strdup_printf ("%s; retrying in %u s", message, (retry_ms + 999) / 1000);
   g_message ("%s", text);
-  pres_link_set_connection (self->link, connection);
-  pres_link_set_last_error (self->link, text);
+  pres_link_set_connection (self->core.link, connection);
+  pres_link_set_last_error (self->core.link, text);
   pres_openclaw_transport_retry_in (self, retry_ms);
 }
 
 static void
 check_server_url (PresOpenclawTransport *self)
 {
-  g_autoptr (GError) error = NULL;
-
-  g_free (self->server_url);
-  self->server_url = self->server_override ? g_strdup (self->server_override)
-                                           : g_settings_get_string (self->settings, "server-url");
-  pres_link_set_server (self->link, self->server_url);
   g_free (self->open_url);
-  self->open_url = pres_openclaw_check_url (
-    self->server_url, g_settings_get_boolean (self->settings, "allow-insecure"), &error);
-  if (self->open_url == NULL)
-    {
-      g_message ("%s", error->message);
-      pres_link_set_connection (self->link, PRES_CONNECTION_ERROR);
-      pres_link_set_last_error (self->link, error->message);
-    }
+  self->open_url = pres_transport_core_check_url (&self->core, pres_openclaw_check_url);
   g_free (self->device_token);
-  self->device_token
-    = self->open_url ? pres_openclaw_device_token_load (self->state_dir, self->server_url) : NULL;
+  self->device_token = self->open_url
+                         ? pres_openclaw_device_token_load (self->state_dir, self->core.server_url)
+                         : NULL;
 }
 
 static const char *
@@ -180,7 +149,7 @@ on_state_changed (PresModel *model,
                   PresReason reason,
                   PresOpenclawTransport *self)
 {
-  if (!self->started || quitting (self))
+  if (!self->core.started || quitting (self))
     return;
   if (state == PRES_STATE_OFFLINE)
     {
@@ -192,7 +161,7 @@ on_state_changed (PresModel *model,
   else if (self->phase == PHASE_IDLE && previous == PRES_STATE_OFFLINE)
     {
       /* Back from sleep: now, whatever the backoff said. */
-      pres_backoff_reset (self->backoff);
+      pres_backoff_reset (self->core.backoff);
       pres_openclaw_session_open (self);
     }
 }
@@ -201,41 +170,39 @@ on_state_changed (PresModel *model,
 static void
 reopen_now (PresOpenclawTransport *self)
 {
-  if (!self->started || pres_openclaw_transport_is_offline (self))
+  if (!self->core.started || pres_openclaw_transport_is_offline (self))
     return;
   pres_openclaw_session_drop (self);
-  pres_backoff_reset (self->backoff);
+  pres_backoff_reset (self->core.backoff);
   self->use_device_token = FALSE;
   pres_openclaw_session_open (self);
 }
 
-void
-pres_openclaw_transport_reconnect (PresOpenclawTransport *self)
+static void
+reconnect (PresTransport *transport)
 {
-  g_return_if_fail (PRES_IS_OPENCLAW_TRANSPORT (self));
-  if (!self->started || quitting (self))
-    return;
-  g_debug ("Reconnecting on request");
-  if (!self->token_lookup_running)
-    self->token_known = FALSE;
+  PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (transport);
+
   check_server_url (self);
-  pres_link_set_connection (self->link, PRES_CONNECTION_CONNECTING);
+  pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
   reopen_now (self);
 }
 
-void
-pres_openclaw_transport_network_changed (PresOpenclawTransport *self)
+static void
+network_changed (PresTransport *transport)
 {
-  g_return_if_fail (PRES_IS_OPENCLAW_TRANSPORT (self));
+  PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (transport);
+
   /* A connection that still works is kept: the watchdog notices dead ones. */
   if (self->phase == PHASE_IDLE)
     reopen_now (self);
 }
 
-void
-pres_openclaw_transport_resume (PresOpenclawTransport *self)
+static void
+resume (PresTransport *transport)
 {
-  g_return_if_fail (PRES_IS_OPENCLAW_TRANSPORT (self));
+  PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (transport);
+
   /* Whatever was open before the sleep is dead on the gateway's side; an
    * attempt under way was made after it. */
   if (self->phase == PHASE_IDLE || self->phase == PHASE_READY)
@@ -245,76 +212,68 @@ pres_openclaw_transport_resume (PresOpenclawTransport *self)
 static void
 on_settings_changed (GSettings *settings, const char *key, PresOpenclawTransport *self)
 {
-  if (!self->started || quitting (self))
+  PresTransportSetting setting;
+
+  if (!self->core.started || quitting (self))
     return;
-  if (g_str_equal (key, "server-url") || g_str_equal (key, "allow-insecure"))
+  setting = pres_transport_core_classify_setting (&self->core, key);
+  if (setting == PRES_TRANSPORT_SETTING_SERVER)
     {
-      if (g_str_equal (key, "server-url") && self->server_override != NULL)
-        return;
-      if (!self->token_lookup_running)
-        self->token_known = FALSE;
+      pres_transport_core_forget_token (&self->core);
       check_server_url (self);
       reopen_now (self);
     }
-  else if (g_str_equal (key, "share-host-name") || g_str_equal (key, "host-alias")
-           || g_str_equal (key, "share-device-model"))
+  else if (setting == PRES_TRANSPORT_SETTING_PRIVACY)
     /* The beacon row changes now; the connection's displayName with the
      * next connection. */
     pres_openclaw_session_beacon (self, "settings");
 }
 
-void
-pres_openclaw_transport_start (PresOpenclawTransport *self)
+static void
+start (PresTransport *transport)
 {
+  PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (transport);
   g_autoptr (GError) error = NULL;
 
-  g_return_if_fail (PRES_IS_OPENCLAW_TRANSPORT (self));
-  g_return_if_fail (!self->started);
-
-  self->started = TRUE;
   check_server_url (self);
   self->identity = pres_openclaw_identity_load (self->state_dir, &error);
   if (self->identity == NULL)
     {
       /* Nothing to retry: the user must fix or remove the key file. */
       g_warning ("%s", error->message);
-      pres_link_set_connection (self->link, PRES_CONNECTION_ERROR);
-      pres_link_set_last_error (self->link, error->message);
+      pres_link_set_connection (self->core.link, PRES_CONNECTION_ERROR);
+      pres_link_set_last_error (self->core.link, error->message);
       self->open_url = (g_free (self->open_url), NULL);
       return;
     }
   pres_openclaw_session_open (self);
 }
 
-void
-pres_openclaw_transport_leave_async (PresOpenclawTransport *self,
-                                     const char *reason,
-                                     GAsyncReadyCallback callback,
-                                     gpointer user_data)
+static void
+leave (PresTransport *transport, const char *reason)
 {
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (transport);
 
-  g_return_if_fail (PRES_IS_OPENCLAW_TRANSPORT (self));
-  g_task_set_source_tag (task, pres_openclaw_transport_leave_async);
-  if (quitting (self) || !self->started)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
   g_debug ("Leaving (%s)", reason);
-  self->quit_task = g_steal_pointer (&task);
-  self->quit_reason = g_strdup (reason);
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->core.cancellable);
   pres_openclaw_session_leave (self);
 }
 
-gboolean
-pres_openclaw_transport_leave_finish (PresOpenclawTransport *self,
-                                      GAsyncResult *result,
-                                      GError **error)
+static PresTransportCore *
+get_core (PresTransport *transport)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return &PRES_OPENCLAW_TRANSPORT (transport)->core;
+}
+
+static void
+pres_openclaw_transport_iface_init (PresTransportInterface *iface)
+{
+  iface->get_core = get_core;
+  iface->start = start;
+  iface->reconnect = reconnect;
+  iface->network_changed = network_changed;
+  iface->resume = resume;
+  iface->leave = leave;
 }
 
 static void
@@ -322,17 +281,11 @@ pres_openclaw_transport_dispose (GObject *object)
 {
   PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (object);
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->core.cancellable);
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
   pres_openclaw_session_drop (self);
-  finish_quit (self);
-  if (self->settings != NULL)
-    g_signal_handlers_disconnect_by_data (self->settings, self);
-  g_clear_object (&self->soup);
-  g_clear_object (&self->model);
-  g_clear_object (&self->link);
-  g_clear_object (&self->settings);
+  pres_transport_core_dispose (&self->core, self);
 
   G_OBJECT_CLASS (pres_openclaw_transport_parent_class)->dispose (object);
 }
@@ -342,23 +295,12 @@ pres_openclaw_transport_finalize (GObject *object)
 {
   PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (object);
 
-  if (self->token != NULL)
-    explicit_bzero (self->token, strlen (self->token));
-  g_free (self->token);
   g_free (self->device_token);
   g_free (self->open_url);
-  g_free (self->server_url);
-  g_free (self->instance_id);
   g_free (self->state_dir);
-  g_free (self->server_override);
-  g_free (self->token_file);
-  g_free (self->quit_reason);
   g_clear_pointer (&self->identity, pres_openclaw_identity_free);
-  g_clear_pointer (&self->builder, pres_heartbeat_builder_free);
   g_clear_pointer (&self->host_info, pres_host_info_free);
-  g_clear_pointer (&self->backoff, pres_backoff_free);
-  g_rand_free (self->rand);
-  g_clear_object (&self->cancellable);
+  pres_transport_core_finalize (&self->core);
 
   G_OBJECT_CLASS (pres_openclaw_transport_parent_class)->finalize (object);
 }
@@ -370,46 +312,24 @@ pres_openclaw_transport_class_init (PresOpenclawTransportClass *klass)
 
   object_class->dispose = pres_openclaw_transport_dispose;
   object_class->finalize = pres_openclaw_transport_finalize;
-
-  signals[SIGNAL_LEFT] = g_signal_new ("left", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                       NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 pres_openclaw_transport_init (PresOpenclawTransport *self)
 {
-  self->cancellable = g_cancellable_new ();
-  self->rand = g_rand_new ();
-  self->backoff = pres_backoff_new (NULL);
   self->tick_ms = 30000;
-  self->soup
-    = soup_session_new_with_options ("user-agent", "presence-agent/" PACKAGE_VERSION, NULL);
 }
 
-PresOpenclawTransport *
-pres_openclaw_transport_new (PresModel *model,
-                             PresLink *link,
-                             PresIdleSource *idle_source,
-                             GSettings *settings,
-                             const char *instance_id,
-                             const char *state_dir,
-                             const char *server,
-                             const char *token_file)
+PresTransport *
+pres_openclaw_transport_new (const PresTransportSetup *setup)
 {
   PresOpenclawTransport *self = g_object_new (PRES_TYPE_OPENCLAW_TRANSPORT, NULL);
 
-  self->model = g_object_ref (model);
-  self->link = g_object_ref (link);
-  self->settings = g_object_ref (settings);
-  self->instance_id = g_strdup (instance_id);
-  self->state_dir = g_strdup (state_dir);
-  self->server_override = g_strdup (server);
-  self->token_file = g_strdup (token_file);
+  pres_transport_core_init (&self->core, setup);
+  self->state_dir = g_strdup (setup->state_dir);
   self->host_info = pres_host_info_new_system ();
-  self->builder
-    = pres_heartbeat_builder_new (model, idle_source, settings, pres_host_info_new_system ());
 
-  g_signal_connect_object (model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
-  g_signal_connect (settings, "changed", G_CALLBACK (on_settings_changed), self);
-  return self;
+  g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
+  g_signal_connect (setup->settings, "changed", G_CALLBACK (on_settings_changed), self);
+  return PRES_TRANSPORT (self);
 }
