@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pres-redis-connection.h"
 
@@ -411,6 +412,16 @@ connect_cb (const redisAsyncContext *ac, int status)
     g_debug ("%s: connected to Redis at %s", self->name, self->address);
   self->outage_reported = FALSE;
   self->ever_connected = TRUE;
+  /* Named for operators (CLIENT LIST) and for tests that kill one
+   * node's connections. */
+  {
+    g_autofree char *client_name
+      = g_strdup_printf ("presence-server-%d-%s", (int)getpid (), self->name);
+
+    g_strdelimit (client_name, " ", '-');
+    pres_redis_connection_command (self, 0, ignore_cb, NULL, 3,
+                                   (const char *[]){ "CLIENT", "SETNAME", client_name }, NULL);
+  }
   if (self->db != 0)
     {
       g_autofree char *db = g_strdup_printf ("%u", self->db);

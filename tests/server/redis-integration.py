@@ -1,0 +1,337 @@
+#!/usr/bin/python3
+"""Integration tests of presence-server over Redis: two real server nodes
+(--store unix:…) sharing one real redis-server that the test starts in its
+own temp dir and process group.  One case per run:
+
+    redis-integration.py PRESENCE_SERVER CASE
+
+Exit 77 (skip) with the reason when redis-server is not installed."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from presence_testlib import Fail, Server, WebSocket, check, heartbeat, wait_for  # noqa: E402
+
+N_BUCKETS = 16
+
+
+class Redis:
+    """A private redis-server on a unix socket; restartable on the same path."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="pres-redis-it-")
+        self.socket = os.path.join(self.tmp.name, "redis.sock")
+        self.address = "unix:" + self.socket
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", self.socket, "--save", "",
+             "--appendonly", "no", "--dir", self.tmp.name,
+             "--logfile", os.path.join(self.tmp.name, "redis.log")],
+            start_new_session=True)
+        wait_for(lambda: self.cli_ok("PING"), 10, "redis-server to answer")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-s", self.socket] + [str(a) for a in args],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            raise Fail("redis-cli %s: %s" % (args, out.stderr))
+        return out.stdout
+
+    def cli_ok(self, *args):
+        try:
+            return self.cli(*args).strip() == "PONG"
+        except Fail:
+            return False
+
+    def kill_clients_of(self, pid):
+        """CLIENT KILL of every connection a server node made (they are named
+        presence-server-<pid>-<role>)."""
+        killed = 0
+        for line in self.cli("CLIENT", "LIST").splitlines():
+            fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
+            if fields.get("name", "").startswith("presence-server-%d-" % pid):
+                self.cli("CLIENT", "KILL", "ID", fields["id"])
+                killed += 1
+        return killed
+
+    def events_of(self, participant):
+        """The (old, new) pairs the streams hold for a participant."""
+        h = 2166136261
+        for byte in participant.encode():
+            h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+        lines = self.cli("XRANGE", "pz:{%d}:ev" % (h & (N_BUCKETS - 1)), "-", "+").split("\n")
+        events, i = [], 0
+        while i < len(lines):
+            if lines[i] == "p" and i + 5 < len(lines) and lines[i + 1] == participant:
+                events.append((lines[i + 3], lines[i + 5]))
+                i += 6
+            else:
+                i += 1
+        return events
+
+
+def node(binary, redis, *args):
+    server = Server(binary, "--dev", "--store", redis.address, *args, tokens=None)
+    # Ready when the store answers: a read that says "unknown" is not.
+    wait_for(lambda: server.json("GET", "/v1/presence?ids=x", token="probe")[2].get("x")
+             == "offline", 10, "the node's store to be ready")
+    return server
+
+
+def put(server, who, state, seq, session="s1", instance="laptop", retry_until=None):
+    """A heartbeat, retried like an agent while the store is unavailable."""
+    while True:
+        status, hdrs, reply = server.json("PUT", "/v1/instances/" + instance,
+                                          heartbeat(state, session=session, seq=seq), token=who)
+        if status != 503 or retry_until is None or time.monotonic() > retry_until:
+            return status, hdrs, reply
+        time.sleep(0.05)
+
+
+def presence(server, viewer, *ids):
+    status, _, reply = server.json("GET", "/v1/presence?ids=" + ",".join(ids), token=viewer)
+    check(status == 200, "read failed: %d %r" % (status, reply))
+    return reply
+
+
+def subscribe(server, viewer, *ids):
+    ws = WebSocket(server.port, viewer)
+    check(ws.status == 101, "WebSocket upgrade: %d" % ws.status)
+    ws.send({"op": "sub", "ids": list(ids)})
+    snap = ws.recv()
+    check(snap is not None and snap.get("op") == "snapshot", "no snapshot: %r" % snap)
+    return ws, snap["states"]
+
+
+def drain(ws, until, seconds):
+    """Deltas until the predicate holds on the list of changes of one id, or
+    the time is up; returns every change seen, in order."""
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msg = ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+        if msg is None:
+            break
+        if msg.get("op") == "delta":
+            seen.append(msg["changes"])
+            if until(seen):
+                break
+    return seen
+
+
+def metric(server, name):
+    _, _, data = server.request("GET", "/metrics")
+    for line in data.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise Fail("no metric %s" % name)
+
+
+# --- cases -------------------------------------------------------------------
+
+def case_cross_node(binary, redis):
+    a, b = node(binary, redis), node(binary, redis)
+    try:
+        ws_b, states = subscribe(b, "bob", "lena")
+        check(states == {"lena": "offline"}, "snapshot on B: %r" % states)
+        status, _, reply = put(a, "lena", "busy", 1)
+        check(status == 200 and reply["state"] == "busy", "heartbeat on A: %r" % reply)
+        check(presence(b, "bob", "lena") == {"lena": "busy"}, "B does not read A's heartbeat")
+        changes = drain(ws_b, lambda seen: any(c.get("lena") == "busy" for c in seen), 5)
+        check(changes == [{"lena": "busy"}], "B's subscriber got %r" % changes)
+        status, _, listed = b.json("GET", "/v1/instances", token="lena")
+        check([i["instance_id"] for i in listed["instances"]] == ["laptop"],
+              "B lists %r" % listed)
+        # A change through B reaches A's own subscriber too, once.
+        ws_a, _ = subscribe(a, "bob", "lena")
+        put(b, "lena", "online", 2)
+        changes = drain(ws_a, lambda seen: any(c.get("lena") == "online" for c in seen), 5)
+        check(changes == [{"lena": "online"}], "A's subscriber got %r" % changes)
+        check(presence(a, "bob", "lena") == {"lena": "online"}, "A reads B's heartbeat")
+    finally:
+        a.stop()
+        b.stop()
+
+
+def case_offline_once(binary, redis):
+    ttl = 1.5
+    a = node(binary, redis, "--ttl", str(ttl), "--interval", "0.5")
+    b = node(binary, redis, "--ttl", str(ttl), "--interval", "0.5")
+    try:
+        ws_a, _ = subscribe(a, "bob", "lena")
+        ws_b, _ = subscribe(b, "bob", "lena")
+        put(a, "lena", "online", 1)
+        last_beat = time.monotonic()
+        # The agent is killed: no more heartbeats, no leave.  Both nodes sweep.
+        for ws, name in ((ws_a, "A"), (ws_b, "B")):
+            changes = drain(ws, lambda seen: any(c.get("lena") == "offline" for c in seen),
+                            ttl + 3)
+            late = time.monotonic() - last_beat
+            check(changes == [{"lena": "online"}, {"lena": "offline"}],
+                  "%s's subscriber got %r" % (name, changes))
+            check(late <= ttl + 1.0 or name == "B",
+                  "offline reported %.2f s after the last heartbeat (TTL %.1f s)" % (late, ttl))
+        # Exactly once: one offline in the stream, one change per node, and
+        # nothing more while both nodes keep sweeping.
+        drain(ws_a, lambda seen: False, 1.0)
+        events = redis.events_of("lena")
+        check(events == [("f", "o"), ("o", "f")], "stream holds %r" % events)
+        for server, name in ((a, "A"), (b, "B")):
+            check(metric(server, "presence_state_changes_total") == 2,
+                  "%s emitted %s changes" % (name, metric(server, "presence_state_changes_total")))
+    finally:
+        a.stop()
+        b.stop()
+
+
+def alternate(a, who, start_seq, count, during=None, at=None):
+    """count heartbeats through A that each change the state (busy, online,
+    …: begin from online); returns the states applied, in order."""
+    applied = []
+    for i in range(count):
+        if during is not None and i == at:
+            during()
+        state = "busy" if i % 2 == 0 else "online"
+        status, _, reply = put(a, who, state, start_seq + i,
+                               retry_until=time.monotonic() + 10)
+        check(status == 200, "heartbeat %d: %d %r" % (i, status, reply))
+        applied.append(state)
+        time.sleep(0.12)  # slower than the stream's 50 ms batching: one delta each
+    return applied
+
+
+def check_transitions(server, name, ws, before, applied):
+    wanted = applied[-1]
+    changes = drain(ws, lambda seen: seen and seen[-1].get("lena") == wanted, 10)
+    states = [c["lena"] for c in changes if "lena" in c]
+    check(states and states[-1] == wanted, "%s's subscriber ends at %r" % (name, states))
+    check(all(x != y for x, y in zip(states, states[1:])),
+          "%s's subscriber saw a state twice in a row: %r" % (name, states))
+    emitted = metric(server, "presence_state_changes_total") - before
+    check(emitted == len(applied),
+          "%s emitted %d changes for %d applied" % (name, emitted, len(applied)))
+
+
+def case_client_kill(binary, redis):
+    a, b = node(binary, redis), node(binary, redis)
+    try:
+        put(a, "lena", "online", 1)
+        ws_b, _ = subscribe(b, "bob", "lena")
+        before_b = metric(b, "presence_state_changes_total")
+        before_a = metric(a, "presence_state_changes_total")
+
+        def kill():
+            check(redis.kill_clients_of(b.proc.pid) == 2, "B's two connections not found")
+            check(redis.kill_clients_of(a.proc.pid) == 2, "A's two connections not found")
+
+        applied = alternate(a, "lena", 2, 20, during=kill, at=8)
+        check_transitions(b, "B", ws_b, before_b, applied)
+        check(metric(a, "presence_state_changes_total") - before_a == len(applied),
+              "A emitted a wrong count")
+    finally:
+        a.stop()
+        b.stop()
+
+
+def case_restart(binary, redis):
+    a, b = node(binary, redis), node(binary, redis)
+    try:
+        put(a, "lena", "online", 1)
+        ws_b, _ = subscribe(b, "bob", "lena")
+        before = metric(b, "presence_state_changes_total")
+        applied = alternate(a, "lena", 2, 6)
+
+        redis.stop()
+        # Down: heartbeats 503 with Retry-After, reads "unknown", no offline.
+        status, hdrs, reply = put(a, "lena", "busy", 100)
+        check(status == 503 and reply["error"]["code"] == "unavailable",
+              "heartbeat with Redis down: %d %r" % (status, reply))
+        check(int(hdrs.get("Retry-After", "0")) > 0, "no Retry-After: %r" % hdrs)
+        check(presence(b, "bob", "lena") == {"lena": "unknown"}, "read with Redis down")
+        redis.start()
+        # The agent beats again (it keeps its session): everything was lost,
+        # so the store sees it for the first time.
+        status, _, reply = put(a, "lena", applied[-1], 101, retry_until=time.monotonic() + 10)
+        check(status == 200, "heartbeat after the restart: %d %r" % (status, reply))
+        wait_for(lambda: presence(b, "bob", "lena") == {"lena": applied[-1]}, 5,
+                 "B to read lena again")
+        more = alternate(a, "lena", 102, 6)
+        changes = drain(ws_b, lambda seen: seen and seen[-1].get("lena") == more[-1], 10)
+        states = [c["lena"] for c in changes if "lena" in c]
+        check("offline" not in states and "unknown" not in states,
+              "B's subscriber saw the outage: %r" % states)
+        check(all(x != y for x, y in zip(states, states[1:])),
+              "B's subscriber saw a state twice in a row: %r" % states)
+        # Each applied change once, plus the one restore of lena (offline →
+        # online in the new store), which subscribers do not see.
+        emitted = metric(b, "presence_state_changes_total") - before
+        check(emitted == len(applied) + 1 + len(more),
+              "B emitted %d changes for %d applied" % (emitted, len(applied) + len(more)))
+    finally:
+        a.stop()
+        b.stop()
+
+
+def case_down(binary, redis):
+    a = node(binary, redis)
+    try:
+        put(a, "lena", "busy", 1)
+        redis.stop()
+        status, hdrs, reply = put(a, "lena", "online", 2)
+        check(status == 503, "heartbeat: %d %r" % (status, reply))
+        check(reply["error"]["code"] == "unavailable", "error %r" % reply)
+        check(int(hdrs.get("Retry-After", "0")) > 0, "no Retry-After")
+        check(presence(a, "bob", "lena") == {"lena": "unknown"}, "read with Redis down")
+        check(metric(a, "presence_store_up") == 0, "presence_store_up with Redis down")
+        check("unreachable" in a.errors() or "lost" in a.errors(),
+              "no clear error on stderr: %s" % a.errors())
+        redis.start()
+        status, _, reply = put(a, "lena", "online", 3, retry_until=time.monotonic() + 10)
+        check(status == 200 and reply["state"] == "online", "after Redis is back: %r" % reply)
+    finally:
+        a.stop()
+
+
+CASES = {
+    "cross-node": case_cross_node,
+    "offline-once": case_offline_once,
+    "client-kill": case_client_kill,
+    "restart": case_restart,
+    "down": case_down,
+}
+
+
+def main():
+    binary, case = sys.argv[1], sys.argv[2]
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        print("SKIP: redis-server is not installed (apt-get install redis-server)")
+        return 77
+    redis = Redis()
+    try:
+        CASES[case](binary, redis)
+    except Fail as e:
+        print("FAIL: %s: %s" % (case, e))
+        return 1
+    finally:
+        redis.stop()
+    print("PASS: %s" % case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
