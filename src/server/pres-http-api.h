@@ -1,8 +1,7 @@
 #pragma once
 
-#include <libsoup/soup.h>
-
 #include "pres-auth.h"
+#include "pres-http-server.h"
 #include "pres-metrics.h"
 #include "pres-rate-limit.h"
 #include "pres-store.h"
@@ -20,13 +19,13 @@ G_DECLARE_FINAL_TYPE (PresHttpApi, pres_http_api, PRES, HTTP_API, GObject)
 
 typedef guint (*PresSubscriberCountFunc) (gpointer user_data);
 
-PresHttpApi *pres_http_api_new (SoupServer    *server,
-                                PresStore     *store,
-                                PresAuth      *auth,
-                                PresRateLimit *rate_limit,
-                                PresMetrics   *metrics,
-                                guint          ttl_ms,
-                                guint          interval_ms);
+PresHttpApi *pres_http_api_new (PresHttpServer *server,
+                                PresStore      *store,
+                                PresAuth       *auth,
+                                PresRateLimit  *rate_limit,
+                                PresMetrics    *metrics,
+                                guint           ttl_ms,
+                                guint           interval_ms);
 /* For the subscriber gauge of /metrics, which the stream owns. */
 void pres_http_api_set_subscriber_count_func (PresHttpApi            *self,
                                               PresSubscriberCountFunc func,

@@ -2,12 +2,13 @@
 
 #include "config.h"
 
-#include <libsoup/soup.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "pres-auth.h"
 #include "pres-error.h"
 #include "pres-http-api.h"
+#include "pres-http-server.h"
 #include "pres-memory-store.h"
 #include "pres-metrics.h"
 #if HAVE_REDIS
@@ -23,13 +24,16 @@
  * once (after a network blip or a server restart), and every dropped SYN
  * costs its client a 1 s retransmit. */
 #define LISTEN_BACKLOG 4096
+/* Keep-alive connections of agents that beat every interval stay open;
+ * one silent for longer than the TTL belongs to an agent that is gone. */
+#define IDLE_SLACK_MS 5000
 
 struct _PresServer
 {
   GObject parent_instance;
 
   gboolean dev;
-  SoupServer *soup;
+  PresHttpServer *http;
   PresStore *store;
   PresAuth *auth;
   PresRateLimit *rate_limit;
@@ -89,11 +93,12 @@ pres_server_new (const PresServerOptions *options,
   self->metrics = pres_metrics_new ();
   self->rate_limit =
     pres_rate_limit_new (options->rate_limit, options->rate_burst, RATE_LIMIT_MAX_KEYS);
-  self->soup = soup_server_new ("server-header", "presence-server/" PACKAGE_VERSION " ", NULL);
-  self->api = pres_http_api_new (self->soup, self->store, self->auth, self->rate_limit,
+  self->http = pres_http_server_new ("presence-server/" PACKAGE_VERSION);
+  pres_http_server_set_idle_timeout (self->http, options->ttl_ms + IDLE_SLACK_MS);
+  self->api = pres_http_api_new (self->http, self->store, self->auth, self->rate_limit,
                                  self->metrics, options->ttl_ms, options->interval_ms);
   self->stream =
-    pres_stream_new (self->soup, self->store, self->auth, self->rate_limit, self->metrics);
+    pres_stream_new (self->http, self->store, self->auth, self->rate_limit, self->metrics);
   pres_http_api_set_subscriber_count_func (self->api, count_subscribers, self->stream);
   return g_steal_pointer (&self);
 }
@@ -137,10 +142,9 @@ pres_server_listen (PresServer *self,
 {
   g_autoptr (GInetSocketAddress) address = parse_listen (listen, error);
   g_autoptr (GSocketAddress) bound = NULL;
-  g_autoptr (GSocket) socket = NULL;
   g_autofree char *host = NULL;
   GInetSocketAddress *inet;
-  GSList *listeners;
+  struct rlimit limit;
 
   if (address == NULL)
     return NULL;
@@ -152,21 +156,14 @@ pres_server_listen (PresServer *self,
                    listen);
       return NULL;
     }
-  socket = g_socket_new (g_socket_address_get_family (G_SOCKET_ADDRESS (address)),
-                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-  if (socket == NULL)
-    return NULL;
-  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, G_SOCKET_ADDRESS (address), TRUE, error) ||
-      !g_socket_listen (socket, error) ||
-      !soup_server_listen_socket (self->soup, socket, 0, error))
-    return NULL;
-
-  /* Read back from the socket, for port 0.  (soup_server_get_uris() leaks
-   * the address in libsoup 3.2.) */
-  listeners = soup_server_get_listeners (self->soup);
-  bound = listeners != NULL ? g_socket_get_local_address (listeners->data, error) : NULL;
-  g_slist_free (listeners);
+  /* A descriptor per connection: thousands of agents need more than the
+   * usual soft limit of 1024. */
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+  bound = pres_http_server_listen (self->http, G_SOCKET_ADDRESS (address), LISTEN_BACKLOG, error);
   if (bound == NULL)
     return NULL;
   inet = G_INET_SOCKET_ADDRESS (bound);
@@ -181,9 +178,9 @@ pres_server_dispose (GObject *object)
   PresServer *self = PRES_SERVER (object);
 
   /* Connections first: their handlers point at the objects below. */
-  if (self->soup != NULL)
-    soup_server_disconnect (self->soup);
-  g_clear_object (&self->soup);
+  if (self->http != NULL)
+    pres_http_server_disconnect (self->http);
+  g_clear_object (&self->http);
   g_clear_object (&self->stream);
   g_clear_object (&self->api);
   g_clear_object (&self->store);

@@ -5,7 +5,7 @@
 G_BEGIN_DECLS
 
 /* Builds and wires presence-server: the store, auth, limits, the HTTP API
- * and the event stream, on one SoupServer. */
+ * and the event stream, on one PresHttpServer. */
 
 typedef struct
 {

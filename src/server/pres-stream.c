@@ -5,6 +5,7 @@
 
 #include "pres-event-log.h"
 #include "pres-stream.h"
+#include "pres-websocket.h"
 
 /* Changes are batched per connection: the first change after a quiet
  * period goes out at once; later ones wait for the next flush, at most
@@ -18,13 +19,13 @@
 typedef struct
 {
   PresStream *stream;
-  SoupWebsocketConnection *ws; /* NULL once closed */
+  PresWebSocket *ws; /* NULL once closed */
   char *token; /* for the rate limit, as on HTTP */
   char *viewer_id;
   GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
   GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
   guint generation;    /* of the subscription; a newer sub makes older reads moot */
-  guint refs;          /* the stream's while open, and each read in flight */
+  guint refs;          /* the stream's while open, the WebSocket's, each read in flight */
 } Conn;
 
 /* A sub's read of the current states, in flight. */
@@ -50,6 +51,7 @@ struct _PresStream
   GHashTable *dirty;  /* set of Conn * with pending changes */
   GSource *flush_source;
   gint64 last_flush_us;
+  guint keepalive_id;
   gulong changed_id;
 };
 
@@ -91,19 +93,19 @@ static void
 conn_close (Conn *conn)
 {
   conn_unsubscribe (conn);
-  g_signal_handlers_disconnect_by_data (conn->ws, conn);
-  g_clear_object (&conn->ws);
+  pres_websocket_close (conn->ws, 1001, "the server is going away");
+  g_clear_pointer (&conn->ws, pres_websocket_unref);
   conn_unref (conn);
 }
 
+/* Queued on the connection: what one iteration queues goes out at once. */
 static void
 conn_send (Conn    *conn,
            GString *message)
 {
-  if (conn->ws == NULL ||
-      soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (conn->ws == NULL || !pres_websocket_is_open (conn->ws))
     return;
-  soup_websocket_connection_send_text (conn->ws, message->str);
+  pres_websocket_send_text (conn->ws, message->str, message->len);
   conn->stream->metrics->stream_messages++;
 }
 
@@ -455,16 +457,16 @@ conn_subscribe (Conn       *conn,
 }
 
 static void
-message_cb (SoupWebsocketConnection *ws,
-            SoupWebsocketDataType    type,
-            GBytes                  *message,
-            Conn                    *conn)
+message_cb (PresWebSocket        *ws,
+            PresWebSocketDataType type,
+            const char           *data,
+            gsize                 length,
+            gpointer              user_data)
 {
+  Conn *conn = user_data;
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
-  gsize length;
-  const char *data = g_bytes_get_data (message, &length);
   const char *cursor = NULL;
   JsonNode *root, *op;
   guint retry_after_s;
@@ -476,7 +478,7 @@ message_cb (SoupWebsocketConnection *ws,
       conn_send_error (conn, "rate_limited", "too many messages for this token, slow down");
       return;
     }
-  if (type != SOUP_WEBSOCKET_DATA_TEXT || !g_utf8_validate (data, length, NULL) ||
+  if (type != PRES_WEBSOCKET_TEXT || !g_utf8_validate (data, length, NULL) ||
       !json_parser_load_from_data (parser, data, length, NULL) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
@@ -499,72 +501,88 @@ message_cb (SoupWebsocketConnection *ws,
 }
 
 static void
-closed_cb (SoupWebsocketConnection *ws,
-           Conn                    *conn)
+closed_cb (PresWebSocket *ws,
+           gpointer       user_data)
 {
+  Conn *conn = user_data;
+
   g_debug ("stream of %s closed", conn->viewer_id);
-  g_hash_table_remove (conn->stream->conns, conn);
+  if (conn->ws != NULL)
+    g_hash_table_remove (conn->stream->conns, conn);
+  conn_unref (conn);
 }
 
+static const PresWebSocketFuncs websocket_funcs = { message_cb, closed_cb };
+
 static void
-websocket_cb (SoupServer              *server,
-              SoupServerMessage       *msg,
-              const char              *path,
-              SoupWebsocketConnection *ws,
-              gpointer                 user_data)
+reply_error (PresStream      *self,
+             PresHttpRequest *req,
+             guint            status,
+             const char      *code,
+             const char      *message)
+{
+  g_autofree char *body = pres_wire_error_to_json (code, message);
+
+  pres_metrics_reject (self->metrics, status);
+  pres_http_request_respond (req, status, "application/json", body, strlen (body));
+}
+
+/* The token is checked before the handshake, so a bad one gets a 401. */
+static void
+stream_cb (PresHttpServer  *server,
+           PresHttpRequest *req,
+           gpointer         user_data)
 {
   PresStream *self = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   PresIdentity identity;
   Conn *conn;
 
-  /* auth_cb already refused a bad token before the handshake. */
-  if (!pres_auth_check (self->auth, soup_message_headers_get_one (headers, "Authorization"),
+  if (!g_str_equal (pres_http_request_get_path (req), "/v1/stream"))
+    {
+      reply_error (self, req, 404, "not_found", "no such endpoint");
+      return;
+    }
+  if (!pres_auth_check (self->auth, pres_http_request_get_header (req, "Authorization"),
                         &identity))
     {
-      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "unauthorized");
+      pres_http_request_add_response_header (req, "WWW-Authenticate", "Bearer");
+      reply_error (self, req, 401, "unauthorized",
+                   "Authorization: a valid bearer token is required");
       return;
     }
   conn = g_new0 (Conn, 1);
   conn->stream = self;
-  conn->ws = g_object_ref (ws);
   conn->viewer_id = g_strdup (identity.participant_id);
   conn->token = g_strdup (identity.token);
   conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
-  conn->refs = 1;
-  soup_websocket_connection_set_max_incoming_payload_size (ws, MAX_INCOMING_BYTES);
-  soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
-  g_signal_connect (ws, "message", G_CALLBACK (message_cb), conn);
-  g_signal_connect (ws, "closed", G_CALLBACK (closed_cb), conn);
+  conn->refs = 2;
+  conn->ws = pres_websocket_accept (req, &websocket_funcs, conn);
+  if (conn->ws == NULL)
+    {
+      /* A bad handshake, answered with 400. */
+      conn->refs = 1;
+      conn_unref (conn);
+      return;
+    }
+  pres_websocket_set_max_message (conn->ws, MAX_INCOMING_BYTES);
   g_hash_table_add (self->conns, conn);
   g_debug ("stream of %s opened", conn->viewer_id);
 }
 
-/* Runs before the handshake: a status set here refuses it. */
-static void
-auth_cb (SoupServer        *server,
-         SoupServerMessage *msg,
-         const char        *path,
-         GHashTable        *query,
-         gpointer           user_data)
+/* Pings keep idle streams through NATs and let TCP notice a peer that has
+ * vanished.  One timer for all. */
+static gboolean
+keepalive_cb (gpointer user_data)
 {
   PresStream *self = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  PresIdentity identity;
-  g_autofree char *body = NULL;
+  GHashTableIter iter;
+  gpointer conn;
 
-  if (pres_auth_check (self->auth, soup_message_headers_get_one (headers, "Authorization"),
-                       &identity))
-    return;
-  body =
-    pres_wire_error_to_json ("unauthorized", "Authorization: a valid bearer token is required");
-  pres_metrics_reject (self->metrics, SOUP_STATUS_UNAUTHORIZED);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "WWW-Authenticate", "Bearer");
-  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
-                                    g_steal_pointer (&body), strlen (body));
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, &conn, NULL))
+    pres_websocket_ping (((Conn *) conn)->ws);
+  return G_SOURCE_CONTINUE;
 }
 
 guint
@@ -579,6 +597,7 @@ pres_stream_dispose (GObject *object)
   PresStream *self = PRES_STREAM (object);
 
   g_clear_signal_handler (&self->changed_id, self->store);
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->flush_source != NULL)
     g_source_destroy (g_steal_pointer (&self->flush_source));
   g_clear_pointer (&self->conns, g_hash_table_unref);
@@ -608,11 +627,11 @@ pres_stream_init (PresStream *self)
 }
 
 PresStream *
-pres_stream_new (SoupServer    *server,
-                 PresStore     *store,
-                 PresAuth      *auth,
-                 PresRateLimit *rate_limit,
-                 PresMetrics   *metrics)
+pres_stream_new (PresHttpServer *server,
+                 PresStore      *store,
+                 PresAuth       *auth,
+                 PresRateLimit  *rate_limit,
+                 PresMetrics    *metrics)
 {
   PresStream *self = g_object_new (PRES_TYPE_STREAM, NULL);
 
@@ -622,7 +641,7 @@ pres_stream_new (SoupServer    *server,
   self->metrics = metrics;
   self->changed_id =
     g_signal_connect (store, "state-changed", G_CALLBACK (state_changed_cb), self);
-  soup_server_add_handler (server, "/v1/stream", auth_cb, self, NULL);
-  soup_server_add_websocket_handler (server, "/v1/stream", NULL, NULL, websocket_cb, self, NULL);
+  self->keepalive_id = g_timeout_add_seconds (KEEPALIVE_S, keepalive_cb, self);
+  pres_http_server_add_handler (server, "/v1/stream", stream_cb, self);
   return self;
 }

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <libsoup/soup.h>
-
 #include "pres-auth.h"
+#include "pres-http-server.h"
 #include "pres-metrics.h"
 #include "pres-rate-limit.h"
 #include "pres-store.h"
@@ -21,11 +20,11 @@ G_BEGIN_DECLS
 #define PRES_TYPE_STREAM (pres_stream_get_type ())
 G_DECLARE_FINAL_TYPE (PresStream, pres_stream, PRES, STREAM, GObject)
 
-PresStream *pres_stream_new (SoupServer    *server,
-                             PresStore     *store,
-                             PresAuth      *auth,
-                             PresRateLimit *rate_limit,
-                             PresMetrics   *metrics);
+PresStream *pres_stream_new (PresHttpServer *server,
+                             PresStore      *store,
+                             PresAuth       *auth,
+                             PresRateLimit  *rate_limit,
+                             PresMetrics    *metrics);
 guint       pres_stream_get_n_subscribers (PresStream *self);
 
 G_END_DECLS

@@ -57,11 +57,7 @@ class Server:
         cmd += list(args)
         wrapper = os.environ.get("PRES_TEST_WRAPPER")
         if wrapper:
-            prefix = shlex.split(wrapper)
-            if "valgrind" in prefix[0]:
-                here = os.path.dirname(os.path.abspath(__file__))
-                prefix.append("--suppressions=" + os.path.join(here, "libsoup-server.supp"))
-            cmd = prefix + cmd
+            cmd = shlex.split(wrapper) + cmd
         self.stderr = open(os.path.join(self.tmp.name, "stderr"), "w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,
                                      start_new_session=True)
