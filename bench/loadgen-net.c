@@ -22,6 +22,7 @@ pid_t server_pid;
 int server_port;
 int epfd;
 int pin_cpus = 1;
+const char *server_store;
 
 double
 now_s (void)
@@ -153,8 +154,9 @@ start_server (const char *path)
       /* Never outlive the benchmark, even if it is killed. */
       prctl (PR_SET_PDEATHSIG, SIGTERM);
       pin_to_cpu (0, 0);
-      execl (path, path, "--dev", "--listen", "127.0.0.1:0", "--port-file",
-             port_file, "--max-instances", "1000000", (char *) NULL);
+      execl (path, path, "--dev", "--listen", "127.0.0.1:0", "--port-file", port_file,
+             "--max-instances", "1000000", "--store",
+             server_store != NULL ? server_store : "memory", (char *) NULL);
       _exit (127);
     }
   pin_to_cpu (0, 1);

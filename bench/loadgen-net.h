@@ -33,6 +33,7 @@ extern pid_t server_pid;
 extern int server_port;
 extern int epfd;
 extern int pin_cpus; /* 0: leave placement to the scheduler (a shared machine) */
+extern const char *server_store; /* the server's --store, NULL for its default */
 
 double now_s (void);
 void   die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));

@@ -11,8 +11,18 @@
  *     exceeds --target-p99-ms.  Open loop: every heartbeat has a scheduled
  *     send time and its latency is measured from that time, so a slow server
  *     cannot hide its queueing (no coordinated omission);
- *  3. fan-out: --subscribers WebSocket subscribers watch one participant;
+ *  3. storm: --storm-agents agents, registered online, all reconnect
+ *     (a new connection and a new agent session each) within
+ *     --storm-seconds; reports when all were accepted, whether all read
+ *     online, and the public changes the storm caused (flicker: must be 0);
+ *  4. fan-out: --subscribers WebSocket subscribers watch one participant;
  *     each change is timed until every subscriber has it.
+ *
+ * --phases picks some of them (default store,load,fanout).  With
+ * --store redis://… or unix:/… the server runs over that Redis, and the
+ * store and load phases also report Redis: bytes per participant
+ * (used_memory), the heartbeat script's time per call (INFO commandstats)
+ * and the redis-server process's CPU per heartbeat.
  *
  * Server CPU comes from /proc/PID/stat (utime + stime).  Loopback only, with
  * bounded run time (--max-seconds) and request count (--max-requests). */
@@ -20,6 +30,7 @@
 #define _GNU_SOURCE
 
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +41,9 @@
 #include <unistd.h>
 
 #include "loadgen-net.h"
+#ifdef HAVE_REDIS
+#include "loadgen-redis.h"
+#endif
 
 static struct
 {
@@ -45,8 +59,57 @@ static struct
   double target_p99_ms;
   double max_seconds;
   long max_requests;
-} opt = { NULL, 4000, 100000, 1000, 20, 5.0, 5000, 5000, 60000, 10.0, 240.0, 5000000 };
+  const char *phases;
+  int storm_agents;
+  double storm_seconds;
+} opt = { NULL, 4000, 100000, 1000, 20, 5.0, 5000, 5000, 60000, 10.0, 240.0, 5000000,
+          "store,load,fanout", 10000, 10.0 };
 
+static int use_redis;
+
+/* Redis figures around a phase; all zero without --store redis. */
+typedef struct
+{
+  double evalsha_calls, evalsha_usec, used_memory, cpu_s;
+} RedisSnap;
+
+static void
+redis_snap (RedisSnap *snap)
+{
+  memset (snap, 0, sizeof *snap);
+#ifdef HAVE_REDIS
+  if (use_redis)
+    {
+      RedisStats stats;
+
+      redis_stats_take (&stats);
+      *snap = (RedisSnap) { stats.evalsha_calls, stats.evalsha_usec, stats.used_memory,
+                            stats.cpu_s };
+    }
+#endif
+}
+
+static void
+redis_report (const char      *phase,
+              const RedisSnap *before,
+              long             heartbeats)
+{
+  RedisSnap after;
+  double calls;
+
+  if (!use_redis || heartbeats == 0)
+    return;
+  redis_snap (&after);
+  calls = after.evalsha_calls - before->evalsha_calls;
+  /* commandstats times the script's own calls inside its EVALSHA too,
+   * and in wall-clock time: the process's CPU is the honest total. */
+  printf ("%s Redis: heartbeat script %.2f µs per call (%.0f calls), redis-server process "
+          "%.2f µs CPU per heartbeat\n",
+          phase, calls > 0 ? (after.evalsha_usec - before->evalsha_usec) / calls : 0, calls,
+          (after.cpu_s - before->cpu_s) * 1e6 / heartbeats);
+}
+
+static unsigned session_tag = 0x5e55u; /* a new value: every agent is a new run */
 static long total_requests;
 static long total_errors;
 static double run_start;
@@ -63,7 +126,7 @@ send_heartbeat (Conn       *c,
   blen = snprintf (body, sizeof body,
                    "{\"state\":\"%s\",\"session\":\"%08x%08x\",\"seq\":%llu,"
                    "\"last_input_seconds\":3,\"reason\":\"periodic\"}",
-                   state, 0x5e55u, instance, (unsigned long long) ++c->seq);
+                   state, session_tag, instance, (unsigned long long) ++c->seq);
   rlen = snprintf (req, sizeof req,
                    "PUT /v1/instances/Agent-%07d HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                    "Authorization: Bearer p%07d\r\nContent-Type: application/json\r\n"
@@ -89,6 +152,9 @@ phase_store (void)
   double cpu_before = server_cpu_s (), t0 = now_s ();
   int next = 0, done = 0;
   struct epoll_event events[256];
+  RedisSnap redis_before;
+
+  redis_snap (&redis_before);
 
   for (int i = 0; i < n_conns && next < opt.instances; i++)
     {
@@ -125,6 +191,17 @@ phase_store (void)
     printf ("store:   server RSS %ld → %ld KiB: %.0f B per instance (store, rate-limit bucket "
             "and allocator overhead)\n",
             rss_before, rss_after, (rss_after - rss_before) * 1024.0 / done);
+    if (use_redis)
+      {
+        RedisSnap after;
+
+        redis_snap (&after);
+        printf ("store:   Redis used_memory +%.1f MB: %.0f B per participant (one device each, "
+                "with its share of the event streams)\n",
+                (after.used_memory - redis_before.used_memory) / 1e6,
+                (after.used_memory - redis_before.used_memory) / done);
+        redis_report ("store:  ", &redis_before, done);
+      }
   }
   conns_close (conns, n_conns);
 }
@@ -149,6 +226,9 @@ load_step (Conn   *conns,
   double t0 = now_s (), end = t0 + opt.step_seconds, cpu_before = server_cpu_s ();
   long sent = 0, errors_before = total_errors, dropped = 0;
   struct epoll_event events[512];
+  RedisSnap redis_before;
+
+  redis_snap (&redis_before);
 
   while (budget_left ())
     {
@@ -214,6 +294,7 @@ load_step (Conn   *conns,
             "(%.0f%% of a core)\n",
             rate, lat.n / opt.step_seconds, p50, p99, p999, max, total_errors - errors_before,
             dropped, lat.n ? cpu * 1e6 / lat.n : 0, cpu * 100 / secs);
+    redis_report ("load:   ", &redis_before, lat.n);
     *p99_out = p99;
     *cpu_us_out = lat.n ? cpu * 1e6 / lat.n : 0;
     free (lat.v);
@@ -247,6 +328,171 @@ phase_load (void)
             "core when CPU-bound\n",
             cpu_us_sum / steps, 1e6 * steps / cpu_us_sum);
   conns_close (conns, opt.agents);
+}
+
+/* GET on a connection of its own: the body of a 200 (malloc'd), or NULL. */
+static char *
+http_get (const char *path, const char *token)
+{
+  Conn *c = conns_open (1);
+  char req[9000], *body = NULL;
+  int n = snprintf (req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n", path,
+                    token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+  double deadline = now_s () + 10;
+
+  write_all (c->fd, req, n);
+  while (now_s () < deadline)
+    {
+      struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+      char *end, *cl;
+      long len;
+
+      poll (&pfd, 1, 100);
+      read_into (c);
+      c->buf[c->len] = '\0';
+      end = strstr (c->buf, "\r\n\r\n");
+      cl = strcasestr (c->buf, "Content-Length:");
+      if (end == NULL || cl == NULL)
+        continue;
+      len = strtol (cl + 15, NULL, 10);
+      if ((size_t)(end + 4 - c->buf + len) > c->len)
+        continue;
+      if (strncmp (c->buf, "HTTP/1.1 200", 12) == 0)
+        body = strndup (end + 4, len);
+      break;
+    }
+  conns_close (c, 1);
+  return body;
+}
+
+static double
+server_metric (const char *name)
+{
+  char *page = http_get ("/metrics", NULL), *at;
+  double value = -1;
+  char key[128];
+
+  snprintf (key, sizeof key, "\n%s ", name);
+  if (page != NULL && (at = strstr (page, key)) != NULL)
+    value = strtod (at + strlen (key), NULL);
+  free (page);
+  return value;
+}
+
+/* n first-seen heartbeats for agents first..first+n-1 over 64 connections. */
+static long
+register_agents (int first, int n)
+{
+  const int n_conns = 64;
+  Conn *conns = conns_open (n_conns);
+  int next = 0, done = 0;
+  long errors = 0;
+  struct epoll_event events[256];
+
+  for (int i = 0; i < n_conns && next < n; i++)
+    send_heartbeat (&conns[i], "online", first + next++);
+  while (done < next && budget_left ())
+    {
+      int k = epoll_wait (epfd, events, 256, 1000);
+
+      for (int i = 0; i < k; i++)
+        {
+          Conn *c = events[i].data.ptr;
+          int status;
+
+          read_into (c);
+          while ((status = take_response (c)) != 0)
+            {
+              done++;
+              errors += status != 200;
+              if (next < n)
+                send_heartbeat (c, "online", first + next++);
+            }
+        }
+    }
+  conns_close (conns, n_conns);
+  return errors;
+}
+
+/* Phase 3: every agent reconnects within storm_seconds, as after a network
+ * outage or a server restart: a new connection and a new agent run each. */
+static void
+phase_storm (void)
+{
+  const int first = 3000000, n = opt.storm_agents;
+  Conn **conns = calloc (n, sizeof (Conn *));
+  struct epoll_event events[512];
+  double t0, last_done = 0, cpu_before, changes_before, changes_after;
+  int opened = 0, done = 0, online = 0;
+  long errors = register_agents (first, n);
+
+  if (errors > 0)
+    die ("storm: %ld errors registering the agents", errors);
+  changes_before = server_metric ("presence_state_changes_total");
+  session_tag = 0x5707u;
+  cpu_before = server_cpu_s ();
+  t0 = now_s ();
+  while (done < n && now_s () < t0 + opt.storm_seconds + 30)
+    {
+      long due = (long)((now_s () - t0) / opt.storm_seconds * n);
+      int k;
+
+      for (; opened < n && opened <= due; opened++)
+        {
+          conns[opened] = conns_open (1);
+          conns[opened]->id = opened;
+          send_heartbeat (conns[opened], "online", first + opened);
+        }
+      k = epoll_wait (epfd, events, 512, 1);
+      for (int i = 0; i < k; i++)
+        {
+          Conn *c = events[i].data.ptr;
+          int status;
+
+          read_into (c);
+          if ((status = take_response (c)) != 0)
+            {
+              done++;
+              errors += status != 200;
+              last_done = now_s ();
+              close (c->fd);
+              c->fd = -1;
+            }
+        }
+    }
+  {
+    double cpu = server_cpu_s () - cpu_before;
+
+    changes_after = server_metric ("presence_state_changes_total");
+    /* All online again, as any reader sees them. */
+    for (int i = 0; i < n; i += 300)
+      {
+        char path[8192];
+        int len = snprintf (path, sizeof path, "/v1/presence?ids=");
+        char *body, *at;
+
+        for (int j = i; j < i + 300 && j < n; j++)
+          len += snprintf (path + len, sizeof path - len, "%sp%07d", j > i ? "," : "", first + j);
+        body = http_get (path, "storm-checker");
+        for (at = body; at != NULL && (at = strstr (at, "\"online\"")) != NULL; at++)
+          online++;
+        free (body);
+      }
+    printf ("storm:   %d agents reconnected over %.0f s (new connection, new session): all "
+            "accepted %.2f s after the first, %ld errors, server CPU %.1f µs each\n",
+            done, opt.storm_seconds, last_done - t0, errors, done ? cpu * 1e6 / done : 0);
+    printf ("storm:   %d of %d read online afterwards; %.0f public state changes during the "
+            "storm (flicker, must be 0)\n",
+            online, n, changes_after - changes_before);
+  }
+  for (int i = 0; i < opened; i++)
+    {
+      if (conns[i]->fd >= 0)
+        close (conns[i]->fd);
+      free (conns[i]);
+    }
+  free (conns);
+  session_tag = 0x5e55u;
 }
 
 static void
@@ -364,7 +610,9 @@ usage (void)
 {
   fprintf (stderr,
            "usage: loadgen --server PATH [--agents N] [--instances N] [--subscribers N]\n"
-           "               [--fan-changes N] [--no-pin]\n"
+           "               [--fan-changes N] [--no-pin] [--store ADDRESS]\n"
+           "               [--phases store,load,storm,fanout] [--storm-agents N]\n"
+           "               [--storm-seconds S]\n"
            "               [--step-seconds S] [--start-rate R] [--rate-step R] [--max-rate R]\n"
            "               [--target-p99-ms MS] [--max-seconds S] [--max-requests N]\n");
   exit (2);
@@ -388,6 +636,10 @@ main (int   argc,
     { "target-p99-ms", required_argument, NULL, 'p' },
     { "max-seconds", required_argument, NULL, 't' },
     { "max-requests", required_argument, NULL, 'n' },
+    { "store", required_argument, NULL, 'S' },
+    { "phases", required_argument, NULL, 'H' },
+    { "storm-agents", required_argument, NULL, 'A' },
+    { "storm-seconds", required_argument, NULL, 'D' },
     { NULL, 0, NULL, 0 },
   };
   struct rlimit rl;
@@ -410,6 +662,10 @@ main (int   argc,
         case 'p': opt.target_p99_ms = atof (optarg); break;
         case 't': opt.max_seconds = atof (optarg); break;
         case 'n': opt.max_requests = atol (optarg); break;
+        case 'S': server_store = optarg; break;
+        case 'H': opt.phases = optarg; break;
+        case 'A': opt.storm_agents = atoi (optarg); break;
+        case 'D': opt.storm_seconds = atof (optarg); break;
         default: usage ();
         }
     }
@@ -420,22 +676,49 @@ main (int   argc,
   getrlimit (RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit (RLIMIT_NOFILE, &rl);
-  if ((rlim_t) (opt.agents + opt.subscribers + 128) > rl.rlim_cur)
-    die ("need %d file descriptors, the limit is %lu", opt.agents + opt.subscribers + 128,
-         (unsigned long) rl.rlim_cur);
+  if ((rlim_t) (opt.agents + opt.subscribers + opt.storm_agents + 128) > rl.rlim_cur)
+    die ("need %d file descriptors, the limit is %lu",
+         opt.agents + opt.subscribers + opt.storm_agents + 128, (unsigned long) rl.rlim_cur);
   signal (SIGPIPE, SIG_IGN);
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   epfd = epoll_create1 (0);
   run_start = now_s ();
   start_server (opt.server_path);
-  printf ("server:  %s on 127.0.0.1:%d, pid %d%s\n", opt.server_path, server_port, server_pid,
+  printf ("server:  %s --store %s on 127.0.0.1:%d, pid %d%s\n", opt.server_path,
+          server_store != NULL ? server_store : "memory", server_port, server_pid,
           pin_cpus && sysconf (_SC_NPROCESSORS_ONLN) >= 2 ? ", pinned to CPU 0 (loadgen on CPU 1)"
                                                            : "");
 
-  phase_store ();
-  phase_load ();
-  phase_fanout ();
+  use_redis = server_store != NULL && strcmp (server_store, "memory") != 0;
+  /* Ready when a read is answered from the store ("unknown" without it). */
+  for (double deadline = now_s () + 10;;)
+    {
+      char *body = http_get ("/v1/presence?ids=nobody", "loadgen");
+      int ready = body != NULL && strstr (body, "offline") != NULL;
+
+      free (body);
+      if (ready)
+        break;
+      if (now_s () > deadline)
+        die ("the server's store was not ready within 10 s");
+      usleep (20000);
+    }
+#ifdef HAVE_REDIS
+  if (use_redis && !redis_stats_open (server_store))
+    die ("cannot reach Redis at %s for its figures", server_store);
+#else
+  if (use_redis)
+    die ("loadgen was built without hiredis: no Redis figures");
+#endif
+  if (strstr (opt.phases, "store") != NULL)
+    phase_store ();
+  if (strstr (opt.phases, "load") != NULL)
+    phase_load ();
+  if (strstr (opt.phases, "storm") != NULL)
+    phase_storm ();
+  if (strstr (opt.phases, "fanout") != NULL)
+    phase_fanout ();
 
   printf ("total:   %ld requests, %ld errors, %.1f s\n", total_requests, total_errors,
           now_s () - run_start);

@@ -33,19 +33,22 @@ local function session_hash(session)
   return string.sub(redis.sha1hex(session), 1, 12)
 end
 
--- Recomputes the participant's raw state from its live devices (the rules
--- of pres_store_union), drops dead devices, and keeps the aggregate, the
--- deadline index, the counters and the event stream in step.  Appends an
--- event only when the state changed.  Returns the new state.
-local function settle(keys, pid, now, ttl, always, maxlen)
-  local f = redis.call('HGETALL', keys[1])
-  local best, hide, mindl, maxdl, old = nil, false, nil, nil, 'f'
-  local dead = {}
-  for k = 1, #f, 2 do
-    if f[k] == '_' then
-      old = string.sub(f[k + 1], 1, 1)
-    else
-      local st, ts = string.match(f[k + 1], '^(%a)\31(%d+)')
+-- Scans a device hash (HGETALL's flat list): the raw state over the live
+-- devices (the rules of pres_store_union), the earliest and latest live
+-- deadlines, the dead devices and the aggregate written before.  inst and
+-- value, when given, stand for that device's new value.  (One loop, no
+-- closure and no table unless a device is dead: this runs per heartbeat.)
+local function scan(f, now, ttl, always, inst, value)
+  local best, hide, mindl, maxdl, old, dead = nil, false, nil, nil, 'f', nil
+  local n = #f
+  local last = inst and n + 1 or n - 1
+  for k = 1, last, 2 do
+    local name, v
+    if k <= n then name, v = f[k], f[k + 1] else name, v = inst, value end
+    if name == '_' then
+      old = string.sub(v, 1, 1)
+    elseif k > n or name ~= inst then
+      local st, ts = string.match(v, '^(%a)\31(%d+)')
       local dl = tonumber(ts) + ttl
       if dl > now then
         if st == 'x' then
@@ -56,14 +59,21 @@ local function settle(keys, pid, now, ttl, always, maxlen)
         if mindl == nil or dl < mindl then mindl = dl end
         if maxdl == nil or dl > maxdl then maxdl = dl end
       else
-        dead[#dead + 1] = f[k]
+        dead = dead or {}
+        dead[#dead + 1] = name
       end
     end
   end
   local s = (hide and 'x') or best or 'f'
   if always == '1' and (s == 'f' or s == 'i') then s = 'o' end
+  return s, mindl, maxdl, dead, old
+end
 
-  if #dead > 0 then
+-- Writes what scan found, with inst's new value in the same HSET: drops
+-- dead devices, keeps the aggregate, the deadline index and the counters in
+-- step, and appends an event only when the state changed.  Returns it.
+local function commit(keys, pid, s, mindl, maxdl, dead, old, maxlen, inst, value)
+  if dead then
     redis.call('HDEL', keys[1], unpack(dead))
     redis.call('HINCRBY', keys[4], 'i', -#dead)
   end
@@ -77,13 +87,24 @@ local function settle(keys, pid, now, ttl, always, maxlen)
     redis.call('DEL', keys[1])
   else
     if old == 'f' then redis.call('HINCRBY', keys[4], 'p', 1) end
-    redis.call('HSET', keys[1], '_', s .. SEP .. (maxdl or 0))
+    local agg = s .. SEP .. (maxdl or 0)
+    if inst then
+      redis.call('HSET', keys[1], inst, value, '_', agg)
+    else
+      redis.call('HSET', keys[1], '_', agg)
+    end
     if mindl == nil then redis.call('PERSIST', keys[1]) end
   end
   if s ~= old then
     redis.call('XADD', keys[3], 'MAXLEN', '~', maxlen, '*', 'p', pid, 'o', old, 's', s)
   end
   return s
+end
+
+-- Recomputes a participant from what is stored.
+local function settle(keys, pid, now, ttl, always, maxlen)
+  local s, mindl, maxdl, dead, old = scan(redis.call('HGETALL', keys[1]), now, ttl, always)
+  return commit(keys, pid, s, mindl, maxdl, dead, old, maxlen)
 end
 
 local function current_state(key)
