@@ -105,7 +105,7 @@ main (int   argc,
   if (verbose)
     {
       /* Our domains only: g_log_set_debug_enabled() would also turn on
-       * libsoup's per-frame debug output. */
+       * GLib's and GIO's own debug output. */
       if (g_getenv ("G_MESSAGES_DEBUG") == NULL)
         g_setenv ("G_MESSAGES_DEBUG", "pres-server pres-wire pres-redis", TRUE);
     }
