@@ -23,7 +23,8 @@ info (const char *section)
 }
 
 static double
-field (const char *text, const char *name)
+field (const char *text,
+       const char *name)
 {
   const char *at = text != NULL ? strstr (text, name) : NULL;
 

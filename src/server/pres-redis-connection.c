@@ -84,12 +84,12 @@ static guint signals[N_SIGNALS];
 static void connection_lost (PresRedisConnection *self, const char *why);
 
 static gboolean
-parse_address (const char *address,
-               char **host,
-               int *port,
-               char **unix_path,
-               guint *db,
-               GError **error)
+parse_address (const char  *address,
+               char       **host,
+               int         *port,
+               char       **unix_path,
+               guint       *db,
+               GError     **error)
 {
   g_autoptr (GUri) uri = NULL;
   const char *path;
@@ -125,7 +125,8 @@ invalid:
 }
 
 gboolean
-pres_redis_address_is_valid (const char *address, GError **error)
+pres_redis_address_is_valid (const char  *address,
+                             GError     **error)
 {
   g_autofree char *host = NULL, *unix_path = NULL;
   int port;
@@ -137,7 +138,9 @@ pres_redis_address_is_valid (const char *address, GError **error)
 /* The fd watch. */
 
 static gboolean
-watch_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
 {
   Watch *w = (Watch *)source;
   GIOCondition revents = g_source_query_unix_fd (source, w->tag);
@@ -153,7 +156,9 @@ watch_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 static GSourceFuncs watch_funcs = { .dispatch = watch_dispatch };
 
 static void
-watch_set (Watch *w, GIOCondition add, GIOCondition del)
+watch_set (Watch        *w,
+           GIOCondition  add,
+           GIOCondition  del)
 {
   GIOCondition events = (w->events | add) & ~del;
 
@@ -218,7 +223,8 @@ watch_new (redisAsyncContext *ac)
 /* The timer. */
 
 static void
-timer_arm (PresRedisConnection *self, gint64 at_us)
+timer_arm (PresRedisConnection *self,
+           gint64               at_us)
 {
   gint64 current = g_source_get_ready_time (self->timer);
 
@@ -229,7 +235,9 @@ timer_arm (PresRedisConnection *self, gint64 at_us)
 }
 
 static void
-pending_fail (PresRedisConnection *self, GIOErrorEnum code, const char *message)
+pending_fail (PresRedisConnection *self,
+              GIOErrorEnum         code,
+              const char          *message)
 {
   g_autoptr (GError) error
     = g_error_new (G_IO_ERROR, code, "Redis at %s: %s", self->address, message);
@@ -259,7 +267,8 @@ schedule_retry (PresRedisConnection *self)
 }
 
 static void
-connection_lost (PresRedisConnection *self, const char *why)
+connection_lost (PresRedisConnection *self,
+                 const char          *why)
 {
   gboolean was_connected = self->state == STATE_CONNECTED;
 
@@ -278,7 +287,9 @@ connection_lost (PresRedisConnection *self, const char *why)
 }
 
 static void
-reply_cb (redisAsyncContext *ac, void *reply, void *privdata)
+reply_cb (redisAsyncContext *ac,
+          void              *reply,
+          void              *privdata)
 {
   Pending *p = privdata;
   PresRedisConnection *self = p->conn;
@@ -303,7 +314,8 @@ reply_cb (redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 static void
-do_reset (PresRedisConnection *self, const char *why)
+do_reset (PresRedisConnection *self,
+          const char          *why)
 {
   redisAsyncContext *ac = self->ac;
 
@@ -320,7 +332,9 @@ do_reset (PresRedisConnection *self, const char *why)
 }
 
 static gboolean
-timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
 {
   PresRedisConnection *self = user_data;
   gint64 now = g_get_monotonic_time ();
@@ -371,7 +385,8 @@ static GSourceFuncs timer_funcs = { .dispatch = timer_dispatch };
 /* hiredis callbacks. */
 
 static void
-disconnect_cb (const redisAsyncContext *ac, int status)
+disconnect_cb (const redisAsyncContext *ac,
+               int                      status)
 {
   PresRedisConnection *self = ac->data;
 
@@ -383,14 +398,18 @@ disconnect_cb (const redisAsyncContext *ac, int status)
 }
 
 static void
-ignore_cb (PresRedisConnection *self, redisReply *reply, const GError *error, gpointer user_data)
+ignore_cb (PresRedisConnection *self,
+           redisReply          *reply,
+           const GError        *error,
+           gpointer             user_data)
 {
   if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
     g_warning ("%s: %s", self->name, reply->str);
 }
 
 static void
-connect_cb (const redisAsyncContext *ac, int status)
+connect_cb (const redisAsyncContext *ac,
+            int                      status)
 {
   PresRedisConnection *self = ac->data;
 
@@ -420,7 +439,7 @@ connect_cb (const redisAsyncContext *ac, int status)
 
     g_strdelimit (client_name, " ", '-');
     pres_redis_connection_command (self, 0, ignore_cb, NULL, 3,
-                                   (const char *[]){ "CLIENT", "SETNAME", client_name }, NULL);
+                                   (const char *[]) { "CLIENT", "SETNAME", client_name }, NULL);
   }
   if (self->db != 0)
     {
@@ -467,13 +486,13 @@ pres_redis_connection_start (PresRedisConnection *self)
 }
 
 void
-pres_redis_connection_command (PresRedisConnection *self,
-                               guint extra_timeout_ms,
-                               PresRedisReplyFunc callback,
-                               gpointer user_data,
-                               int argc,
-                               const char **argv,
-                               const size_t *argvlen)
+pres_redis_connection_command (PresRedisConnection  *self,
+                               guint                 extra_timeout_ms,
+                               PresRedisReplyFunc    callback,
+                               gpointer              user_data,
+                               int                   argc,
+                               const char          **argv,
+                               const size_t         *argvlen)
 {
   g_autofree size_t *lengths = NULL;
   Pending *p;
@@ -515,7 +534,10 @@ pres_redis_connection_command (PresRedisConnection *self,
 }
 
 static void
-epoch_cb (PresRedisConnection *self, redisReply *reply, const GError *error, gpointer user_data)
+epoch_cb (PresRedisConnection *self,
+          redisReply          *reply,
+          const GError        *error,
+          gpointer             user_data)
 {
   gboolean changed;
 
@@ -550,13 +572,14 @@ pres_redis_connection_check_epoch (PresRedisConnection *self)
    * the data is lost. */
   fresh = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
   pres_redis_connection_command (self, 0, ignore_cb, NULL, 4,
-                                 (const char *[]){ "SET", self->epoch_key, fresh, "NX" }, NULL);
+                                 (const char *[]) { "SET", self->epoch_key, fresh, "NX" }, NULL);
   pres_redis_connection_command (self, 0, epoch_cb, NULL, 2,
-                                 (const char *[]){ "GET", self->epoch_key }, NULL);
+                                 (const char *[]) { "GET", self->epoch_key }, NULL);
 }
 
 void
-pres_redis_connection_reset (PresRedisConnection *self, const char *why)
+pres_redis_connection_reset (PresRedisConnection *self,
+                             const char          *why)
 {
   if (self->ac == NULL)
     return;
@@ -591,13 +614,15 @@ pres_redis_connection_get_epoch (PresRedisConnection *self)
 }
 
 void
-pres_redis_connection_set_timeout (PresRedisConnection *self, guint timeout_ms)
+pres_redis_connection_set_timeout (PresRedisConnection *self,
+                                   guint                timeout_ms)
 {
   self->timeout_ms = timeout_ms;
 }
 
 void
-pres_redis_connection_set_epoch_key (PresRedisConnection *self, const char *key)
+pres_redis_connection_set_epoch_key (PresRedisConnection *self,
+                                     const char          *key)
 {
   g_free (self->epoch_key);
   self->epoch_key = g_strdup (key);
@@ -672,7 +697,9 @@ pres_redis_connection_init (PresRedisConnection *self)
 }
 
 PresRedisConnection *
-pres_redis_connection_new (const char *address, const char *name, GError **error)
+pres_redis_connection_new (const char  *address,
+                           const char  *name,
+                           GError     **error)
 {
   g_autoptr (PresRedisConnection) self = g_object_new (PRES_TYPE_REDIS_CONNECTION, NULL);
 

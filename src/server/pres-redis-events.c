@@ -32,7 +32,8 @@ typedef struct
 static void read_next (PresRedisEvents *self);
 
 static void
-parse_id (const char *id, guint64 out[2])
+parse_id (const char *id,
+          guint64     out[2])
 {
   char *end = NULL;
 
@@ -41,7 +42,8 @@ parse_id (const char *id, guint64 out[2])
 }
 
 static gboolean
-waiter_done (PresRedisEvents *self, Waiter *waiter)
+waiter_done (PresRedisEvents *self,
+             Waiter          *waiter)
 {
   if (!pres_redis_events_is_primed (self))
     return FALSE;
@@ -83,10 +85,10 @@ wake_waiters (PresRedisEvents *self)
 }
 
 void
-pres_redis_events_wait (PresRedisEvents *self,
+pres_redis_events_wait (PresRedisEvents   *self,
                         const char *const *ids,
-                        PresRedisSyncFunc func,
-                        gpointer user_data)
+                        PresRedisSyncFunc  func,
+                        gpointer           user_data)
 {
   Waiter *waiter = g_new0 (Waiter, 1);
 
@@ -99,7 +101,8 @@ pres_redis_events_wait (PresRedisEvents *self,
 }
 
 static void
-handle_entry (PresRedisEvents *self, redisReply *entry)
+handle_entry (PresRedisEvents *self,
+              redisReply      *entry)
 {
   const char *pid = NULL, *old = NULL, *new = NULL;
   PresState old_state, new_state;
@@ -132,7 +135,10 @@ handle_entry (PresRedisEvents *self, redisReply *entry)
 }
 
 static void
-read_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+read_cb (PresRedisConnection *conn,
+         redisReply          *reply,
+         const GError        *error,
+         gpointer             user_data)
 {
   PresRedisEvents *self = user_data;
 
@@ -211,7 +217,10 @@ typedef struct
 } Prime;
 
 static void
-prime_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+prime_cb (PresRedisConnection *conn,
+          redisReply          *reply,
+          const GError        *error,
+          gpointer             user_data)
 {
   g_autofree Prime *prime = user_data;
   PresRedisEvents *self = prime->self;
@@ -239,7 +248,8 @@ prime_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpo
 }
 
 static void
-connected_cb (PresRedisConnection *conn, PresRedisEvents *self)
+connected_cb (PresRedisConnection *conn,
+              PresRedisEvents     *self)
 {
   if (pres_redis_events_is_primed (self))
     {
@@ -257,7 +267,7 @@ connected_cb (PresRedisConnection *conn, PresRedisEvents *self)
       prime->bucket = b;
       pres_redis_connection_command (
         conn, 0, prime_cb, prime, 6,
-        (const char *[]){ "XREVRANGE", self->keys[b], "+", "-", "COUNT", "1" }, NULL);
+        (const char *[]) { "XREVRANGE", self->keys[b], "+", "-", "COUNT", "1" }, NULL);
     }
 }
 
@@ -268,7 +278,9 @@ pres_redis_events_is_primed (PresRedisEvents *self)
 }
 
 PresRedisEvents *
-pres_redis_events_new (PresRedisConnection *conn, PresRedisEventFunc func, gpointer user_data)
+pres_redis_events_new (PresRedisConnection *conn,
+                       PresRedisEventFunc   func,
+                       gpointer             user_data)
 {
   PresRedisEvents *self = g_new0 (PresRedisEvents, 1);
 

@@ -22,6 +22,9 @@ static const char *const script_names[N_SCRIPTS] = { "heartbeat.lua", "leave.lua
 
 #define SWEEP_PAGE 500
 #define SWEEP_PAGE_S G_STRINGIFY (SWEEP_PAGE)
+/* Beyond an outage's length, for agents to beat again: the Retry-After of
+ * the HTTP API's 503 and a jittered retry. */
+#define OUTAGE_GRACE_US (10 * G_USEC_PER_SEC)
 /* The field separator of device values: the wire refuses control characters
  * in strings, so it cannot occur in one. */
 #define SEP '\x1f'
@@ -43,7 +46,11 @@ struct _PresRedisStore
 
   GSource *sweeper;
   guint sweep_period_ms;
+  /* After a (re)connect, deadlines from sweep_hold_from_ms on are not swept
+   * until sweep_hold_until_us (see connected_cb). */
   gint64 sweep_hold_until_us;
+  gint64 sweep_hold_from_ms;
+  gint64 outage_start_ms; /* wall clock; 0 while connected */
   guint sweeps_running;
   guint ticks;
 };
@@ -84,7 +91,10 @@ typedef struct
 static void script_send (ScriptCall *call);
 
 static void
-script_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+script_cb (PresRedisConnection *conn,
+           redisReply          *reply,
+           const GError        *error,
+           gpointer             user_data)
 {
   ScriptCall *call = user_data;
 
@@ -115,12 +125,12 @@ script_send (ScriptCall *call)
 
 /* args: NULL-terminated, after the participant's four keys. */
 static void
-script_call (PresRedisStore *self,
-             guint script,
-             const char *participant_id,
+script_call (PresRedisStore    *self,
+             guint              script,
+             const char        *participant_id,
              const char *const *args,
-             ScriptDone done,
-             gpointer data)
+             ScriptDone         done,
+             gpointer           data)
 {
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *device_key = pres_redis_device_key (participant_id);
@@ -168,7 +178,9 @@ details_pack (const PresHeartbeat *hb)
 
 /* value: "<state>SEP<last seen ms>SEP<seq>SEP<retired>SEP<session>SEP<details>". */
 static PresInstanceInfo *
-device_unpack (const char *participant_id, const char *instance_id, const char *value)
+device_unpack (const char *participant_id,
+               const char *instance_id,
+               const char *value)
 {
   g_auto (GStrv) parts = g_strsplit (value, (char[]){ SEP, '\0' }, -1);
   char **targets[7];
@@ -202,13 +214,16 @@ device_unpack (const char *participant_id, const char *instance_id, const char *
 }
 
 static const char *
-always_arg (PresRedisStore *self, const char *participant_id)
+always_arg (PresRedisStore *self,
+            const char     *participant_id)
 {
   return g_hash_table_contains (self->always_online, participant_id) ? "1" : "0";
 }
 
 static gboolean
-reply_state (redisReply *reply, guint index, PresState *state)
+reply_state (redisReply *reply,
+             guint       index,
+             PresState  *state)
 {
   return reply->type == REDIS_REPLY_ARRAY && reply->elements > index
          && reply->element[index]->type == REDIS_REPLY_STRING
@@ -224,7 +239,10 @@ typedef struct
 } UpsertCall;
 
 static void
-upsert_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+upsert_done (PresRedisStore *self,
+             redisReply     *reply,
+             const GError   *error,
+             gpointer        data)
 {
   g_autofree UpsertCall *call = data;
   g_autoptr (GError) local = NULL;
@@ -262,12 +280,12 @@ upsert_done (PresRedisStore *self, redisReply *reply, const GError *error, gpoin
 }
 
 static void
-pres_redis_store_upsert (PresStore *store,
-                         const char *participant_id,
-                         const char *instance_id,
-                         PresHeartbeat *heartbeat,
-                         PresStoreUpsertFunc callback,
-                         gpointer user_data)
+pres_redis_store_upsert (PresStore           *store,
+                         const char          *participant_id,
+                         const char          *instance_id,
+                         PresHeartbeat       *heartbeat,
+                         PresStoreUpsertFunc  callback,
+                         gpointer             user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   g_autoptr (PresHeartbeat) hb = heartbeat;
@@ -304,7 +322,10 @@ typedef struct
 } LeaveCall;
 
 static void
-leave_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+leave_done (PresRedisStore *self,
+            redisReply     *reply,
+            const GError   *error,
+            gpointer        data)
 {
   g_autofree LeaveCall *call = data;
   g_autoptr (GError) local = NULL;
@@ -328,12 +349,12 @@ leave_done (PresRedisStore *self, redisReply *reply, const GError *error, gpoint
 }
 
 static void
-pres_redis_store_leave (PresStore *store,
-                        const char *participant_id,
-                        const char *instance_id,
-                        const char *session,
-                        PresStoreLeaveFunc callback,
-                        gpointer user_data)
+pres_redis_store_leave (PresStore          *store,
+                        const char         *participant_id,
+                        const char         *instance_id,
+                        const char         *session,
+                        PresStoreLeaveFunc  callback,
+                        gpointer            user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   LeaveCall *call = g_new (LeaveCall, 1);
@@ -364,7 +385,10 @@ typedef struct
 } StatesCall;
 
 static void
-states_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+states_cb (PresRedisConnection *conn,
+           redisReply          *reply,
+           const GError        *error,
+           gpointer             user_data)
 {
   StatesCall *call = user_data;
   guint index = call->answered++;
@@ -400,18 +424,18 @@ states_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gp
 }
 
 static void
-pres_redis_store_get_states (PresStore *store,
-                             const char *const *participant_ids,
-                             guint n_ids,
-                             PresStoreStatesFunc callback,
-                             gpointer user_data)
+pres_redis_store_get_states (PresStore           *store,
+                             const char *const   *participant_ids,
+                             guint                n_ids,
+                             PresStoreStatesFunc  callback,
+                             gpointer             user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   StatesCall *call;
 
   if (n_ids == 0)
     {
-      callback ((PresState[]){ PRES_STATE_OFFLINE }, NULL, user_data);
+      callback ((PresState[]) { PRES_STATE_OFFLINE }, NULL, user_data);
       return;
     }
   call = g_new0 (StatesCall, 1);
@@ -420,14 +444,14 @@ pres_redis_store_get_states (PresStore *store,
   call->user_data = user_data;
   call->n = n_ids;
   call->states = g_new0 (PresState, n_ids);
-  pres_redis_connection_command (self->conn, 0, states_cb, call, 1, (const char *[]){ "TIME" },
+  pres_redis_connection_command (self->conn, 0, states_cb, call, 1, (const char *[]) { "TIME" },
                                  NULL);
   for (guint i = 0; i < n_ids; i++)
     {
       g_autofree char *key = pres_redis_device_key (participant_ids[i]);
 
       pres_redis_connection_command (self->conn, 0, states_cb, call, 3,
-                                     (const char *[]){ "HGET", key, "_" }, NULL);
+                                     (const char *[]) { "HGET", key, "_" }, NULL);
     }
 }
 
@@ -459,9 +483,9 @@ list_call_finish (ListCall *call)
 
 static void
 list_devices_cb (PresRedisConnection *conn,
-                 redisReply *reply,
-                 const GError *error,
-                 gpointer user_data)
+                 redisReply          *reply,
+                 const GError        *error,
+                 gpointer             user_data)
 {
   ListCall *call = user_data;
   guint index = call->answered++;
@@ -506,16 +530,16 @@ list_fetch_devices (ListCall *call)
       g_autofree char *key = pres_redis_device_key (call->participants->pdata[i]);
 
       pres_redis_connection_command (call->self->conn, 0, list_devices_cb, call, 2,
-                                     (const char *[]){ "HGETALL", key }, NULL);
+                                     (const char *[]) { "HGETALL", key }, NULL);
     }
 }
 
 /* TIME, then each bucket's deadline index when listing everyone. */
 static void
 list_index_cb (PresRedisConnection *conn,
-               redisReply *reply,
-               const GError *error,
-               gpointer user_data)
+               redisReply          *reply,
+               const GError        *error,
+               gpointer             user_data)
 {
   ListCall *call = user_data;
   guint index = call->answered++;
@@ -538,10 +562,10 @@ list_index_cb (PresRedisConnection *conn,
 }
 
 static void
-pres_redis_store_list_instances (PresStore *store,
-                                 const char *participant_id,
-                                 PresStoreInstancesFunc callback,
-                                 gpointer user_data)
+pres_redis_store_list_instances (PresStore              *store,
+                                 const char             *participant_id,
+                                 PresStoreInstancesFunc  callback,
+                                 gpointer                user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   ListCall *call = g_new0 (ListCall, 1);
@@ -554,13 +578,13 @@ pres_redis_store_list_instances (PresStore *store,
   if (participant_id != NULL)
     g_ptr_array_add (call->participants, g_strdup (participant_id));
   call->expected = 1 + (participant_id == NULL ? PRES_REDIS_N_BUCKETS : 0);
-  pres_redis_connection_command (self->conn, 0, list_index_cb, call, 1, (const char *[]){ "TIME" },
+  pres_redis_connection_command (self->conn, 0, list_index_cb, call, 1, (const char *[]) { "TIME" },
                                  NULL);
   if (participant_id == NULL)
     for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
       pres_redis_connection_command (
         self->conn, 0, list_index_cb, call, 4,
-        (const char *[]){ "ZRANGE", self->bucket_keys[b][0], "0", "-1" }, NULL);
+        (const char *[]) { "ZRANGE", self->bucket_keys[b][0], "0", "-1" }, NULL);
 }
 
 /* Counts: the buckets' counters, summed. */
@@ -577,7 +601,10 @@ typedef struct
 } CountsCall;
 
 static void
-counts_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+counts_cb (PresRedisConnection *conn,
+           redisReply          *reply,
+           const GError        *error,
+           gpointer             user_data)
 {
   CountsCall *call = user_data;
   PresStoreCounts counts;
@@ -605,7 +632,9 @@ counts_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gp
 }
 
 static void
-pres_redis_store_get_counts (PresStore *store, PresStoreCountsFunc callback, gpointer user_data)
+pres_redis_store_get_counts (PresStore           *store,
+                             PresStoreCountsFunc  callback,
+                             gpointer             user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   CountsCall *call = g_new0 (CountsCall, 1);
@@ -615,19 +644,24 @@ pres_redis_store_get_counts (PresStore *store, PresStoreCountsFunc callback, gpo
   call->user_data = user_data;
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     pres_redis_connection_command (self->conn, 0, counts_cb, call, 4,
-                                   (const char *[]){ "HMGET", self->bucket_keys[b][2], "i", "p" },
+                                   (const char *[]) { "HMGET", self->bucket_keys[b][2], "i", "p" },
                                    NULL);
 }
 
 /* always-online */
 
 static void
-settle_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+settle_done (PresRedisStore *self,
+             redisReply     *reply,
+             const GError   *error,
+             gpointer        data)
 {
 }
 
 static void
-settle (PresRedisStore *self, const char *participant_id, gboolean only_if_due)
+settle (PresRedisStore *self,
+        const char     *participant_id,
+        gboolean        only_if_due)
 {
   const char *args[] = { participant_id,
                          self->ttl_ms,
@@ -640,7 +674,8 @@ settle (PresRedisStore *self, const char *participant_id, gboolean only_if_due)
 }
 
 static void
-pres_redis_store_set_always_online (PresStore *store, const char *participant_id)
+pres_redis_store_set_always_online (PresStore  *store,
+                                    const char *participant_id)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
 
@@ -665,7 +700,10 @@ typedef struct
 static void sweep_bucket (PresRedisStore *self, guint bucket);
 
 static void
-sweep_settle_done (PresRedisStore *self, redisReply *reply, const GError *error, gpointer data)
+sweep_settle_done (PresRedisStore *self,
+                   redisReply     *reply,
+                   const GError   *error,
+                   gpointer        data)
 {
   SweepPage *page = data;
 
@@ -681,9 +719,9 @@ sweep_settle_done (PresRedisStore *self, redisReply *reply, const GError *error,
 
 static void
 sweep_index_cb (PresRedisConnection *conn,
-                redisReply *reply,
-                const GError *error,
-                gpointer user_data)
+                redisReply          *reply,
+                const GError        *error,
+                gpointer             user_data)
 {
   SweepPage *page = user_data;
   PresRedisStore *self = page->self;
@@ -707,16 +745,22 @@ sweep_index_cb (PresRedisConnection *conn,
 }
 
 static void
-sweep_bucket (PresRedisStore *self, guint bucket)
+sweep_bucket (PresRedisStore *self,
+              guint           bucket)
 {
   SweepPage *page = g_new0 (SweepPage, 1);
   /* Our clock picks candidates; the script decides on Redis' clock. */
-  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / 1000);
+  gint64 now_ms = g_get_real_time () / 1000;
+  g_autofree char *now = NULL;
+
+  if (g_get_monotonic_time () < self->sweep_hold_until_us)
+    now_ms = MIN (now_ms, self->sweep_hold_from_ms - 1);
+  now = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
 
   page->self = self;
   page->bucket = bucket;
   pres_redis_connection_command (self->conn, 0, sweep_index_cb, page, 7,
-                                 (const char *[]){ "ZRANGEBYSCORE", self->bucket_keys[bucket][0],
+                                 (const char *[]) { "ZRANGEBYSCORE", self->bucket_keys[bucket][0],
                                                    "-inf", now, "LIMIT", "0", SWEEP_PAGE_S },
                                  NULL);
 }
@@ -738,9 +782,9 @@ sweep_cb (gpointer user_data)
       for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
         pres_redis_connection_command (
           self->conn, 0, counts_cb, counts, 4,
-          (const char *[]){ "HMGET", self->bucket_keys[b][2], "i", "p" }, NULL);
+          (const char *[]) { "HMGET", self->bucket_keys[b][2], "i", "p" }, NULL);
     }
-  if (self->sweeps_running > 0 || g_get_monotonic_time () < self->sweep_hold_until_us)
+  if (self->sweeps_running > 0)
     return G_SOURCE_CONTINUE;
   self->sweeps_running = PRES_REDIS_N_BUCKETS;
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
@@ -752,35 +796,65 @@ sweep_cb (gpointer user_data)
 
 static void
 script_load_cb (PresRedisConnection *conn,
-                redisReply *reply,
-                const GError *error,
-                gpointer user_data)
+                redisReply          *reply,
+                const GError        *error,
+                gpointer             user_data)
 {
   if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
     g_warning ("loading the scripts: %s", reply->str);
 }
 
 static void
-connected_cb (PresRedisConnection *conn, PresRedisStore *self)
+connected_cb (PresRedisConnection *conn,
+              PresRedisStore      *self)
 {
   GHashTableIter iter;
   gpointer pid;
+  gint64 now_ms, grace_us;
 
   /* Loaded first on the pipeline: the EVALSHAs after them find them. */
   for (guint i = 0; i < N_SCRIPTS; i++)
     pres_redis_connection_command (conn, 0, script_load_cb, NULL, 3,
-                                   (const char *[]){ "SCRIPT", "LOAD", self->scripts[i] }, NULL);
-  /* Deadlines that passed while we (or Redis) were away are our outage,
-   * not the agents': they get one TTL to beat again before anyone is
-   * swept.  Other nodes that kept their connection sweep meanwhile. */
-  self->sweep_hold_until_us = g_get_monotonic_time () + self->ttl_us;
+                                   (const char *[]) { "SCRIPT", "LOAD", self->scripts[i] }, NULL);
+  /* Deadlines that passed while we (or Redis) were away are the outage's,
+   * not the agents': those agents had heartbeats refused with a
+   * Retry-After, and get that long plus the outage's length (at most a
+   * TTL) to beat again before they are swept.  Deadlines from before the
+   * outage are swept as usual.  After a start nothing is known of what
+   * happened before, so every deadline waits a TTL.  Other nodes that kept
+   * their connection sweep meanwhile. */
+  now_ms = g_get_real_time () / 1000;
+  if (self->outage_start_ms == 0)
+    {
+      self->sweep_hold_from_ms = 0;
+      grace_us = self->ttl_us;
+    }
+  else
+    {
+      self->sweep_hold_from_ms = self->outage_start_ms;
+      grace_us = MIN (self->ttl_us, (now_ms - self->outage_start_ms) * 1000 + OUTAGE_GRACE_US);
+    }
+  self->sweep_hold_until_us = g_get_monotonic_time () + grace_us;
+  self->outage_start_ms = 0;
   g_hash_table_iter_init (&iter, self->always_online);
   while (g_hash_table_iter_next (&iter, &pid, NULL))
     settle (self, pid, FALSE);
 }
 
 static void
-epoch_cb (PresRedisConnection *conn, const char *epoch, gboolean changed, PresRedisStore *self)
+disconnected_cb (PresRedisConnection *conn,
+                 const char          *why,
+                 PresRedisStore      *self)
+{
+  if (self->outage_start_ms == 0)
+    self->outage_start_ms = g_get_real_time () / 1000;
+}
+
+static void
+epoch_cb (PresRedisConnection *conn,
+          const char          *epoch,
+          gboolean             changed,
+          PresRedisStore      *self)
 {
   GHashTableIter iter;
   gpointer pid;
@@ -797,7 +871,10 @@ epoch_cb (PresRedisConnection *conn, const char *epoch, gboolean changed, PresRe
 }
 
 static void
-event_cb (const char *participant_id, PresState old_state, PresState new_state, gpointer user_data)
+event_cb (const char *participant_id,
+          PresState   old_state,
+          PresState   new_state,
+          gpointer    user_data)
 {
   pres_store_emit_state_changed (user_data, participant_id, old_state, new_state, "event stream");
 }
@@ -813,7 +890,10 @@ typedef struct
 } SyncCall;
 
 static void
-sync_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
+sync_cb (PresRedisConnection *conn,
+         redisReply          *reply,
+         const GError        *error,
+         gpointer             user_data)
 {
   SyncCall *call = user_data;
   guint bucket = call->answered++;
@@ -837,7 +917,9 @@ sync_cb (PresRedisConnection *conn, redisReply *reply, const GError *error, gpoi
 }
 
 void
-pres_redis_store_sync (PresRedisStore *self, void (*func) (gpointer user_data), gpointer user_data)
+pres_redis_store_sync (PresRedisStore  *self,
+                       void           (*func) (gpointer user_data),
+                       gpointer         user_data)
 {
   SyncCall *call = g_new0 (SyncCall, 1);
 
@@ -848,7 +930,7 @@ pres_redis_store_sync (PresRedisStore *self, void (*func) (gpointer user_data), 
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     pres_redis_connection_command (
       self->conn, 0, sync_cb, call, 6,
-      (const char *[]){ "XREVRANGE", self->bucket_keys[b][1], "+", "-", "COUNT", "1" }, NULL);
+      (const char *[]) { "XREVRANGE", self->bucket_keys[b][1], "+", "-", "COUNT", "1" }, NULL);
 }
 
 gboolean
@@ -938,7 +1020,10 @@ load_script (const char *name)
 }
 
 PresStore *
-pres_redis_store_new (const char *address, guint ttl_ms, guint max_instances, GError **error)
+pres_redis_store_new (const char  *address,
+                      guint        ttl_ms,
+                      guint        max_instances,
+                      GError     **error)
 {
   g_autoptr (PresRedisStore) self = g_object_new (PRES_TYPE_REDIS_STORE, NULL);
   g_autoptr (PresRedisConnection) reader = NULL;
@@ -969,6 +1054,7 @@ pres_redis_store_new (const char *address, guint ttl_ms, guint max_instances, GE
   pres_redis_connection_set_epoch_key (self->conn, PRES_REDIS_EPOCH_KEY);
   g_signal_connect (self->conn, "connected", G_CALLBACK (connected_cb), self);
   g_signal_connect (self->conn, "epoch", G_CALLBACK (epoch_cb), self);
+  g_signal_connect (self->conn, "disconnected", G_CALLBACK (disconnected_cb), self);
   pres_redis_connection_start (self->conn);
   self->events = pres_redis_events_new (reader, event_cb, self);
 

@@ -33,7 +33,8 @@ connect_now (RedisFixture *self)
 }
 
 static void
-command (RedisFixture *self, const char *text)
+command (RedisFixture *self,
+         const char   *text)
 {
   redisContext *c = connect_now (self);
   redisReply *reply;
