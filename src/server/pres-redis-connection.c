@@ -118,9 +118,16 @@ parse_address (const char  *address,
   return TRUE;
 
 invalid:
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "--store: expected memory, redis://HOST[:PORT][/DB] or unix:/PATH, got \"%s\"",
-               address);
+  {
+    /* A password in it is not repeated (nor supported). */
+    const char *at = strrchr (address, '@');
+    g_autofree char *shown =
+      at != NULL ? g_strconcat ("…", at, NULL) : g_strdup (address);
+
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 "--store: expected memory, redis://HOST[:PORT][/DB] or unix:/PATH, got \"%s\"",
+                 shown);
+  }
   return FALSE;
 }
 
