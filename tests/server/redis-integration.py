@@ -287,6 +287,40 @@ def case_restart(binary, redis):
         b.stop()
 
 
+def case_flush(binary, redis):
+    ttl = 1.5
+    a = node(binary, redis, "--ttl", str(ttl), "--interval", "0.5")
+    b = node(binary, redis, "--ttl", str(ttl), "--interval", "0.5")
+    try:
+        put(a, "lena", "online", 1)
+        ws_b, states = subscribe(b, "bob", "lena")
+        check(states == {"lena": "online"}, "snapshot %r" % states)
+        before = metric(b, "presence_state_changes_total")
+        redis.cli("FLUSHALL")
+        # Both nodes notice (the epoch key is gone); nobody is swept.
+        wait_for(lambda: "epoch changed" in a.errors() and "epoch changed" in b.errors(), 5,
+                 "both nodes to notice the flush")
+        # The agent's next heartbeats restore it; the subscriber sees nothing
+        # of it, for longer than a TTL.
+        seq = 2
+        end = time.monotonic() + ttl + 1
+        while time.monotonic() < end:
+            status, _, reply = put(a, "lena", "online", seq)
+            check(status == 200 and reply["state"] == "online", "heartbeat: %r" % reply)
+            seq += 1
+            changes = drain(ws_b, lambda seen: True, 0.4)
+            check(changes == [], "B's subscriber saw %r after the flush" % changes)
+        check(presence(b, "bob", "lena") == {"lena": "online"}, "B reads lena")
+        # One restore (offline → online in the new store), then changes as usual.
+        check(metric(b, "presence_state_changes_total") - before == 1, "B emitted a wrong count")
+        put(a, "lena", "busy", seq)
+        changes = drain(ws_b, lambda seen: any(c.get("lena") == "busy" for c in seen), 5)
+        check(changes == [{"lena": "busy"}], "B's subscriber got %r" % changes)
+    finally:
+        a.stop()
+        b.stop()
+
+
 def case_down(binary, redis):
     a = node(binary, redis)
     try:
@@ -312,6 +346,7 @@ CASES = {
     "offline-once": case_offline_once,
     "client-kill": case_client_kill,
     "restart": case_restart,
+    "flush": case_flush,
     "down": case_down,
 }
 
