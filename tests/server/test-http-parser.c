@@ -204,7 +204,8 @@ test_bad_headers (void)
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     expect_refused (bad[i], 400, "bad_request");
   /* The same length twice is one length. */
-  g_assert_true (parse ("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-length: 5\r\n\r\n",
+  g_assert_true (parse ("PUT / HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Length: 5\r\nContent-length: 5\r\n\r\n",
                         &copy, &head, &error));
   g_assert_cmpint (head.content_length, ==, 5);
 }
@@ -263,7 +264,8 @@ test_targets (void)
   } cases[] = {
     { "DELETE /v1/instances/a?session=s%201&reason=sleep HTTP/1.1\r\nHost: x\r\n\r\n",
       "/v1/instances/a", "session=s%201&reason=sleep" },
-    { "GET /v1/instances/lap%74op%2D1 HTTP/1.1\r\nHost: x\r\n\r\n", "/v1/instances/laptop-1", NULL },
+    { "GET /v1/instances/lap%74op%2D1 HTTP/1.1\r\nHost: x\r\n\r\n", "/v1/instances/laptop-1",
+      NULL },
     { "GET /a+b? HTTP/1.1\r\nHost: x\r\n\r\n", "/a+b", "" },
     { "GET http://example.org/healthz?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "/healthz", "x=1" },
     { "GET http://example.org HTTP/1.1\r\nHost: x\r\n\r\n", "/", NULL },
