@@ -77,6 +77,8 @@ class TestAgent(AgentTestCase):
         wait_until(lambda: self.get("State") == "busy", message="busy")
         until = self.get("ManualUntil")
         instance_id = self.get("InstanceId")
+        # Saved right after the change is out; a kill before that loses it.
+        wait_until(lambda: b"Deep work" in self.state_file_contents(), message="the state saved")
 
         agent.signal(signal.SIGKILL)
         agent.wait(timeout=10)
@@ -97,6 +99,13 @@ class TestAgent(AgentTestCase):
             machine_id = f.read().strip()
         self.assertNotIn(machine_id[:8], instance_id.replace("-", ""))
 
+    def state_file_contents(self):
+        try:
+            with open(self.state_file(), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
     def write_state_file(self, contents):
         os.makedirs(os.path.dirname(self.state_file()), exist_ok=True)
         with open(self.state_file(), "wb") as f:
@@ -107,11 +116,12 @@ class TestAgent(AgentTestCase):
         agent = self.start_agent()
         self.assertEqual(self.get("State"), "online")
         self.assertEqual(self.get("ManualState"), "")
-        # The agent keeps working and saves over the bad file.
+        # The agent keeps working and saves over the bad file (once the
+        # change is out, so after the state is visible).
         self.call("SetBusy", "u", 60)
         wait_until(lambda: self.get("State") == "busy", message="busy")
-        with open(self.state_file()) as f:
-            self.assertIn("state=busy", f.read())
+        wait_until(lambda: b"state=busy" in self.state_file_contents(),
+                   message="the state file rewritten")
         agent.stop()
         self.assertIn("Ignoring the saved state", agent.proc.stdout.read())
 
