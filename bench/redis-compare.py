@@ -147,6 +147,8 @@ def main():
             for subscribers in ((1000,) if quick else (1000, 10000)):
                 if "fanout" not in parts:
                     break
+                # A fresh store: the writer's session starts at seq 1 again.
+                subprocess.run(["redis-cli", "-s", sock, "FLUSHALL"], capture_output=True)
                 # Few agents and storm agents: loadgen reserves descriptors for them.
                 run(common + extra + ["--phases", "fanout", "--subscribers", str(subscribers),
                                       "--agents", "10", "--storm-agents", "10",
