@@ -17,6 +17,11 @@
 #define CLOSE_TIMEOUT_US       (5 * G_USEC_PER_SEC)
 /* Idle deadlines move at most once a second: fewer heap updates. */
 #define DEADLINE_SLACK_US      G_USEC_PER_SEC
+/* Requests live for microseconds between the store's long-lived entries.
+ * Allocated in one size class above glibc's small bins, a freed one is
+ * taken again by the next request; smaller ones left holes between store
+ * entries (measured: 510 instead of 343 B of RSS per stored instance). */
+#define REQUEST_MIN_ALLOCATION 2048
 
 static void conn_resume (PresHttpConnection *conn);
 
@@ -221,7 +226,7 @@ static PresHttpRequest *
 request_new (PresHttpConnection *conn,
              gsize               size)
 {
-  PresHttpRequest *req = g_malloc0 (sizeof (PresHttpRequest) + size);
+  PresHttpRequest *req = g_malloc0 (MAX (sizeof (PresHttpRequest) + size, REQUEST_MIN_ALLOCATION));
 
   req->ref_count = 1;
   req->conn = pres_http_connection_ref (conn);
