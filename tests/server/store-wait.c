@@ -38,11 +38,13 @@ wait_for (Answer *answer)
   g_source_remove (timeout_id);
 }
 
+#if HAVE_REDIS
 static void
 synced_cb (gpointer user_data)
 {
   ((Answer *) user_data)->answered = TRUE;
 }
+#endif
 
 void
 store_wait_events (PresStore *store)
