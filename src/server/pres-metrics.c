@@ -1,5 +1,7 @@
 #define G_LOG_DOMAIN "pres-server"
 
+#include <malloc.h>
+
 #include "pres-metrics.h"
 
 PresMetrics *
@@ -78,6 +80,9 @@ pres_metrics_render (PresMetrics             *self,
   gauge (out, "presence_stream_subscribers", "Open WebSocket streams.", gauges->subscribers);
   gauge (out, "presence_rate_limit_keys", "Callers with a rate-limit bucket.",
          gauges->rate_limit_keys);
+  /* What the store really costs, allocator overhead included (RSS keeps
+   * pages the heap has freed). */
+  gauge (out, "presence_heap_bytes", "Heap bytes in use by the server.", mallinfo2 ().uordblks);
   gauge (out, "presence_ttl_milliseconds", "Instance TTL given to clients.", gauges->ttl_ms);
   gauge (out, "presence_interval_milliseconds", "Heartbeat interval given to clients.",
          gauges->interval_ms);

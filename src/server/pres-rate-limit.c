@@ -7,6 +7,7 @@
 
 typedef struct
 {
+  GList link; /* in by_use */
   double tokens;
   gint64 updated_us;
   char key[];
@@ -16,8 +17,10 @@ struct _PresRateLimit
 {
   double rate;
   double burst;
+  gint64 refill_us; /* from empty to full */
   guint max_keys;
   GHashTable *buckets; /* key (owned by the bucket) → Bucket */
+  GQueue by_use;       /* of Bucket, least recently used first */
 };
 
 PresRateLimit *
@@ -29,8 +32,10 @@ pres_rate_limit_new (double rate,
 
   self->rate = rate;
   self->burst = MAX (burst, 1);
+  self->refill_us = (gint64) ceil (self->burst / rate * G_USEC_PER_SEC);
   self->max_keys = MAX (max_keys, 1);
   self->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_queue_init (&self->by_use);
   return self;
 }
 
@@ -54,34 +59,33 @@ refill (PresRateLimit *self,
   bucket->updated_us = now_us;
 }
 
-static gboolean
-bucket_is_full (gpointer key,
-                gpointer value,
-                gpointer user_data)
+/* A full bucket is the same as no bucket.  Buckets untouched for a whole
+ * refill are full, and they are at the front of by_use: forgetting them as
+ * requests come keeps the table to the callers of the last few seconds
+ * (agents beat every 30 s), at O(1) per request. */
+static void
+forget_full (PresRateLimit *self,
+             gint64         now_us)
 {
-  PresRateLimit *self = ((gpointer *) user_data)[0];
-  gint64 now_us = *(gint64 *) ((gpointer *) user_data)[1];
+  GList *front;
 
-  refill (self, value, now_us);
-  return ((Bucket *) value)->tokens >= self->burst;
+  while ((front = g_queue_peek_head_link (&self->by_use)) != NULL &&
+         now_us - ((Bucket *) front->data)->updated_us >= self->refill_us)
+    {
+      g_queue_unlink (&self->by_use, front);
+      g_hash_table_remove (self->buckets, ((Bucket *) front->data)->key);
+    }
 }
 
-/* A full bucket is the same as no bucket, so those are forgotten when the
- * table reaches its cap (dev mode accepts any token, so keys are unbounded).
- * This scan runs only at the cap, not per request. */
+/* Dev mode accepts any token, so callers are unbounded: when more than
+ * max_keys are all busy at once, their buckets are dropped together. */
 static void
-prune (PresRateLimit *self,
-       gint64         now_us)
+forget_all (PresRateLimit *self)
 {
-  gpointer data[] = { self, &now_us };
-
-  g_hash_table_foreach_remove (self->buckets, bucket_is_full, data);
-  if (g_hash_table_size (self->buckets) >= self->max_keys)
-    {
-      g_warning ("rate limiter: %u callers are all busy; forgetting their buckets",
-                 g_hash_table_size (self->buckets));
-      g_hash_table_remove_all (self->buckets);
-    }
+  g_warning ("rate limiter: %u callers are all busy; forgetting their buckets",
+             g_hash_table_size (self->buckets));
+  g_queue_init (&self->by_use);
+  g_hash_table_remove_all (self->buckets);
 }
 
 gboolean
@@ -90,22 +94,29 @@ pres_rate_limit_take (PresRateLimit *self,
                       gint64         now_us,
                       guint         *retry_after_s)
 {
-  Bucket *bucket = g_hash_table_lookup (self->buckets, key);
+  Bucket *bucket;
 
+  forget_full (self, now_us);
+  bucket = g_hash_table_lookup (self->buckets, key);
   if (bucket == NULL)
     {
       gsize len = strlen (key);
 
       if (g_hash_table_size (self->buckets) >= self->max_keys)
-        prune (self, now_us);
-      bucket = g_malloc (sizeof (Bucket) + len + 1);
+        forget_all (self);
+      bucket = g_malloc0 (sizeof (Bucket) + len + 1);
       memcpy (bucket->key, key, len + 1);
+      bucket->link.data = bucket;
       bucket->tokens = self->burst;
       bucket->updated_us = now_us;
       g_hash_table_insert (self->buckets, bucket->key, bucket);
     }
   else
-    refill (self, bucket, now_us);
+    {
+      refill (self, bucket, now_us);
+      g_queue_unlink (&self->by_use, &bucket->link);
+    }
+  g_queue_push_tail_link (&self->by_use, &bucket->link);
 
   if (bucket->tokens >= 1.0)
     {

@@ -38,6 +38,52 @@ test_rate_limit_bounded_keys (void)
 }
 
 static void
+test_rate_limit_forgets_full_buckets (void)
+{
+  /* Two per second with bursts of four: full again 2 s after emptying. */
+  g_autoptr (PresRateLimit) limit = pres_rate_limit_new (2.0, 4, 1000);
+  gint64 start = 5 * G_USEC_PER_SEC;
+  guint retry_after;
+
+  for (int i = 0; i < 4; i++)
+    g_assert_true (pres_rate_limit_take (limit, "busy", start, &retry_after));
+  g_assert_false (pres_rate_limit_take (limit, "busy", start, &retry_after));
+  /* Not full yet: kept, and still limiting. */
+  g_assert_false (
+    pres_rate_limit_take (limit, "busy", start + G_USEC_PER_SEC / 4, &retry_after));
+  g_assert_true (pres_rate_limit_take (limit, "quiet", start + G_USEC_PER_SEC, &retry_after));
+  g_assert_cmpuint (pres_rate_limit_get_n_keys (limit), ==, 2);
+  /* "busy" untouched for a whole refill is forgotten; "quiet" not yet. */
+  g_assert_true (
+    pres_rate_limit_take (limit, "new", start + 5 * G_USEC_PER_SEC / 2, &retry_after));
+  g_assert_cmpuint (pres_rate_limit_get_n_keys (limit), ==, 2);
+  /* A forgotten caller starts over with a full burst. */
+  for (int i = 0; i < 4; i++)
+    g_assert_true (
+      pres_rate_limit_take (limit, "busy", start + 5 * G_USEC_PER_SEC / 2, &retry_after));
+  g_assert_false (
+    pres_rate_limit_take (limit, "busy", start + 5 * G_USEC_PER_SEC / 2, &retry_after));
+}
+
+static void
+test_rate_limit_all_busy (void)
+{
+  g_autoptr (PresRateLimit) limit = pres_rate_limit_new (1.0, 2, 10);
+  guint retry_after;
+
+  /* Eleven callers within one refill: the table is dropped, not grown. */
+  g_test_expect_message ("pres-server", G_LOG_LEVEL_WARNING, "*10 callers are all busy*");
+  for (int i = 0; i < 11; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%d", i);
+
+      g_assert_true (pres_rate_limit_take (limit, key, G_USEC_PER_SEC, &retry_after));
+    }
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (pres_rate_limit_get_n_keys (limit), ==, 1);
+}
+
+static void
 test_auth_tokens (void)
 {
   g_autoptr (GError) error = NULL;
@@ -160,6 +206,8 @@ main (int   argc,
 
   g_test_add_func ("/limits/rate-limit", test_rate_limit);
   g_test_add_func ("/limits/rate-limit-bounded-keys", test_rate_limit_bounded_keys);
+  g_test_add_func ("/limits/rate-limit-forgets-full", test_rate_limit_forgets_full_buckets);
+  g_test_add_func ("/limits/rate-limit-all-busy", test_rate_limit_all_busy);
   g_test_add_func ("/auth/tokens", test_auth_tokens);
   g_test_add_func ("/auth/bad-files", test_auth_bad_files);
   g_test_add_func ("/auth/dev", test_auth_dev);
