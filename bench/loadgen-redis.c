@@ -74,18 +74,22 @@ process_cpu_s (long pid)
 int
 redis_stats_take (RedisStats *out)
 {
-  char *stats, *memory;
+  char *stats, *memory, *counters;
 
   memset (out, 0, sizeof *out);
   if (ctx == NULL)
     return 0;
   stats = info ("commandstats");
   memory = info ("memory");
+  counters = info ("stats");
   out->evalsha_calls = field (stats, "cmdstat_evalsha:calls=");
   out->evalsha_usec = field (strstr (stats != NULL ? stats : "", "cmdstat_evalsha:"), ",usec=");
   out->used_memory = field (memory, "used_memory:");
   out->cpu_s = process_cpu_s (redis_pid);
+  out->reads = field (counters, "total_reads_processed:");
+  out->writes = field (counters, "total_writes_processed:");
   free (stats);
   free (memory);
+  free (counters);
   return 1;
 }

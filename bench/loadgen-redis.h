@@ -9,6 +9,8 @@ typedef struct
   double evalsha_usec;
   double used_memory;
   double cpu_s; /* the redis-server process, user + system */
+  double reads; /* read () calls on client sockets (INFO stats) */
+  double writes;
 } RedisStats;
 
 /* address: the server's --store, "redis://HOST:PORT" or "unix:/PATH".
