@@ -10,6 +10,12 @@
 #define DEFAULT_TIMEOUT_MS 2000
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 5000
+/* Writes at most about this often: commands issued faster are sent
+ * together, and Redis reads them with one read() (a read and its write cost
+ * Redis about as much as a heartbeat script).  At 10,000 heartbeats/s this
+ * halves Redis' CPU per heartbeat for 0.35 ms more at the median (see
+ * bench/README.md).  Idle, a command goes out at once. */
+#define FLUSH_INTERVAL_US 500
 
 typedef enum
 {
@@ -67,6 +73,8 @@ struct _PresRedisConnection
   char *fail_why; /* for the commands failed by a reset we made */
   guint in_callback;
   GQueue pending; /* of Pending, in the order sent: Redis answers in order */
+  gint64 last_flush_us;
+  gboolean flush_held; /* hiredis has data to write, the timer sends it */
 };
 
 G_DEFINE_TYPE (PresRedisConnection, pres_redis_connection, G_TYPE_OBJECT)
@@ -187,10 +195,35 @@ watch_del_read (void *data)
   watch_set (data, 0, G_IO_IN);
 }
 
+static void timer_arm (PresRedisConnection *self, gint64 at_us);
+
 static void
 watch_add_write (void *data)
 {
-  watch_set (data, G_IO_OUT, 0);
+  Watch *w = data;
+  PresRedisConnection *self = w->ac != NULL ? w->ac->data : NULL;
+  gint64 now;
+
+  if (self != NULL && self->flush_held)
+    return; /* goes out with the held ones */
+  /* Not held: the connect (hiredis learns of it from write readiness), a
+   * write already under way, and commands issued from a reply callback,
+   * whose request waits on each round trip of its chain. */
+  if (self == NULL || self->state != STATE_CONNECTED || (w->events & G_IO_OUT)
+      || self->in_callback > 0)
+    {
+      watch_set (w, G_IO_OUT, 0);
+      return;
+    }
+  now = g_get_monotonic_time ();
+  if (now - self->last_flush_us >= FLUSH_INTERVAL_US)
+    {
+      self->last_flush_us = now;
+      watch_set (w, G_IO_OUT, 0);
+      return;
+    }
+  self->flush_held = TRUE;
+  timer_arm (self, self->last_flush_us + FLUSH_INTERVAL_US);
 }
 
 static void
@@ -280,6 +313,7 @@ connection_lost (PresRedisConnection *self,
   gboolean was_connected = self->state == STATE_CONNECTED;
 
   self->ac = NULL;
+  self->flush_held = FALSE;
   pending_fail (self, G_IO_ERROR_NOT_CONNECTED, why);
   if (self->state == STATE_STOPPED)
     return;
@@ -348,6 +382,17 @@ timer_dispatch (GSource     *source,
   Pending *head;
 
   g_source_set_ready_time (source, -1);
+  if (self->flush_held && self->ac != NULL)
+    {
+      if (now >= self->last_flush_us + FLUSH_INTERVAL_US)
+        {
+          self->flush_held = FALSE;
+          self->last_flush_us = now;
+          watch_set (self->ac->ev.data, G_IO_OUT, 0);
+        }
+      else
+        timer_arm (self, self->last_flush_us + FLUSH_INTERVAL_US);
+    }
   if (self->reset_why != NULL)
     {
       g_autofree char *why = g_steal_pointer (&self->reset_why);
