@@ -5,23 +5,12 @@
 
 #include "pres-redis-connection.h"
 #include "pres-redis-events.h"
-#include "pres-redis-scripts.h"
 #include "pres-redis-keys.h"
+#include "pres-redis-lua.h"
+#include "pres-redis-store-private.h"
 #include "pres-redis-store.h"
+#include "pres-redis-sweeper.h"
 
-/* The scripts (src/server/redis/), each run with common.lua before it. */
-enum
-{
-  SCRIPT_HEARTBEAT,
-  SCRIPT_LEAVE,
-  SCRIPT_SETTLE,
-  N_SCRIPTS
-};
-
-static const char *const script_names[N_SCRIPTS] = { "heartbeat.lua", "leave.lua", "settle.lua" };
-
-#define SWEEP_PAGE 500
-#define SWEEP_PAGE_S G_STRINGIFY (SWEEP_PAGE)
 /* Beyond an outage's length, for agents to beat again: the Retry-After of
  * the HTTP API's 503 and a jittered retry. */
 #define OUTAGE_GRACE_US (10 * G_USEC_PER_SEC)
@@ -40,19 +29,11 @@ struct _PresRedisStore
   guint max_instances;
   guint cached_instances; /* the cap's view: counters plus our own adds */
   GHashTable *always_online;
-  char *scripts[N_SCRIPTS];
-  char *shas[N_SCRIPTS];
+  PresRedisLua *lua;
   char *bucket_keys[PRES_REDIS_N_BUCKETS][4]; /* dl, ev, n, NULL */
 
-  GSource *sweeper;
-  guint sweep_period_ms;
-  /* After a (re)connect, deadlines from sweep_hold_from_ms on are not swept
-   * until sweep_hold_until_us (see connected_cb). */
-  gint64 sweep_hold_until_us;
-  gint64 sweep_hold_from_ms;
+  PresRedisSweeper *sweeper;
   gint64 outage_start_ms; /* wall clock; 0 while connected */
-  guint sweeps_running;
-  guint ticks;
 };
 
 static void pres_redis_store_iface_init (PresStoreInterface *iface);
@@ -69,86 +50,20 @@ unavailable (const GError *cause)
                       cause->message);
 }
 
-/* Scripts.  A call keeps its arguments until answered: Redis forgets its
- * script cache on a restart or SCRIPT FLUSH, and the call is then sent
- * again with the script itself. */
-
-typedef void (*ScriptDone) (PresRedisStore *self,
-                            redisReply *reply,
-                            const GError *error,
-                            gpointer data);
-
-typedef struct
-{
-  PresRedisStore *self;
-  guint script;
-  GStrv argv; /* "EVALSHA", sha, "4", keys, args */
-  ScriptDone done;
-  gpointer data;
-  gboolean resent;
-} ScriptCall;
-
-static void script_send (ScriptCall *call);
-
-static void
-script_cb (PresRedisConnection *conn,
-           redisReply          *reply,
-           const GError        *error,
-           gpointer             user_data)
-{
-  ScriptCall *call = user_data;
-
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !call->resent
-      && g_str_has_prefix (reply->str, "NOSCRIPT"))
-    {
-      call->resent = TRUE;
-      g_free (call->argv[0]);
-      call->argv[0] = g_strdup ("EVAL");
-      g_free (call->argv[1]);
-      call->argv[1] = g_strdup (call->self->scripts[call->script]);
-      script_send (call);
-      return;
-    }
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-    g_warning ("script %s: %s", script_names[call->script], reply->str);
-  call->done (call->self, reply, error, call->data);
-  g_strfreev (call->argv);
-  g_free (call);
-}
-
-static void
-script_send (ScriptCall *call)
-{
-  pres_redis_connection_command (call->self->conn, 0, script_cb, call, g_strv_length (call->argv),
-                                 (const char **)call->argv, NULL);
-}
-
 /* args: NULL-terminated, after the participant's four keys. */
 static void
-script_call (PresRedisStore    *self,
-             guint              script,
-             const char        *participant_id,
-             const char *const *args,
-             ScriptDone         done,
-             gpointer           data)
+script_call (PresRedisStore     *self,
+             PresRedisLuaScript  script,
+             const char         *participant_id,
+             const char *const  *args,
+             PresRedisLuaDone    done,
+             gpointer            data)
 {
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *device_key = pres_redis_device_key (participant_id);
-  guint bucket = pres_redis_bucket (participant_id);
-  ScriptCall *call = g_new0 (ScriptCall, 1);
+  char **bucket_keys = self->bucket_keys[pres_redis_bucket (participant_id)];
+  const char *keys[] = { device_key, bucket_keys[0], bucket_keys[1], bucket_keys[2], NULL };
 
-  g_strv_builder_add (builder, "EVALSHA");
-  g_strv_builder_add (builder, self->shas[script]);
-  g_strv_builder_add (builder, "4");
-  g_strv_builder_add (builder, device_key);
-  g_strv_builder_addv (builder, (const char **)self->bucket_keys[bucket]);
-  g_strv_builder_addv (builder, (const char **)args);
-  call->self = self;
-  call->script = script;
-  call->argv = g_strv_builder_end (builder);
-  call->done = done;
-  call->data = data;
-  script_send (call);
+  pres_redis_lua_call (self->lua, script, keys, args, done, data);
 }
 
 /* Devices: the details of a heartbeat that only GET /v1/instances shows are
@@ -239,11 +154,12 @@ typedef struct
 } UpsertCall;
 
 static void
-upsert_done (PresRedisStore *self,
+upsert_done (gpointer        owner,
              redisReply     *reply,
              const GError   *error,
              gpointer        data)
 {
+  PresRedisStore *self = owner;
   g_autofree UpsertCall *call = data;
   g_autoptr (GError) local = NULL;
   PresState state = PRES_STATE_OFFLINE;
@@ -310,7 +226,7 @@ pres_redis_store_upsert (PresStore           *store,
 
   call->callback = callback;
   call->user_data = user_data;
-  script_call (self, SCRIPT_HEARTBEAT, participant_id, args, upsert_done, call);
+  script_call (self, PRES_REDIS_LUA_HEARTBEAT, participant_id, args, upsert_done, call);
 }
 
 /* leave */
@@ -322,11 +238,12 @@ typedef struct
 } LeaveCall;
 
 static void
-leave_done (PresRedisStore *self,
+leave_done (gpointer        owner,
             redisReply     *reply,
             const GError   *error,
             gpointer        data)
 {
+  PresRedisStore *self = owner;
   g_autofree LeaveCall *call = data;
   g_autoptr (GError) local = NULL;
   gboolean removed;
@@ -365,7 +282,7 @@ pres_redis_store_leave (PresStore          *store,
 
   call->callback = callback;
   call->user_data = user_data;
-  script_call (self, SCRIPT_LEAVE, participant_id, args, leave_done, call);
+  script_call (self, PRES_REDIS_LUA_LEAVE, participant_id, args, leave_done, call);
 }
 
 /* Reads: TIME, then one HGET of the aggregate per id, in one round trip.
@@ -648,20 +565,27 @@ pres_redis_store_get_counts (PresStore           *store,
                                    NULL);
 }
 
-/* always-online */
-
-static void
-settle_done (PresRedisStore *self,
-             redisReply     *reply,
-             const GError   *error,
-             gpointer        data)
+void
+pres_redis_store_refresh (PresRedisStore *self)
 {
+  CountsCall *counts = g_new0 (CountsCall, 1);
+
+  counts->self = self;
+  pres_redis_connection_check_epoch (self->conn);
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    pres_redis_connection_command (self->conn, 0, counts_cb, counts, 4,
+                                   (const char *[]) { "HMGET", self->bucket_keys[b][2], "i", "p" },
+                                   NULL);
 }
 
-static void
-settle (PresRedisStore *self,
-        const char     *participant_id,
-        gboolean        only_if_due)
+/* always-online, and the sweeper's settling */
+
+void
+pres_redis_store_settle (PresRedisStore   *self,
+                         const char       *participant_id,
+                         gboolean          only_if_due,
+                         PresRedisLuaDone  done,
+                         gpointer          data)
 {
   const char *args[] = { participant_id,
                          self->ttl_ms,
@@ -670,7 +594,22 @@ settle (PresRedisStore *self,
                          only_if_due ? "1" : "0",
                          NULL };
 
-  script_call (self, SCRIPT_SETTLE, participant_id, args, settle_done, NULL);
+  script_call (self, PRES_REDIS_LUA_SETTLE, participant_id, args, done, data);
+}
+
+static void
+settle_done (gpointer      owner,
+             redisReply   *reply,
+             const GError *error,
+             gpointer      data)
+{
+}
+
+static void
+settle (PresRedisStore *self,
+        const char     *participant_id)
+{
+  pres_redis_store_settle (self, participant_id, FALSE, settle_done, NULL);
 }
 
 static void
@@ -683,126 +622,10 @@ pres_redis_store_set_always_online (PresStore  *store,
   /* Applied now if connected, and again at every connect (after a flush
    * the aggregate is gone). */
   if (pres_redis_connection_is_connected (self->conn))
-    settle (self, participant_id, FALSE);
-}
-
-/* The sweeper: every node runs it; the settle script re-checks each
- * deadline against Redis' clock, so only one sweep appends an event. */
-
-typedef struct
-{
-  PresRedisStore *self;
-  guint bucket;
-  guint remaining; /* settle replies still to come */
-  gboolean full_page;
-} SweepPage;
-
-static void sweep_bucket (PresRedisStore *self, guint bucket);
-
-static void
-sweep_settle_done (PresRedisStore *self,
-                   redisReply     *reply,
-                   const GError   *error,
-                   gpointer        data)
-{
-  SweepPage *page = data;
-
-  if (--page->remaining > 0)
-    return;
-  /* A full page: more may be due at once (a mass expiry). */
-  if (page->full_page && error == NULL)
-    sweep_bucket (self, page->bucket);
-  else
-    self->sweeps_running--;
-  g_free (page);
-}
-
-static void
-sweep_index_cb (PresRedisConnection *conn,
-                redisReply          *reply,
-                const GError        *error,
-                gpointer             user_data)
-{
-  SweepPage *page = user_data;
-  PresRedisStore *self = page->self;
-
-  if (error != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
-    {
-      self->sweeps_running--;
-      g_free (page);
-      return;
-    }
-  page->remaining = reply->elements;
-  page->full_page = reply->elements == SWEEP_PAGE;
-  for (size_t i = 0; i < reply->elements; i++)
-    {
-      const char *pid = reply->element[i]->str;
-      const char *args[]
-        = { pid, self->ttl_ms, always_arg (self, pid), PRES_REDIS_STREAM_MAXLEN, "1", NULL };
-
-      script_call (self, SCRIPT_SETTLE, pid, args, sweep_settle_done, page);
-    }
-}
-
-static void
-sweep_bucket (PresRedisStore *self,
-              guint           bucket)
-{
-  SweepPage *page = g_new0 (SweepPage, 1);
-  /* Our clock picks candidates; the script decides on Redis' clock. */
-  gint64 now_ms = g_get_real_time () / 1000;
-  g_autofree char *now = NULL;
-
-  if (g_get_monotonic_time () < self->sweep_hold_until_us)
-    now_ms = MIN (now_ms, self->sweep_hold_from_ms - 1);
-  now = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
-
-  page->self = self;
-  page->bucket = bucket;
-  pres_redis_connection_command (self->conn, 0, sweep_index_cb, page, 7,
-                                 (const char *[]) { "ZRANGEBYSCORE", self->bucket_keys[bucket][0],
-                                                   "-inf", now, "LIMIT", "0", SWEEP_PAGE_S },
-                                 NULL);
-}
-
-static gboolean
-sweep_cb (gpointer user_data)
-{
-  PresRedisStore *self = user_data;
-  if (!pres_redis_store_is_ready (self))
-    return G_SOURCE_CONTINUE;
-  /* About once a second: the epoch (a flush while connected) and the
-   * counters behind the server-wide cap. */
-  if (self->ticks++ % MAX (1, 1000 / self->sweep_period_ms) == 0)
-    {
-      CountsCall *counts = g_new0 (CountsCall, 1);
-
-      counts->self = self;
-      pres_redis_connection_check_epoch (self->conn);
-      for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-        pres_redis_connection_command (
-          self->conn, 0, counts_cb, counts, 4,
-          (const char *[]) { "HMGET", self->bucket_keys[b][2], "i", "p" }, NULL);
-    }
-  if (self->sweeps_running > 0)
-    return G_SOURCE_CONTINUE;
-  self->sweeps_running = PRES_REDIS_N_BUCKETS;
-  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-    sweep_bucket (self, b);
-  return G_SOURCE_CONTINUE;
+    settle (self, participant_id);
 }
 
 /* Connection events. */
-
-static void
-script_load_cb (PresRedisConnection *conn,
-                redisReply          *reply,
-                const GError        *error,
-                gpointer             user_data)
-{
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-    g_warning ("loading the scripts: %s", reply->str);
-}
 
 static void
 connected_cb (PresRedisConnection *conn,
@@ -810,12 +633,9 @@ connected_cb (PresRedisConnection *conn,
 {
   GHashTableIter iter;
   gpointer pid;
-  gint64 now_ms, grace_us;
+  gint64 now_ms, grace_us, hold_from_ms;
 
-  /* Loaded first on the pipeline: the EVALSHAs after them find them. */
-  for (guint i = 0; i < N_SCRIPTS; i++)
-    pres_redis_connection_command (conn, 0, script_load_cb, NULL, 3,
-                                   (const char *[]) { "SCRIPT", "LOAD", self->scripts[i] }, NULL);
+  pres_redis_lua_load (self->lua);
   /* Deadlines that passed while we (or Redis) were away are the outage's,
    * not the agents': those agents had heartbeats refused with a
    * Retry-After, and get that long plus the outage's length (at most a
@@ -826,19 +646,19 @@ connected_cb (PresRedisConnection *conn,
   now_ms = g_get_real_time () / 1000;
   if (self->outage_start_ms == 0)
     {
-      self->sweep_hold_from_ms = 0;
+      hold_from_ms = 0;
       grace_us = self->ttl_us;
     }
   else
     {
-      self->sweep_hold_from_ms = self->outage_start_ms;
+      hold_from_ms = self->outage_start_ms;
       grace_us = MIN (self->ttl_us, (now_ms - self->outage_start_ms) * 1000 + OUTAGE_GRACE_US);
     }
-  self->sweep_hold_until_us = g_get_monotonic_time () + grace_us;
+  pres_redis_sweeper_hold (self->sweeper, hold_from_ms, g_get_monotonic_time () + grace_us);
   self->outage_start_ms = 0;
   g_hash_table_iter_init (&iter, self->always_online);
   while (g_hash_table_iter_next (&iter, &pid, NULL))
-    settle (self, pid, FALSE);
+    settle (self, pid);
 }
 
 static void
@@ -867,7 +687,7 @@ epoch_cb (PresRedisConnection *conn,
   self->cached_instances = 0;
   g_hash_table_iter_init (&iter, self->always_online);
   while (g_hash_table_iter_next (&iter, &pid, NULL))
-    settle (self, pid, FALSE);
+    settle (self, pid);
 }
 
 static void
@@ -957,11 +777,6 @@ pres_redis_store_dispose (GObject *object)
 {
   PresRedisStore *self = PRES_REDIS_STORE (object);
 
-  if (self->sweeper != NULL)
-    {
-      g_source_destroy (self->sweeper);
-      g_clear_pointer (&self->sweeper, g_source_unref);
-    }
   g_clear_pointer (&self->events, pres_redis_events_free);
   /* Fails what is pending: every call is answered, UNAVAILABLE. */
   if (self->conn != NULL)
@@ -970,6 +785,8 @@ pres_redis_store_dispose (GObject *object)
       g_object_run_dispose (G_OBJECT (self->conn));
       g_clear_object (&self->conn);
     }
+  /* After the connection: its failed commands still reach the sweeper. */
+  g_clear_pointer (&self->sweeper, pres_redis_sweeper_free);
   G_OBJECT_CLASS (pres_redis_store_parent_class)->dispose (object);
 }
 
@@ -980,11 +797,8 @@ pres_redis_store_finalize (GObject *object)
 
   g_free (self->ttl_ms);
   g_clear_pointer (&self->always_online, g_hash_table_unref);
-  for (guint i = 0; i < N_SCRIPTS; i++)
-    {
-      g_free (self->scripts[i]);
-      g_free (self->shas[i]);
-    }
+  /* After the connection: its failed commands still reach it. */
+  g_clear_pointer (&self->lua, pres_redis_lua_free);
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     for (guint k = 0; k < 3; k++)
       g_free (self->bucket_keys[b][k]);
@@ -1006,19 +820,6 @@ pres_redis_store_init (PresRedisStore *self)
   self->always_online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
-static char *
-load_script (const char *name)
-{
-  g_autofree char *path = g_strconcat ("/org/presence/server/redis/", name, NULL);
-  /* Looked up in the resource itself: in a static library nothing else
-   * would pull in its constructor. */
-  g_autoptr (GBytes) bytes
-    = g_resource_lookup_data (pres_redis_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-
-  g_assert (bytes != NULL); /* compiled in */
-  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-}
-
 PresStore *
 pres_redis_store_new (const char  *address,
                       guint        ttl_ms,
@@ -1027,7 +828,7 @@ pres_redis_store_new (const char  *address,
 {
   g_autoptr (PresRedisStore) self = g_object_new (PRES_TYPE_REDIS_STORE, NULL);
   g_autoptr (PresRedisConnection) reader = NULL;
-  g_autofree char *common = load_script ("common.lua");
+
   self->conn = pres_redis_connection_new (address, "commands", error);
   if (self->conn == NULL)
     return NULL;
@@ -1037,13 +838,7 @@ pres_redis_store_new (const char  *address,
   self->ttl_ms = g_strdup_printf ("%u", ttl_ms);
   self->ttl_us = (gint64)ttl_ms * 1000;
   self->max_instances = max_instances;
-  for (guint i = 0; i < N_SCRIPTS; i++)
-    {
-      g_autofree char *body = load_script (script_names[i]);
-
-      self->scripts[i] = g_strconcat (common, body, NULL);
-      self->shas[i] = g_compute_checksum_for_string (G_CHECKSUM_SHA1, self->scripts[i], -1);
-    }
+  self->lua = pres_redis_lua_new (self->conn, self);
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     {
       self->bucket_keys[b][0] = pres_redis_key (b, "dl");
@@ -1059,10 +854,6 @@ pres_redis_store_new (const char  *address,
   self->events = pres_redis_events_new (reader, event_cb, self);
 
   /* As the memory store's: the period bounds the detection delay. */
-  self->sweep_period_ms = CLAMP (ttl_ms / 8, 10, 500);
-  self->sweeper = g_timeout_source_new (self->sweep_period_ms);
-  g_source_set_callback (self->sweeper, sweep_cb, self, NULL);
-  g_source_set_name (self->sweeper, "[pres-redis] sweeper");
-  g_source_attach (self->sweeper, NULL);
+  self->sweeper = pres_redis_sweeper_new (self, self->conn, CLAMP (ttl_ms / 8, 10, 500));
   return PRES_STORE (g_steal_pointer (&self));
 }
