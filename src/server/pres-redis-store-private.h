@@ -1,9 +1,51 @@
 #pragma once
 
+#include "pres-redis-connection.h"
+#include "pres-redis-events.h"
+#include "pres-redis-keys.h"
 #include "pres-redis-lua.h"
 #include "pres-redis-store.h"
+#include "pres-redis-sweeper.h"
 
 G_BEGIN_DECLS
+
+/* The Redis store across its files: pres-redis-store.c (writes, counts,
+ * connection events), pres-redis-reads.c and the sweeper's callbacks. */
+
+/* The field separator of device values: the wire refuses control characters
+ * in strings, so it cannot occur in one. */
+#define PRES_REDIS_SEP '\x1f'
+
+struct _PresRedisStore
+{
+  GObject parent_instance;
+
+  PresRedisConnection *conn;
+  PresRedisEvents *events;
+  char *ttl_ms;
+  gint64 ttl_us;
+  guint max_instances;
+  guint cached_instances; /* the cap's view: counters plus our own adds */
+  GHashTable *always_online;
+  PresRedisLua *lua;
+  char *bucket_keys[PRES_REDIS_N_BUCKETS][4]; /* dl, ev, n, NULL */
+
+  PresRedisSweeper *sweeper;
+  gint64 outage_start_ms; /* wall clock; 0 while connected */
+};
+
+GError *pres_redis_store_unavailable (const GError *cause);
+
+/* PresStore's reads (pres-redis-reads.c). */
+void pres_redis_store_get_states (PresStore *store,
+                                  const char *const *participant_ids,
+                                  guint n_ids,
+                                  PresStoreStatesFunc callback,
+                                  gpointer user_data);
+void pres_redis_store_list_instances (PresStore *store,
+                                      const char *participant_id,
+                                      PresStoreInstancesFunc callback,
+                                      gpointer user_data);
 
 /* What the sweeper asks of the store. */
 

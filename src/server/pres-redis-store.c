@@ -3,38 +3,11 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#include "pres-redis-connection.h"
-#include "pres-redis-events.h"
-#include "pres-redis-keys.h"
-#include "pres-redis-lua.h"
 #include "pres-redis-store-private.h"
-#include "pres-redis-store.h"
-#include "pres-redis-sweeper.h"
 
 /* Beyond an outage's length, for agents to beat again: the Retry-After of
  * the HTTP API's 503 and a jittered retry. */
 #define OUTAGE_GRACE_US (10 * G_USEC_PER_SEC)
-/* The field separator of device values: the wire refuses control characters
- * in strings, so it cannot occur in one. */
-#define SEP '\x1f'
-
-struct _PresRedisStore
-{
-  GObject parent_instance;
-
-  PresRedisConnection *conn;
-  PresRedisEvents *events;
-  char *ttl_ms;
-  gint64 ttl_us;
-  guint max_instances;
-  guint cached_instances; /* the cap's view: counters plus our own adds */
-  GHashTable *always_online;
-  PresRedisLua *lua;
-  char *bucket_keys[PRES_REDIS_N_BUCKETS][4]; /* dl, ev, n, NULL */
-
-  PresRedisSweeper *sweeper;
-  gint64 outage_start_ms; /* wall clock; 0 while connected */
-};
 
 static void pres_redis_store_iface_init (PresStoreInterface *iface);
 
@@ -43,8 +16,8 @@ G_DEFINE_TYPE_WITH_CODE (PresRedisStore,
                          G_TYPE_OBJECT,
                          G_IMPLEMENT_INTERFACE (PRES_TYPE_STORE, pres_redis_store_iface_init))
 
-static GError *
-unavailable (const GError *cause)
+GError *
+pres_redis_store_unavailable (const GError *cause)
 {
   return g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE, "store unavailable: %s",
                       cause->message);
@@ -81,7 +54,7 @@ details_pack (const PresHeartbeat *hb)
     g_string_append_printf (out, "%" G_GINT64_FORMAT, hb->last_input_seconds);
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     {
-      g_string_append_c (out, SEP);
+      g_string_append_c (out, PRES_REDIS_SEP);
       if (fields[i] != NULL)
         {
           g_string_append_c (out, '+');
@@ -89,43 +62,6 @@ details_pack (const PresHeartbeat *hb)
         }
     }
   return g_string_free (out, FALSE);
-}
-
-/* value: "<state>SEP<last seen ms>SEP<seq>SEP<retired>SEP<session>SEP<details>". */
-static PresInstanceInfo *
-device_unpack (const char *participant_id,
-               const char *instance_id,
-               const char *value)
-{
-  g_auto (GStrv) parts = g_strsplit (value, (char[]){ SEP, '\0' }, -1);
-  char **targets[7];
-  g_autoptr (PresInstanceInfo) info = g_new0 (PresInstanceInfo, 1);
-  PresHeartbeat *hb;
-
-  if (g_strv_length (parts) != 5 + 8)
-    return NULL;
-  hb = info->heartbeat = pres_heartbeat_new ();
-  if (!pres_redis_state_from_char (parts[0][0], &hb->state)
-      || !g_ascii_string_to_signed (parts[1], 10, 0, G_MAXINT64, &info->last_seen_ms, NULL)
-      || !g_ascii_string_to_unsigned (parts[2], 10, 0, G_MAXUINT64, &hb->seq, NULL))
-    return NULL;
-  hb->session = g_strdup (parts[4]);
-  if (parts[5][0] != '\0'
-      && !g_ascii_string_to_signed (parts[5], 10, 0, G_MAXINT32, &hb->last_input_seconds, NULL))
-    return NULL;
-  targets[0] = &hb->status_text;
-  targets[1] = &hb->host;
-  targets[2] = &hb->version;
-  targets[3] = &hb->device_family;
-  targets[4] = &hb->model_identifier;
-  targets[5] = &hb->mode;
-  targets[6] = &hb->reason;
-  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
-    if (parts[6 + i][0] == '+')
-      *targets[i] = g_strdup (parts[6 + i] + 1);
-  info->participant_id = g_strdup (participant_id);
-  info->instance_id = g_strdup (instance_id);
-  return g_steal_pointer (&info);
 }
 
 static const char *
@@ -166,7 +102,7 @@ upsert_done (gpointer        owner,
   const char *outcome;
 
   if (error != NULL)
-    local = unavailable (error);
+    local = pres_redis_store_unavailable (error);
   else if (!reply_state (reply, 1, &state) || reply->element[0]->type != REDIS_REPLY_STRING)
     local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE,
                          "store unavailable: unexpected reply from Redis");
@@ -249,7 +185,7 @@ leave_done (gpointer        owner,
   gboolean removed;
 
   if (error != NULL)
-    local = unavailable (error);
+    local = pres_redis_store_unavailable (error);
   else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
            || reply->element[0]->type != REDIS_REPLY_INTEGER)
     local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE,
@@ -285,225 +221,6 @@ pres_redis_store_leave (PresStore          *store,
   script_call (self, PRES_REDIS_LUA_LEAVE, participant_id, args, leave_done, call);
 }
 
-/* Reads: TIME, then one HGET of the aggregate per id, in one round trip.
- * An aggregate whose latest device deadline has passed reads offline even
- * before the sweeper gets to it. */
-
-typedef struct
-{
-  PresRedisStore *self;
-  PresStoreStatesFunc callback;
-  gpointer user_data;
-  guint n;
-  guint answered; /* replies in, TIME's included */
-  gint64 now_ms;
-  PresState *states;
-  GError *error;
-} StatesCall;
-
-static void
-states_cb (PresRedisConnection *conn,
-           redisReply          *reply,
-           const GError        *error,
-           gpointer             user_data)
-{
-  StatesCall *call = user_data;
-  guint index = call->answered++;
-
-  if (error != NULL && call->error == NULL)
-    call->error = unavailable (error);
-  else if (call->error == NULL && index == 0)
-    {
-      if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
-        call->now_ms = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
-                       + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
-    }
-  else if (call->error == NULL)
-    {
-      PresState state = PRES_STATE_OFFLINE;
-
-      if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == SEP)
-        {
-          gint64 latest = g_ascii_strtoll (reply->str + 2, NULL, 10);
-
-          if (!pres_redis_state_from_char (reply->str[0], &state)
-              || (latest != 0 && latest <= call->now_ms))
-            state = PRES_STATE_OFFLINE;
-        }
-      call->states[index - 1] = state;
-    }
-  if (call->answered < call->n + 1)
-    return;
-  call->callback (call->error == NULL ? call->states : NULL, call->error, call->user_data);
-  g_clear_error (&call->error);
-  g_free (call->states);
-  g_free (call);
-}
-
-static void
-pres_redis_store_get_states (PresStore           *store,
-                             const char *const   *participant_ids,
-                             guint                n_ids,
-                             PresStoreStatesFunc  callback,
-                             gpointer             user_data)
-{
-  PresRedisStore *self = PRES_REDIS_STORE (store);
-  StatesCall *call;
-
-  if (n_ids == 0)
-    {
-      callback ((PresState[]) { PRES_STATE_OFFLINE }, NULL, user_data);
-      return;
-    }
-  call = g_new0 (StatesCall, 1);
-  call->self = self;
-  call->callback = callback;
-  call->user_data = user_data;
-  call->n = n_ids;
-  call->states = g_new0 (PresState, n_ids);
-  pres_redis_connection_command (self->conn, 0, states_cb, call, 1, (const char *[]) { "TIME" },
-                                 NULL);
-  for (guint i = 0; i < n_ids; i++)
-    {
-      g_autofree char *key = pres_redis_device_key (participant_ids[i]);
-
-      pres_redis_connection_command (self->conn, 0, states_cb, call, 3,
-                                     (const char *[]) { "HGET", key, "_" }, NULL);
-    }
-}
-
-/* list_instances: one participant's device hash, or for all of them the
- * participants with a live device (the deadline indexes) and then theirs. */
-
-typedef struct
-{
-  PresRedisStore *self;
-  PresStoreInstancesFunc callback;
-  gpointer user_data;
-  GPtrArray *infos;
-  GPtrArray *participants; /* in the order of the HGETALLs */
-  guint expected;
-  guint answered;
-  gint64 now_ms;
-  GError *error;
-} ListCall;
-
-static void
-list_call_finish (ListCall *call)
-{
-  call->callback (call->error == NULL ? call->infos : NULL, call->error, call->user_data);
-  g_clear_error (&call->error);
-  g_ptr_array_unref (call->infos);
-  g_ptr_array_unref (call->participants);
-  g_free (call);
-}
-
-static void
-list_devices_cb (PresRedisConnection *conn,
-                 redisReply          *reply,
-                 const GError        *error,
-                 gpointer             user_data)
-{
-  ListCall *call = user_data;
-  guint index = call->answered++;
-
-  if (error != NULL && call->error == NULL)
-    call->error = unavailable (error);
-  else if (call->error == NULL && reply->type == REDIS_REPLY_ARRAY)
-    {
-      const char *pid = call->participants->pdata[index];
-      gint64 ttl_ms = call->self->ttl_us / 1000;
-
-      for (size_t i = 0; i + 1 < reply->elements; i += 2)
-        {
-          PresInstanceInfo *info;
-
-          if (g_str_equal (reply->element[i]->str, "_"))
-            continue;
-          info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
-          /* Dead but not swept yet: gone already for readers. */
-          if (info != NULL && info->last_seen_ms + ttl_ms > call->now_ms)
-            g_ptr_array_add (call->infos, info);
-          else
-            pres_instance_info_free (info);
-        }
-    }
-  if (call->answered == call->expected)
-    list_call_finish (call);
-}
-
-static void
-list_fetch_devices (ListCall *call)
-{
-  call->answered = 0;
-  call->expected = call->participants->len;
-  if (call->expected == 0)
-    {
-      list_call_finish (call);
-      return;
-    }
-  for (guint i = 0; i < call->participants->len; i++)
-    {
-      g_autofree char *key = pres_redis_device_key (call->participants->pdata[i]);
-
-      pres_redis_connection_command (call->self->conn, 0, list_devices_cb, call, 2,
-                                     (const char *[]) { "HGETALL", key }, NULL);
-    }
-}
-
-/* TIME, then each bucket's deadline index when listing everyone. */
-static void
-list_index_cb (PresRedisConnection *conn,
-               redisReply          *reply,
-               const GError        *error,
-               gpointer             user_data)
-{
-  ListCall *call = user_data;
-  guint index = call->answered++;
-
-  if (error != NULL && call->error == NULL)
-    call->error = unavailable (error);
-  else if (call->error == NULL && index == 0 && reply->type == REDIS_REPLY_ARRAY
-           && reply->elements == 2)
-    call->now_ms = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
-                   + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
-  else if (call->error == NULL && index > 0 && reply->type == REDIS_REPLY_ARRAY)
-    for (size_t i = 0; i < reply->elements; i++)
-      g_ptr_array_add (call->participants, g_strdup (reply->element[i]->str));
-  if (call->answered < call->expected)
-    return;
-  if (call->error != NULL)
-    list_call_finish (call);
-  else
-    list_fetch_devices (call);
-}
-
-static void
-pres_redis_store_list_instances (PresStore              *store,
-                                 const char             *participant_id,
-                                 PresStoreInstancesFunc  callback,
-                                 gpointer                user_data)
-{
-  PresRedisStore *self = PRES_REDIS_STORE (store);
-  ListCall *call = g_new0 (ListCall, 1);
-
-  call->self = self;
-  call->callback = callback;
-  call->user_data = user_data;
-  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
-  call->participants = g_ptr_array_new_with_free_func (g_free);
-  if (participant_id != NULL)
-    g_ptr_array_add (call->participants, g_strdup (participant_id));
-  call->expected = 1 + (participant_id == NULL ? PRES_REDIS_N_BUCKETS : 0);
-  pres_redis_connection_command (self->conn, 0, list_index_cb, call, 1, (const char *[]) { "TIME" },
-                                 NULL);
-  if (participant_id == NULL)
-    for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-      pres_redis_connection_command (
-        self->conn, 0, list_index_cb, call, 4,
-        (const char *[]) { "ZRANGE", self->bucket_keys[b][0], "0", "-1" }, NULL);
-}
-
 /* Counts: the buckets' counters, summed. */
 
 typedef struct
@@ -528,7 +245,7 @@ counts_cb (PresRedisConnection *conn,
 
   call->answered++;
   if (error != NULL && call->error == NULL)
-    call->error = unavailable (error);
+    call->error = pres_redis_store_unavailable (error);
   else if (call->error == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
     {
       if (reply->element[0]->str != NULL)
