@@ -32,6 +32,7 @@ struct _PresRedisStore
 
   PresRedisSweeper *sweeper;
   gint64 outage_start_ms; /* wall clock; 0 while connected */
+  guint reset_id;         /* a TTL after the store was found emptied */
 };
 
 GError *pres_redis_store_unavailable (const GError *cause);

@@ -387,6 +387,16 @@ disconnected_cb (PresRedisConnection *conn,
     self->outage_start_ms = g_get_real_time () / 1000;
 }
 
+static gboolean
+reset_cb (gpointer user_data)
+{
+  PresRedisStore *self = user_data;
+
+  self->reset_id = 0;
+  pres_store_emit_reset (PRES_STORE (self));
+  return G_SOURCE_REMOVE;
+}
+
 static void
 epoch_cb (PresRedisConnection *conn,
           const char          *epoch,
@@ -405,6 +415,10 @@ epoch_cb (PresRedisConnection *conn,
   g_hash_table_iter_init (&iter, self->always_online);
   while (g_hash_table_iter_next (&iter, &pid, NULL))
     settle (self, pid);
+  /* Those whose agent died meanwhile would stay online to subscribers:
+   * once the live ones have beaten again, readers read again. */
+  g_clear_handle_id (&self->reset_id, g_source_remove);
+  self->reset_id = g_timeout_add (self->ttl_us / 1000, reset_cb, self);
 }
 
 static void
@@ -494,6 +508,7 @@ pres_redis_store_dispose (GObject *object)
 {
   PresRedisStore *self = PRES_REDIS_STORE (object);
 
+  g_clear_handle_id (&self->reset_id, g_source_remove);
   g_clear_pointer (&self->events, pres_redis_events_free);
   /* Fails what is pending: every call is answered, UNAVAILABLE. */
   if (self->conn != NULL)

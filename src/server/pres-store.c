@@ -8,6 +8,7 @@ G_DEFINE_QUARK (pres-store-error-quark, pres_store_error)
 enum
 {
   SIGNAL_STATE_CHANGED,
+  SIGNAL_RESET,
   N_SIGNALS
 };
 
@@ -20,6 +21,8 @@ pres_store_default_init (PresStoreInterface *iface)
   signals[SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL,
                   NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
+  signals[SIGNAL_RESET] = g_signal_new ("reset", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 void
@@ -153,4 +156,11 @@ pres_store_emit_state_changed (PresStore  *store,
            pres_state_to_string (new_state), why);
   g_signal_emit (store, signals[SIGNAL_STATE_CHANGED], 0, participant_id, (int) old_state,
                  (int) new_state);
+}
+
+void
+pres_store_emit_reset (PresStore *store)
+{
+  g_debug ("the store lost what it held: readers read again");
+  g_signal_emit (store, signals[SIGNAL_RESET], 0);
 }

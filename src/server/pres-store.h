@@ -169,4 +169,10 @@ void       pres_store_emit_state_changed (PresStore  *store,
                                           PresState   new_state,
                                           const char *why);
 
+/* For implementations: emits "reset".  A store that lost what it held (a
+ * flushed or emptied Redis) emits it once every live instance has had a TTL
+ * to beat again: no event will say that those who did not come back are
+ * offline, so whoever shows states reads them again. */
+void       pres_store_emit_reset (PresStore *store);
+
 G_END_DECLS

@@ -25,6 +25,7 @@ typedef struct
   GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
   GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
   guint generation;    /* of the subscription; a newer sub makes older reads moot */
+  gboolean reading;    /* the sub's first read is in flight */
   guint refs;          /* the stream's while open, the WebSocket's, each read in flight */
 } Conn;
 
@@ -53,6 +54,7 @@ struct _PresStream
   gint64 last_flush_us;
   guint keepalive_id;
   gulong changed_id;
+  gulong reset_id;
 };
 
 G_DEFINE_TYPE (PresStream, pres_stream, G_TYPE_OBJECT)
@@ -364,6 +366,7 @@ sub_states_cb (const PresState *states,
 
   if (conn->ws == NULL || read->generation != conn->generation)
     goto out;
+  conn->reading = FALSE;
   if (error != NULL)
     {
       conn_unsubscribe (conn);
@@ -430,6 +433,7 @@ conn_subscribe (Conn       *conn,
   read->conn = conn;
   conn->refs++;
   read->generation = ++conn->generation;
+  conn->reading = TRUE;
   read->ids = g_ptr_array_new ();
   read->cursor = g_strdup (cursor);
   for (guint i = 0; i < ids->len; i++)
@@ -454,6 +458,57 @@ conn_subscribe (Conn       *conn,
     }
   pres_store_get_states (self->store, (const char *const *) read->ids->pdata, read->ids->len,
                          sub_states_cb, read);
+}
+
+/* What the store says now, for a subscription that is already answered:
+ * whatever differs from what the viewer saw goes out as a delta. */
+static void
+reread_cb (const PresState *states,
+           const GError    *error,
+           gpointer         user_data)
+{
+  SubRead *read = user_data;
+  Conn *conn = read->conn;
+
+  if (error == NULL && conn->ws != NULL && read->generation == conn->generation)
+    {
+      for (guint i = 0; i < read->ids->len; i++)
+        conn_add_pending (conn, read->ids->pdata[i], states[i]);
+      g_hash_table_add (conn->stream->dirty, conn);
+      schedule_flush (conn->stream);
+    }
+  sub_read_free (read);
+}
+
+static void
+reset_cb (PresStore  *store,
+          PresStream *self)
+{
+  GHashTableIter iter;
+  gpointer conn_ptr;
+
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, &conn_ptr, NULL))
+    {
+      Conn *conn = conn_ptr;
+      SubRead *read;
+      GHashTableIter ids;
+      gpointer id;
+
+      /* A first read in flight is newer than the reset anyway. */
+      if (conn->reading || g_hash_table_size (conn->subs) == 0)
+        continue;
+      read = g_new0 (SubRead, 1);
+      read->conn = conn;
+      conn->refs++;
+      read->generation = conn->generation;
+      read->ids = g_ptr_array_new ();
+      g_hash_table_iter_init (&ids, conn->subs);
+      while (g_hash_table_iter_next (&ids, &id, NULL))
+        g_ptr_array_add (read->ids, id);
+      pres_store_get_states (self->store, (const char *const *) read->ids->pdata,
+                             read->ids->len, reread_cb, read);
+    }
 }
 
 static void
@@ -597,6 +652,7 @@ pres_stream_dispose (GObject *object)
   PresStream *self = PRES_STREAM (object);
 
   g_clear_signal_handler (&self->changed_id, self->store);
+  g_clear_signal_handler (&self->reset_id, self->store);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->flush_source != NULL)
     g_source_destroy (g_steal_pointer (&self->flush_source));
@@ -641,6 +697,7 @@ pres_stream_new (PresHttpServer *server,
   self->metrics = metrics;
   self->changed_id =
     g_signal_connect (store, "state-changed", G_CALLBACK (state_changed_cb), self);
+  self->reset_id = g_signal_connect (store, "reset", G_CALLBACK (reset_cb), self);
   self->keepalive_id = g_timeout_add_seconds (KEEPALIVE_S, keepalive_cb, self);
   pres_http_server_add_handler (server, "/v1/stream", stream_cb, self);
   return self;

@@ -321,6 +321,36 @@ def case_flush(binary, redis):
         b.stop()
 
 
+def case_flush_dead_agent(binary, redis):
+    """An agent that dies while Redis is emptied leaves no deadline to expire:
+    a TTL after the flush the node reads again, and its subscriber learns the
+    dead one is offline while the live one never flickers."""
+    ttl = 1.5
+    a = node(binary, redis, "--ttl", str(ttl), "--interval", "0.5")
+    b = node(binary, redis, "--ttl", str(ttl), "--interval", "0.5")
+    try:
+        put(a, "lena", "online", 1)
+        put(a, "carl", "busy", 1)
+        ws_b, states = subscribe(b, "bob", "lena", "carl")
+        check(states == {"lena": "online", "carl": "busy"}, "snapshot %r" % states)
+        redis.cli("FLUSHALL")
+        wait_for(lambda: "epoch changed" in b.errors(), 5, "B to notice the flush")
+        # lena's agent keeps beating; carl's died with the flush.
+        seq, seen = 2, []
+        end = time.monotonic() + ttl + 3
+        while time.monotonic() < end and {"carl": "offline"} not in seen:
+            status, _, reply = put(a, "lena", "online", seq)
+            check(status == 200, "heartbeat: %r" % reply)
+            seq += 1
+            seen += drain(ws_b, lambda changes: {"carl": "offline"} in changes, 0.4)
+        check(seen == [{"carl": "offline"}], "B's subscriber got %r" % seen)
+        check(presence(b, "bob", "lena", "carl") == {"lena": "online", "carl": "offline"},
+              "B reads %r" % presence(b, "bob", "lena", "carl"))
+    finally:
+        a.stop()
+        b.stop()
+
+
 def case_down(binary, redis):
     a = node(binary, redis)
     try:
@@ -347,6 +377,7 @@ CASES = {
     "client-kill": case_client_kill,
     "restart": case_restart,
     "flush": case_flush,
+    "flush-dead-agent": case_flush_dead_agent,
     "down": case_down,
 }
 
