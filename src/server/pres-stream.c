@@ -340,6 +340,22 @@ conn_send_snapshot (Conn            *conn,
   conn_send (conn, out);
 }
 
+/* A read of the connection's current subscription; ids are added by the
+ * caller and owned by conn->subs. */
+static SubRead *
+sub_read_new (Conn       *conn,
+              const char *cursor)
+{
+  SubRead *read = g_new0 (SubRead, 1);
+
+  read->conn = conn;
+  conn->refs++;
+  read->generation = conn->generation;
+  read->ids = g_ptr_array_new ();
+  read->cursor = g_strdup (cursor);
+  return read;
+}
+
 static void
 sub_read_free (SubRead *read)
 {
@@ -427,15 +443,12 @@ conn_subscribe (Conn       *conn,
                 const char *cursor)
 {
   PresStream *self = conn->stream;
-  SubRead *read = g_new0 (SubRead, 1);
+  SubRead *read;
 
   conn_unsubscribe (conn);
-  read->conn = conn;
-  conn->refs++;
-  read->generation = ++conn->generation;
+  conn->generation++;
   conn->reading = TRUE;
-  read->ids = g_ptr_array_new ();
-  read->cursor = g_strdup (cursor);
+  read = sub_read_new (conn, cursor);
   for (guint i = 0; i < ids->len; i++)
     {
       const char *id = ids->pdata[i];
@@ -498,11 +511,7 @@ reset_cb (PresStore  *store,
       /* A first read in flight is newer than the reset anyway. */
       if (conn->reading || g_hash_table_size (conn->subs) == 0)
         continue;
-      read = g_new0 (SubRead, 1);
-      read->conn = conn;
-      conn->refs++;
-      read->generation = conn->generation;
-      read->ids = g_ptr_array_new ();
+      read = sub_read_new (conn, NULL);
       g_hash_table_iter_init (&ids, conn->subs);
       while (g_hash_table_iter_next (&ids, &id, NULL))
         g_ptr_array_add (read->ids, id);
