@@ -7,6 +7,10 @@
 
 #define BLOCK_MS 1000
 #define BATCH "1000"
+/* Reads at most this often: during a burst of changes each XREAD (sixteen
+ * streams, ~30 µs of Redis CPU) brings the burst's last 2 ms of entries
+ * rather than one or two.  A change after a quiet spell comes at once. */
+#define READ_PACE_MS 2
 
 struct _PresRedisEvents
 {
@@ -17,6 +21,8 @@ struct _PresRedisEvents
   char *last_ids[PRES_REDIS_N_BUCKETS]; /* NULL until primed */
   guint n_primed;
   gboolean reading;
+  gint64 read_sent_us;
+  guint pace_id;
   gboolean closing;
   gulong connected_id;
   GSList *waiters;
@@ -191,21 +197,38 @@ read_cb (PresRedisConnection *conn,
   read_next (self);
 }
 
+static gboolean
+pace_cb (gpointer user_data)
+{
+  PresRedisEvents *self = user_data;
+
+  self->pace_id = 0;
+  read_next (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 read_next (PresRedisEvents *self)
 {
   const char *argv[6 + 2 * PRES_REDIS_N_BUCKETS]
     = { "XREAD", "COUNT", BATCH, "BLOCK", G_STRINGIFY (BLOCK_MS), "STREAMS" };
+  gint64 wait_us = self->read_sent_us + READ_PACE_MS * 1000 - g_get_monotonic_time ();
 
-  if (self->reading || self->closing || !pres_redis_events_is_primed (self)
+  if (self->reading || self->pace_id != 0 || self->closing || !pres_redis_events_is_primed (self)
       || !pres_redis_connection_is_connected (self->conn))
     return;
+  if (wait_us > 0)
+    {
+      self->pace_id = g_timeout_add ((wait_us + 999) / 1000, pace_cb, self);
+      return;
+    }
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     {
       argv[6 + b] = self->keys[b];
       argv[6 + PRES_REDIS_N_BUCKETS + b] = self->last_ids[b];
     }
   self->reading = TRUE;
+  self->read_sent_us = g_get_monotonic_time ();
   pres_redis_connection_command (self->conn, BLOCK_MS, read_cb, self, G_N_ELEMENTS (argv), argv,
                                  NULL);
 }
@@ -301,6 +324,7 @@ pres_redis_events_free (PresRedisEvents *self)
     return;
   /* Disposing the connection fails the pending read: it must find us. */
   self->closing = TRUE;
+  g_clear_handle_id (&self->pace_id, g_source_remove);
   g_clear_signal_handler (&self->connected_id, self->conn);
   g_object_run_dispose (G_OBJECT (self->conn));
   g_clear_object (&self->conn);

@@ -6,9 +6,9 @@
 
 G_BEGIN_DECLS
 
-/* The Redis key layout (src/server/redis/common.lua says what each key
+/* The Redis key layout (src/server/redis/presence.lua says what each key
  * holds).  Every key of a participant carries its bucket as the hash tag
- * {b}, so the keys one script touches share a Redis Cluster slot. */
+ * {b}, so the keys one function call touches share a Redis Cluster slot. */
 
 #define PRES_REDIS_N_BUCKETS 16 /* a power of two, ≥ the shards ever used */
 #define PRES_REDIS_EPOCH_KEY "pz:epoch"
@@ -37,7 +37,7 @@ pres_redis_device_key (const char *participant_id)
   return g_strdup_printf ("pz:{%u}:d:%s", pres_redis_bucket (participant_id), participant_id);
 }
 
-/* States as the scripts write them. */
+/* States as the functions write them. */
 static inline char
 pres_redis_state_to_char (PresState state)
 {

@@ -1,122 +1,107 @@
 #define G_LOG_DOMAIN "pres-redis"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #include "pres-redis-lua.h"
 #include "pres-redis-scripts.h"
 
-static const char *const script_names[PRES_REDIS_LUA_N_SCRIPTS]
-  = { "heartbeat.lua", "leave.lua", "settle.lua" };
+static const char *const function_names[PRES_REDIS_LUA_N_FUNCTIONS]
+  = { "heartbeat", "leave", "settle" };
 
 struct _PresRedisLua
 {
   PresRedisConnection *conn;
   gpointer owner;
-  char *scripts[PRES_REDIS_LUA_N_SCRIPTS];
-  char *shas[PRES_REDIS_LUA_N_SCRIPTS];
+  char *library; /* the header naming it, then presence.lua */
+  char *names[PRES_REDIS_LUA_N_FUNCTIONS];
 };
 
 typedef struct
 {
   PresRedisLua *lua;
-  PresRedisLuaScript script;
-  GStrv argv; /* "EVALSHA", sha, numkeys, keys, args */
+  PresRedisLuaFunction function;
+  GStrv argv; /* "FCALL", name, numkeys, keys, args */
   PresRedisLuaDone done;
   gpointer data;
   gboolean resent;
-} ScriptCall;
+} FunctionCall;
 
-static void script_send (ScriptCall *call);
+static void function_send (FunctionCall *call);
 
 static void
-script_cb (PresRedisConnection *conn,
-           redisReply          *reply,
-           const GError        *error,
-           gpointer             user_data)
+function_cb (PresRedisConnection *conn,
+             redisReply          *reply,
+             const GError        *error,
+             gpointer             user_data)
 {
-  ScriptCall *call = user_data;
+  FunctionCall *call = user_data;
   PresRedisLua *lua = call->lua;
 
   if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !call->resent
-      && g_str_has_prefix (reply->str, "NOSCRIPT"))
+      && g_str_has_prefix (reply->str, "ERR Function not found"))
     {
       call->resent = TRUE;
-      g_free (call->argv[0]);
-      call->argv[0] = g_strdup ("EVAL");
-      g_free (call->argv[1]);
-      call->argv[1] = g_strdup (lua->scripts[call->script]);
-      script_send (call);
+      pres_redis_lua_load (lua);
+      function_send (call);
       return;
     }
   if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-    g_warning ("script %s: %s", script_names[call->script], reply->str);
+    g_warning ("function %s: %s", function_names[call->function], reply->str);
   call->done (lua->owner, reply, error, call->data);
   g_strfreev (call->argv);
   g_free (call);
 }
 
 static void
-script_send (ScriptCall *call)
+function_send (FunctionCall *call)
 {
-  pres_redis_connection_command (call->lua->conn, 0, script_cb, call, g_strv_length (call->argv),
-                                 (const char **)call->argv, NULL);
+  pres_redis_connection_command (call->lua->conn, 0, function_cb, call,
+                                 g_strv_length (call->argv), (const char **)call->argv, NULL);
 }
 
 void
-pres_redis_lua_call (PresRedisLua       *self,
-                     PresRedisLuaScript  script,
-                     const char *const  *keys,
-                     const char *const  *args,
-                     PresRedisLuaDone    done,
-                     gpointer            data)
+pres_redis_lua_call (PresRedisLua         *self,
+                     PresRedisLuaFunction  function,
+                     const char *const    *keys,
+                     const char *const    *args,
+                     PresRedisLuaDone      done,
+                     gpointer              data)
 {
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *n_keys = g_strdup_printf ("%u", g_strv_length ((GStrv)keys));
-  ScriptCall *call = g_new0 (ScriptCall, 1);
+  FunctionCall *call = g_new0 (FunctionCall, 1);
 
-  g_strv_builder_add (builder, "EVALSHA");
-  g_strv_builder_add (builder, self->shas[script]);
+  g_strv_builder_add (builder, "FCALL");
+  g_strv_builder_add (builder, self->names[function]);
   g_strv_builder_add (builder, n_keys);
   g_strv_builder_addv (builder, (const char **)keys);
   g_strv_builder_addv (builder, (const char **)args);
   call->lua = self;
-  call->script = script;
+  call->function = function;
   call->argv = g_strv_builder_end (builder);
   call->done = done;
   call->data = data;
-  script_send (call);
+  function_send (call);
 }
 
 static void
-script_load_cb (PresRedisConnection *conn,
-                redisReply          *reply,
-                const GError        *error,
-                gpointer             user_data)
+library_load_cb (PresRedisConnection *conn,
+                 redisReply          *reply,
+                 const GError        *error,
+                 gpointer             user_data)
 {
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-    g_warning ("loading the scripts: %s", reply->str);
+  /* Its name comes from its text: loaded already means this very text. */
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "already exists") == NULL)
+    g_warning ("loading the functions (Redis ≥ 7.0 is needed): %s", reply->str);
 }
 
 void
 pres_redis_lua_load (PresRedisLua *self)
 {
-  /* Loaded first on the pipeline: the EVALSHAs after them find them. */
-  for (guint i = 0; i < PRES_REDIS_LUA_N_SCRIPTS; i++)
-    pres_redis_connection_command (self->conn, 0, script_load_cb, NULL, 3,
-                                   (const char *[]) { "SCRIPT", "LOAD", self->scripts[i] }, NULL);
-}
-
-static char *
-load_script (const char *name)
-{
-  g_autofree char *path = g_strconcat ("/org/presence/server/redis/", name, NULL);
-  /* Looked up in the resource itself: in a static library nothing else
-   * would pull in its constructor. */
-  g_autoptr (GBytes) bytes
-    = g_resource_lookup_data (pres_redis_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-
-  g_assert (bytes != NULL); /* compiled in */
-  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  /* First on the pipeline: the FCALLs after it find the functions. */
+  pres_redis_connection_command (self->conn, 0, library_load_cb, NULL, 3,
+                                 (const char *[]) { "FUNCTION", "LOAD", self->library }, NULL);
 }
 
 PresRedisLua *
@@ -124,27 +109,32 @@ pres_redis_lua_new (PresRedisConnection *conn,
                     gpointer             owner)
 {
   PresRedisLua *self = g_new0 (PresRedisLua, 1);
-  g_autofree char *common = load_script ("common.lua");
+  /* Looked up in the resource itself: in a static library nothing else
+   * would pull in its constructor. */
+  g_autoptr (GBytes) bytes = g_resource_lookup_data (pres_redis_get_resource (),
+                                                     "/org/presence/server/redis/presence.lua",
+                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_autofree char *sha = NULL;
+  g_autofree char *name = NULL;
 
+  g_assert (bytes != NULL); /* compiled in */
+  sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA1, bytes);
+  name = g_strdup_printf ("pz_%.16s", sha);
   self->conn = conn;
   self->owner = owner;
-  for (guint i = 0; i < PRES_REDIS_LUA_N_SCRIPTS; i++)
-    {
-      g_autofree char *body = load_script (script_names[i]);
-
-      self->scripts[i] = g_strconcat (common, body, NULL);
-      self->shas[i] = g_compute_checksum_for_string (G_CHECKSUM_SHA1, self->scripts[i], -1);
-    }
+  self->library = g_strdup_printf ("#!lua name=%s\nlocal LIB = '%s'\n%.*s", name, name,
+                                   (int)g_bytes_get_size (bytes),
+                                   (const char *)g_bytes_get_data (bytes, NULL));
+  for (guint i = 0; i < PRES_REDIS_LUA_N_FUNCTIONS; i++)
+    self->names[i] = g_strdup_printf ("%s_%s", name, function_names[i]);
   return self;
 }
 
 void
 pres_redis_lua_free (PresRedisLua *self)
 {
-  for (guint i = 0; i < PRES_REDIS_LUA_N_SCRIPTS; i++)
-    {
-      g_free (self->scripts[i]);
-      g_free (self->shas[i]);
-    }
+  g_free (self->library);
+  for (guint i = 0; i < PRES_REDIS_LUA_N_FUNCTIONS; i++)
+    g_free (self->names[i]);
   g_free (self);
 }

@@ -4,18 +4,18 @@
 
 G_BEGIN_DECLS
 
-/* The Lua scripts of src/server/redis/, each run with common.lua before
- * it: loaded at every connect, then called by EVALSHA.  A call keeps its
- * arguments until answered: Redis forgets its script cache on a restart or
- * SCRIPT FLUSH, and the call is then sent again with the script itself. */
+/* The functions of src/server/redis/presence.lua (Redis ≥ 7.0): loaded as a
+ * library at every connect, then called by FCALL.  A call keeps its
+ * arguments until answered: Redis forgets its functions on a restart or
+ * FUNCTION FLUSH, and the call is then sent again behind the library. */
 
 typedef enum
 {
   PRES_REDIS_LUA_HEARTBEAT,
   PRES_REDIS_LUA_LEAVE,
   PRES_REDIS_LUA_SETTLE,
-  PRES_REDIS_LUA_N_SCRIPTS
-} PresRedisLuaScript;
+  PRES_REDIS_LUA_N_FUNCTIONS
+} PresRedisLuaFunction;
 
 typedef struct _PresRedisLua PresRedisLua;
 
@@ -34,7 +34,7 @@ void pres_redis_lua_free (PresRedisLua *self);
 void pres_redis_lua_load (PresRedisLua *self);
 /* keys and args: NULL-terminated. */
 void pres_redis_lua_call (PresRedisLua *self,
-                          PresRedisLuaScript script,
+                          PresRedisLuaFunction function,
                           const char *const *keys,
                           const char *const *args,
                           PresRedisLuaDone done,

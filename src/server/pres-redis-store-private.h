@@ -50,11 +50,13 @@ void pres_redis_store_list_instances (PresStore *store,
 
 /* What the sweeper asks of the store. */
 
-/* Runs the settle script for participant_id (only_if_due: only when its
- * deadline has passed on Redis' clock). */
+/* Runs the settle function for participant_id (only_if_due: only when its
+ * indexed deadline has passed on Redis' clock).  cut_ms, unless 0: no
+ * deadline after it counts as passed. */
 void pres_redis_store_settle (PresRedisStore *self,
                               const char *participant_id,
                               gboolean only_if_due,
+                              gint64 cut_ms,
                               PresRedisLuaDone done,
                               gpointer data);
 /* Reads the store epoch again (a flush while connected) and the counters

@@ -25,22 +25,22 @@ pres_redis_store_unavailable (const GError *cause)
 
 /* args: NULL-terminated, after the participant's four keys. */
 static void
-script_call (PresRedisStore     *self,
-             PresRedisLuaScript  script,
-             const char         *participant_id,
-             const char *const  *args,
-             PresRedisLuaDone    done,
-             gpointer            data)
+function_call (PresRedisStore       *self,
+               PresRedisLuaFunction  function,
+               const char           *participant_id,
+               const char *const    *args,
+               PresRedisLuaDone      done,
+               gpointer              data)
 {
   g_autofree char *device_key = pres_redis_device_key (participant_id);
   char **bucket_keys = self->bucket_keys[pres_redis_bucket (participant_id)];
   const char *keys[] = { device_key, bucket_keys[0], bucket_keys[1], bucket_keys[2], NULL };
 
-  pres_redis_lua_call (self->lua, script, keys, args, done, data);
+  pres_redis_lua_call (self->lua, function, keys, args, done, data);
 }
 
 /* Devices: the details of a heartbeat that only GET /v1/instances shows are
- * packed by us, opaque to the scripts: last_input_seconds, then each
+ * packed by us, opaque to the functions: last_input_seconds, then each
  * optional string as "+value", or "" when absent. */
 
 static char *
@@ -162,7 +162,7 @@ pres_redis_store_upsert (PresStore           *store,
 
   call->callback = callback;
   call->user_data = user_data;
-  script_call (self, PRES_REDIS_LUA_HEARTBEAT, participant_id, args, upsert_done, call);
+  function_call (self, PRES_REDIS_LUA_HEARTBEAT, participant_id, args, upsert_done, call);
 }
 
 /* leave */
@@ -218,7 +218,7 @@ pres_redis_store_leave (PresStore          *store,
 
   call->callback = callback;
   call->user_data = user_data;
-  script_call (self, PRES_REDIS_LUA_LEAVE, participant_id, args, leave_done, call);
+  function_call (self, PRES_REDIS_LUA_LEAVE, participant_id, args, leave_done, call);
 }
 
 /* Counts: the buckets' counters, summed. */
@@ -301,17 +301,20 @@ void
 pres_redis_store_settle (PresRedisStore   *self,
                          const char       *participant_id,
                          gboolean          only_if_due,
+                         gint64            cut_ms,
                          PresRedisLuaDone  done,
                          gpointer          data)
 {
+  g_autofree char *cut = cut_ms != 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, cut_ms) : NULL;
   const char *args[] = { participant_id,
                          self->ttl_ms,
                          always_arg (self, participant_id),
                          PRES_REDIS_STREAM_MAXLEN,
                          only_if_due ? "1" : "0",
+                         cut != NULL ? cut : "",
                          NULL };
 
-  script_call (self, PRES_REDIS_LUA_SETTLE, participant_id, args, done, data);
+  function_call (self, PRES_REDIS_LUA_SETTLE, participant_id, args, done, data);
 }
 
 static void
@@ -326,7 +329,7 @@ static void
 settle (PresRedisStore *self,
         const char     *participant_id)
 {
-  pres_redis_store_settle (self, participant_id, FALSE, settle_done, NULL);
+  pres_redis_store_settle (self, participant_id, FALSE, 0, settle_done, NULL);
 }
 
 static void

@@ -5,7 +5,7 @@
 G_BEGIN_DECLS
 
 /* The Redis store: presence shared by several server nodes (see
- * src/server/README.md, "Redis store", for the keys and scripts).
+ * src/server/README.md, "Redis store", for the keys and functions).
  *
  * It connects at once and keeps reconnecting; until it is connected (and
  * while Redis is unreachable) every call fails with
@@ -19,7 +19,7 @@ G_DECLARE_FINAL_TYPE (PresRedisStore, pres_redis_store, PRES, REDIS_STORE, GObje
 /* address: "redis://HOST[:PORT][/DB]" or "unix:/PATH". */
 PresStore *
 pres_redis_store_new (const char *address, guint ttl_ms, guint max_instances, GError **error);
-/* Connected, scripts loaded and the event streams being read: what a test
+/* Connected, functions loaded and the event streams being read: what a test
  * waits for before it starts. */
 gboolean pres_redis_store_is_ready (PresRedisStore *self);
 

@@ -28,8 +28,10 @@ typedef struct
 {
   PresRedisSweeper *sweeper;
   guint bucket;
+  gint64 cut_ms; /* 0, or the hold's: see pres_redis_store_settle() */
   guint remaining; /* settle replies still to come */
   gboolean full_page;
+  gboolean settled_any;
 } SweepPage;
 
 static void sweep_bucket (PresRedisSweeper *self, guint bucket);
@@ -42,10 +44,13 @@ settle_done (gpointer      owner,
 {
   SweepPage *page = data;
 
+  if (reply != NULL && reply->type != REDIS_REPLY_NIL)
+    page->settled_any = TRUE;
   if (--page->remaining > 0)
     return;
-  /* A full page: more may be due at once (a mass expiry). */
-  if (page->full_page && error == NULL)
+  /* A full page: more may be due at once (a mass expiry).  One where none
+   * was due on Redis' clock (ours runs ahead) waits for the next period. */
+  if (page->full_page && page->settled_any)
     sweep_bucket (page->sweeper, page->bucket);
   else
     page->sweeper->running--;
@@ -70,7 +75,8 @@ index_cb (PresRedisConnection *conn,
   page->remaining = reply->elements;
   page->full_page = reply->elements == SWEEP_PAGE;
   for (size_t i = 0; i < reply->elements; i++)
-    pres_redis_store_settle (self->store, reply->element[i]->str, TRUE, settle_done, page);
+    pres_redis_store_settle (self->store, reply->element[i]->str, TRUE, page->cut_ms, settle_done,
+                             page);
 }
 
 static void
@@ -78,16 +84,18 @@ sweep_bucket (PresRedisSweeper *self,
               guint             bucket)
 {
   SweepPage *page = g_new0 (SweepPage, 1);
-  /* Our clock picks candidates; the script decides on Redis' clock. */
+  /* Our clock picks candidates; the function decides on Redis' clock. */
   gint64 now_ms = g_get_real_time () / 1000;
   g_autofree char *now = NULL;
 
-  if (g_get_monotonic_time () < self->hold_until_us)
-    now_ms = MIN (now_ms, self->hold_from_ms - 1);
-  now = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
-
   page->sweeper = self;
   page->bucket = bucket;
+  if (g_get_monotonic_time () < self->hold_until_us)
+    {
+      page->cut_ms = self->hold_from_ms - 1;
+      now_ms = MIN (now_ms, page->cut_ms);
+    }
+  now = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
   pres_redis_connection_command (self->conn, 0, index_cb, page, 7,
                                  (const char *[]) { "ZRANGEBYSCORE", self->deadline_keys[bucket],
                                                    "-inf", now, "LIMIT", "0", SWEEP_PAGE_S },

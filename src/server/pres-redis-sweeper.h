@@ -6,8 +6,8 @@
 G_BEGIN_DECLS
 
 /* The Redis store's sweeper: every node runs one.  Each period it settles
- * the participants whose deadline has passed (the settle script re-checks
- * each deadline against Redis' clock, so only one sweep appends an event),
+ * the participants whose indexed deadline has passed (the settle function
+ * re-checks it against Redis' clock, so only one sweep appends an event),
  * and about once a second has the store refresh its epoch and counters. */
 
 typedef struct _PresRedisSweeper PresRedisSweeper;

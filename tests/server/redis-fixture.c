@@ -95,7 +95,7 @@ void
 redis_fixture_flush (RedisFixture *self)
 {
   command (self, "FLUSHALL");
-  command (self, "SCRIPT FLUSH");
+  command (self, "FUNCTION FLUSH");
 }
 
 const char *

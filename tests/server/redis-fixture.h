@@ -14,7 +14,7 @@ RedisFixture *redis_fixture_start (char **skip_reason);
 void redis_fixture_stop (RedisFixture *self);
 /* "unix:/…" for --store. */
 const char *redis_fixture_get_address (RedisFixture *self);
-/* FLUSHALL, SCRIPT FLUSH: a fresh store for the next case. */
+/* FLUSHALL, FUNCTION FLUSH: a fresh store for the next case. */
 void redis_fixture_flush (RedisFixture *self);
 
 G_END_DECLS

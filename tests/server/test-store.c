@@ -463,6 +463,49 @@ test_heartbeat_extends_ttl (void)
   fixture_clear (&wait.fx);
 }
 
+/* Steady beats every quarter TTL (most take a store's cheapest path): the
+ * participant stays online while either device beats; the device that
+ * stops is gone within its TTL and a bit; when the last one stops, offline
+ * comes once, not before its deadline. */
+static void
+test_steady_beats (void)
+{
+  const guint ttl_ms = 400, period_ms = ttl_ms / 4;
+  g_autofree gint64 *beat_us = g_new0 (gint64, 1);
+  ExpiryWait wait = { .want = 1, .ttl_ms = ttl_ms, .beat_us = beat_us,
+                      .min_late_ms = G_MAXINT64, .max_late_ms = G_MININT64 };
+  gint64 phone_last_us = 0;
+  guint alone = 0;
+
+  fixture_init (&wait.fx, ttl_ms, 100);
+  g_signal_connect (wait.fx.store, "state-changed", G_CALLBACK (offline_cb), &wait);
+  /* Both devices for six periods, then the laptop alone until the phone
+   * is gone and two TTLs more. */
+  for (guint64 seq = 1; alone < 8; seq++)
+    {
+      beat_us[0] = g_get_monotonic_time ();
+      beat (&wait.fx, "p0", "laptop", O, "s", seq);
+      if (seq <= 6)
+        {
+          beat (&wait.fx, "p0", "phone", B, "t", seq);
+          phone_last_us = g_get_monotonic_time ();
+        }
+      wait_offline (&wait, period_ms);
+      g_assert_cmpuint (wait.n_offline, ==, 0);
+      if (alone > 0 || (seq > 6 && store_wait_counts (wait.fx.store).instances == 1))
+        alone++;
+      else if (seq > 6)
+        g_assert_cmpint (g_get_monotonic_time (), <=, phone_last_us + (ttl_ms + 1000) * 1000);
+    }
+  g_assert_cmpint (store_wait_state (wait.fx.store, "p0"), ==, O);
+  wait.loop_start_us = g_get_monotonic_time ();
+  wait_offline (&wait, ttl_ms + 1000);
+  g_assert_cmpuint (wait.n_offline, ==, 1);
+  g_assert_cmpint (wait.max_late_ms, <=, 1000);
+  g_assert_cmpuint (store_wait_counts (wait.fx.store).instances, ==, 0);
+  fixture_clear (&wait.fx);
+}
+
 static void
 run_case (gconstpointer data)
 {
@@ -515,6 +558,7 @@ main (int   argc,
   add_case ("/store/stored-fields", test_stored_fields);
   add_case ("/store/expiry/within-ttl", test_expiry_within_ttl);
   add_case ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
+  add_case ("/store/expiry/steady-beats", test_steady_beats);
 
   status = g_test_run ();
 #if HAVE_REDIS

@@ -1,0 +1,240 @@
+-- presence-server's functions in Redis.  pres-redis-lua.c loads this file
+-- as one library named after its text ("pz_<sha>") and defines LIB to that
+-- name ahead of it: nodes of two versions each call their own functions.
+--
+-- Keys of a bucket b (all share the hash tag {b}, so a call touches one
+-- Redis Cluster slot):
+--   pz:{b}:d:<pid>  HASH  instance id → device value;
+--                   "_" → "<s>\31<latest deadline>\31<indexed deadline>"
+--   pz:{b}:dl       ZSET  pid → a time no later than any of its devices'
+--                   deadlines: the sweeper's index
+--   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change
+--   pz:{b}:n        HASH  i → live instances, p → participants in the bucket
+-- States: o online, i idle, b busy, x appear_offline, f offline.
+-- Time is Redis' own (TIME), so nodes with skewed clocks agree.
+
+local SEP = '\31'
+local RANK = { i = 1, o = 2, b = 3 }
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A device value: state, last seen (ms), seq, hash of the session it
+-- replaced, session, then the details the node packed (opaque here).
+local function parse(v)
+  return string.match(v, '^(%a)\31(%d+)\31(%d+)\31(%x*)\31([^\31]*)\31')
+end
+
+-- Seqs go up to 2^63: compared as decimal strings, not as Lua numbers.
+local function seq_newer(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+
+local function session_hash(session)
+  return string.sub(redis.sha1hex(session), 1, 12)
+end
+
+-- A participant's keys and the settings of the call recomputing it.
+local function participant(keys, pid, ttl, always, maxlen)
+  return { keys = keys, pid = pid, ttl = ttl, always = always, maxlen = maxlen }
+end
+
+-- Scans a device hash (HGETALL's flat list) as of time now: the raw state
+-- over the live devices (the rules of pres_store_union), the earliest and
+-- latest live deadlines, the dead devices and the aggregate written before.
+-- inst and value, when given, stand for that device's new value.
+local function scan(c, f, now, inst, value)
+  local best, hide, mindl, maxdl, old, dead = nil, false, nil, nil, 'f', nil
+  local n = #f
+  local last = inst and n + 1 or n - 1
+  for k = 1, last, 2 do
+    local name, v
+    if k <= n then name, v = f[k], f[k + 1] else name, v = inst, value end
+    if name == '_' then
+      old = string.sub(v, 1, 1)
+    elseif k > n or name ~= inst then
+      local st, ts = string.match(v, '^(%a)\31(%d+)')
+      local dl = tonumber(ts) + c.ttl
+      if dl > now then
+        if st == 'x' then
+          hide = true
+        elseif best == nil or RANK[st] > RANK[best] then
+          best = st
+        end
+        if mindl == nil or dl < mindl then mindl = dl end
+        if maxdl == nil or dl > maxdl then maxdl = dl end
+      else
+        dead = dead or {}
+        dead[#dead + 1] = name
+      end
+    end
+  end
+  local s = (hide and 'x') or best or 'f'
+  if c.always == '1' and (s == 'f' or s == 'i') then s = 'o' end
+  return s, mindl, maxdl, dead, old
+end
+
+-- Writes what scan found, with inst's new value in the same HSET: drops
+-- dead devices, keeps the aggregate, the deadline index, the garbage net
+-- and the counters in step, and appends an event only when the state
+-- changed.  Returns it.
+local function commit(c, s, mindl, maxdl, dead, old, inst, value)
+  local key = c.keys[1]
+  if dead then
+    redis.call('HDEL', key, unpack(dead))
+    redis.call('HINCRBY', c.keys[4], 'i', -#dead)
+  end
+  if mindl then
+    redis.call('ZADD', c.keys[2], mindl, c.pid)
+  else
+    redis.call('ZREM', c.keys[2], c.pid)
+  end
+  if s == 'f' then
+    if old ~= 'f' then redis.call('HINCRBY', c.keys[4], 'p', -1) end
+    redis.call('DEL', key)
+  else
+    if old == 'f' then redis.call('HINCRBY', c.keys[4], 'p', 1) end
+    local agg = s .. SEP .. (maxdl or 0) .. SEP .. (mindl or 0)
+    if inst then
+      redis.call('HSET', key, inst, value, '_', agg)
+    else
+      redis.call('HSET', key, '_', agg)
+    end
+    -- A garbage net only: offline comes from the sweeper, never from
+    -- expiry.  Two TTLs outlast every deadline the index lets pass unseen.
+    if c.always == '1' then
+      redis.call('PERSIST', key)
+    else
+      redis.call('PEXPIRE', key, c.ttl * 2)
+    end
+  end
+  if s ~= old then
+    redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', old, 's', s)
+  end
+  return s
+end
+
+-- Recomputes a participant from what is stored, as of time now.
+local function recompute(c, now)
+  local s, mindl, maxdl, dead, old = scan(c, redis.call('HGETALL', c.keys[1]), now)
+  return commit(c, s, mindl, maxdl, dead, old)
+end
+
+local function current_state(key)
+  local agg = redis.call('HGET', key, '_')
+  return agg and string.sub(agg, 1, 1) or 'f'
+end
+
+-- A heartbeat (upsert) of one device.
+-- KEYS: d, dl, ev, n of the participant's bucket.
+-- ARGV: pid, instance, state, session, seq, details, ttl_ms, always_online
+--       (1/0), may_add (1/0: the node's view of the server-wide cap),
+--       max instances per participant, stream MAXLEN.
+-- Returns { outcome, raw state }: outcome is "applied", "added" (a new
+-- instance), "stale", "too_many" or "full"; only applied/added change anything.
+local function heartbeat(keys, args)
+  local pid, inst, st, session, seq, details =
+    args[1], args[2], args[3], args[4], args[5], args[6]
+  local ttl, always, may_add, max_inst = tonumber(args[7]), args[8], args[9], tonumber(args[10])
+  local now = now_ms()
+  local f = redis.call('HGETALL', keys[1])
+  local cur, agg, n_devices = nil, nil, 0
+  for k = 1, #f, 2 do
+    if f[k] == '_' then
+      agg = f[k + 1]
+    else
+      n_devices = n_devices + 1
+      if f[k] == inst then cur = f[k + 1] end
+    end
+  end
+  local current = agg and string.sub(agg, 1, 1) or 'f'
+  local retired = ''
+  local outcome = 'applied'
+
+  if cur then
+    local cur_st, _, cur_seq, cur_retired, cur_session = parse(cur)
+    if cur_session == session then
+      if not seq_newer(seq, cur_seq) then return { 'stale', current } end
+      retired = cur_retired
+      -- Most heartbeats: a periodic one, the state unchanged.  Every device
+      -- lives at least until the indexed deadline, so while that is half a
+      -- TTL away nothing but this device's last seen and the latest
+      -- deadline can change; the index and the garbage net are left behind
+      -- (safely early) and caught up with every other beat or so.
+      if cur_st == st and always ~= '1' then
+        local indexed = string.match(agg, '^%a\31%d+\31(%d+)$')
+        if indexed and tonumber(indexed) >= now + ttl / 2 then
+          local value = st .. SEP .. now .. SEP .. seq .. SEP .. retired .. SEP .. session
+                        .. SEP .. details
+          redis.call('HSET', keys[1], inst, value, '_', current .. SEP .. (now + ttl) .. SEP .. indexed)
+          return { 'applied', current }
+        end
+      end
+    else
+      -- A new agent run replaces the live one; the replaced run's late
+      -- heartbeats stay ignored.
+      if cur_retired ~= '' and cur_retired == session_hash(session) then
+        return { 'stale', current }
+      end
+      retired = session_hash(cur_session)
+    end
+  else
+    if n_devices >= max_inst then
+      -- Dead devices the sweeper has not reached yet do not count.
+      local live = 0
+      for k = 1, #f, 2 do
+        if f[k] ~= '_' and tonumber(string.match(f[k + 1], '^%a\31(%d+)')) + ttl > now then
+          live = live + 1
+        end
+      end
+      if live >= max_inst then return { 'too_many', current } end
+    end
+    if may_add ~= '1' then return { 'full', current } end
+    redis.call('HINCRBY', keys[4], 'i', 1)
+    outcome = 'added'
+  end
+
+  local c = participant(keys, pid, ttl, always, args[11])
+  local value = st .. SEP .. now .. SEP .. seq .. SEP .. retired .. SEP .. session .. SEP .. details
+  local s, mindl, maxdl, dead, old = scan(c, f, now, inst, value)
+  return { outcome, commit(c, s, mindl, maxdl, dead, old, inst, value) }
+end
+
+-- A leave of one device, for its live session only.
+-- KEYS: d, dl, ev, n.  ARGV: pid, instance, session, ttl_ms, always_online, MAXLEN.
+-- Returns { removed (1/0), raw state }.
+local function leave(keys, args)
+  local pid, inst, session = args[1], args[2], args[3]
+  local cur = redis.call('HGET', keys[1], inst)
+  if not cur then return { 0, current_state(keys[1]) } end
+  local _, _, _, _, cur_session = parse(cur)
+  if cur_session ~= session then return { 0, current_state(keys[1]) } end
+  redis.call('HDEL', keys[1], inst)
+  redis.call('HINCRBY', keys[4], 'i', -1)
+  return { 1, recompute(participant(keys, pid, tonumber(args[4]), args[5], args[6]), now_ms()) }
+end
+
+-- Recomputes one participant: the sweeper's expiry (due = 1: only if its
+-- indexed deadline has passed, so that several nodes sweeping the same
+-- bucket append one offline event between them) and the always-online
+-- flag (due = 0).  cut, unless empty: no deadline after it counts as
+-- passed (a node back from an outage does not expire what passed while
+-- it was away).
+-- KEYS: d, dl, ev, n.  ARGV: pid, ttl_ms, always_online, MAXLEN, due, cut.
+-- Returns the raw state, or false when nothing was due.
+local function settle(keys, args)
+  local now = now_ms()
+  if args[6] ~= '' and tonumber(args[6]) < now then now = tonumber(args[6]) end
+  if args[5] == '1' then
+    local deadline = redis.call('ZSCORE', keys[2], args[1])
+    if not deadline or tonumber(deadline) > now then return false end
+  end
+  return recompute(participant(keys, args[1], tonumber(args[2]), args[3], args[4]), now)
+end
+
+redis.register_function(LIB .. '_heartbeat', heartbeat)
+redis.register_function(LIB .. '_leave', leave)
+redis.register_function(LIB .. '_settle', settle)
