@@ -23,6 +23,7 @@ int server_port;
 int epfd;
 int pin_cpus = 1;
 const char *server_store;
+const char *server_ttl;
 
 double
 now_s (void)
@@ -137,6 +138,7 @@ void
 start_server (const char *path)
 {
   char port_file[] = "/tmp/loadgen-port-XXXXXX";
+  char interval[32];
   int fd = mkstemp (port_file);
   double deadline;
 
@@ -145,18 +147,24 @@ start_server (const char *path)
   close (fd);
   unlink (port_file);
 
+  if (server_ttl != NULL)
+    snprintf (interval, sizeof interval, "%g", atof (server_ttl) * 0.4);
   server_pid = fork ();
   if (server_pid == 0)
     {
+      /* --ttl and --interval only when asked for. */
+      const char *argv[] = { path, "--dev", "--listen", "127.0.0.1:0", "--port-file", port_file,
+                             "--max-instances", "1000000", "--store",
+                             server_store != NULL ? server_store : "memory",
+                             server_ttl != NULL ? "--ttl" : NULL, server_ttl,
+                             "--interval", interval, NULL };
       int devnull = open ("/dev/null", O_WRONLY);
 
       dup2 (devnull, STDOUT_FILENO);
       /* Never outlive the benchmark, even if it is killed. */
       prctl (PR_SET_PDEATHSIG, SIGTERM);
       pin_to_cpu (0, 0);
-      execl (path, path, "--dev", "--listen", "127.0.0.1:0", "--port-file", port_file,
-             "--max-instances", "1000000", "--store",
-             server_store != NULL ? server_store : "memory", (char *) NULL);
+      execv (path, (char **)argv);
       _exit (127);
     }
   pin_to_cpu (0, 1);

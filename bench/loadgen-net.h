@@ -14,7 +14,6 @@ typedef struct
 {
   int fd;
   int id;
-  uint64_t seq;
   int busy;                    /* a request (or a handshake) is in flight */
   double sent_sched;           /* scheduled time of the request in flight */
   double pending[MAX_PENDING]; /* scheduled, not yet sent (open loop) */
@@ -34,6 +33,7 @@ extern int server_port;
 extern int epfd;
 extern int pin_cpus; /* 0: leave placement to the scheduler (a shared machine) */
 extern const char *server_store; /* the server's --store, NULL for its default */
+extern const char *server_ttl;   /* the server's --ttl (interval 0.4 of it), NULL: default */
 
 double now_s (void);
 void   die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));

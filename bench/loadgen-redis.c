@@ -82,8 +82,9 @@ redis_stats_take (RedisStats *out)
   stats = info ("commandstats");
   memory = info ("memory");
   counters = info ("stats");
-  out->evalsha_calls = field (stats, "cmdstat_evalsha:calls=");
-  out->evalsha_usec = field (strstr (stats != NULL ? stats : "", "cmdstat_evalsha:"), ",usec=");
+  out->fcall_calls = field (stats, "cmdstat_fcall:calls=");
+  out->fcall_usec = field (strstr (stats != NULL ? stats : "", "cmdstat_fcall:"), ",usec=");
+  out->zadd_calls = field (stats, "cmdstat_zadd:calls=");
   out->used_memory = field (memory, "used_memory:");
   out->cpu_s = process_cpu_s (redis_pid);
   out->reads = field (counters, "total_reads_processed:");

@@ -5,8 +5,9 @@
 
 typedef struct
 {
-  double evalsha_calls;
-  double evalsha_usec;
+  double fcall_calls;
+  double fcall_usec;
+  double zadd_calls; /* deadline index writes */
   double used_memory;
   double cpu_s; /* the redis-server process, user + system */
   double reads; /* read () calls on client sockets (INFO stats) */

@@ -6,9 +6,9 @@
  *
  *  1. store: registers --instances instances over a few connections and
  *     reports the server's RSS growth per instance;
- *  2. load: --agents agents, each on its own keep-alive connection, beat at
- *     a fixed total rate for --step-seconds per step, rising until p99
- *     exceeds --target-p99-ms.  Open loop: every heartbeat has a scheduled
+ *  2. load: --agents keep-alive connections beat the store phase's
+ *     instances in turn at a fixed total rate for --step-seconds per step,
+ *     rising until p99 exceeds --target-p99-ms.  Open loop: every heartbeat has a scheduled
  *     send time and its latency is measured from that time, so a slow server
  *     cannot hide its queueing (no coordinated omission);
  *  3. storm: --storm-agents agents, registered online, all reconnect
@@ -21,7 +21,7 @@
  * --phases picks some of them (default store,load,fanout).  With
  * --store redis://… or unix:/… the server runs over that Redis, and the
  * store and load phases also report Redis: bytes per participant
- * (used_memory), the heartbeat script's time per call (INFO commandstats)
+ * (used_memory), the heartbeat function's time per call (INFO commandstats)
  * and the redis-server process's CPU per heartbeat.
  *
  * Server CPU comes from /proc/PID/stat (utime + stime).  Loopback only, with
@@ -41,9 +41,7 @@
 #include <unistd.h>
 
 #include "loadgen-net.h"
-#ifdef HAVE_REDIS
 #include "loadgen-redis.h"
-#endif
 
 static struct
 {
@@ -68,49 +66,45 @@ static struct
 static int use_redis;
 
 /* Redis figures around a phase; all zero without --store redis. */
-typedef struct
-{
-  double evalsha_calls, evalsha_usec, used_memory, cpu_s, reads, writes;
-} RedisSnap;
-
 static void
-redis_snap (RedisSnap *snap)
+redis_snap (RedisStats *snap)
 {
   memset (snap, 0, sizeof *snap);
 #ifdef HAVE_REDIS
   if (use_redis)
-    {
-      RedisStats stats;
-
-      redis_stats_take (&stats);
-      *snap = (RedisSnap) { stats.evalsha_calls, stats.evalsha_usec, stats.used_memory,
-                            stats.cpu_s, stats.reads, stats.writes };
-    }
+    redis_stats_take (snap);
 #endif
 }
 
 static void
 redis_report (const char      *phase,
-              const RedisSnap *before,
+              const RedisStats *before,
               long             heartbeats)
 {
-  RedisSnap after;
+  RedisStats after;
   double calls;
 
   if (!use_redis || heartbeats == 0)
     return;
   redis_snap (&after);
-  calls = after.evalsha_calls - before->evalsha_calls;
-  /* commandstats times the script's own calls inside its EVALSHA too,
-   * and in wall-clock time: the process's CPU is the honest total. */
-  printf ("%s Redis: heartbeat script %.2f µs per call (%.0f calls), redis-server process "
-          "%.2f µs CPU per heartbeat, %.2f reads and %.2f writes per heartbeat\n",
-          phase, calls > 0 ? (after.evalsha_usec - before->evalsha_usec) / calls : 0, calls,
+  calls = after.fcall_calls - before->fcall_calls;
+  /* commandstats times the function's own commands inside its FCALL too,
+   * and in wall-clock time: the process's CPU is the honest total.  Index
+   * writes (ZADD) say how many heartbeats took the slow path. */
+  printf ("%s Redis: heartbeat function %.2f µs per call (%.0f calls), redis-server process "
+          "%.2f µs CPU per heartbeat, %.2f reads and %.2f writes per heartbeat, %.2f index "
+          "writes per heartbeat\n",
+          phase, calls > 0 ? (after.fcall_usec - before->fcall_usec) / calls : 0, calls,
           (after.cpu_s - before->cpu_s) * 1e6 / heartbeats,
-          (after.reads - before->reads) / heartbeats, (after.writes - before->writes) / heartbeats);
+          (after.reads - before->reads) / heartbeats, (after.writes - before->writes) / heartbeats,
+          (after.zadd_calls - before->zadd_calls) / heartbeats);
 }
 
+#define STORE_FIRST_ID 1000000 /* instance ids of the store phase: from here on */
+
 static unsigned session_tag = 0x5e55u; /* a new value: every agent is a new run */
+static unsigned long long last_seq; /* one sequence for all: each instance's rises */
+static long load_beats; /* heartbeats of the load phase so far, over all steps */
 static long total_requests;
 static long total_errors;
 static double run_start;
@@ -127,7 +121,7 @@ send_heartbeat (Conn       *c,
   blen = snprintf (body, sizeof body,
                    "{\"state\":\"%s\",\"session\":\"%08x%08x\",\"seq\":%llu,"
                    "\"last_input_seconds\":3,\"reason\":\"periodic\"}",
-                   state, session_tag, instance, (unsigned long long) ++c->seq);
+                   state, session_tag, instance, ++last_seq);
   rlen = snprintf (req, sizeof req,
                    "PUT /v1/instances/Agent-%07d HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                    "Authorization: Bearer p%07d\r\nContent-Type: application/json\r\n"
@@ -161,14 +155,14 @@ phase_store (void)
   double cpu_before = server_cpu_s (), t0 = now_s ();
   int next = 0, done = 0;
   struct epoll_event events[256];
-  RedisSnap redis_before;
+  RedisStats redis_before;
 
   redis_snap (&redis_before);
 
   for (int i = 0; i < n_conns && next < opt.instances; i++)
     {
       conns[i].busy = 1;
-      send_heartbeat (&conns[i], "online", 1000000 + next++);
+      send_heartbeat (&conns[i], "online", STORE_FIRST_ID + next++);
     }
   while (done < next && budget_left ())
     {
@@ -186,7 +180,7 @@ phase_store (void)
               if (status != 200)
                 total_errors++;
               if (next < opt.instances)
-                send_heartbeat (c, "online", 1000000 + next++);
+                send_heartbeat (c, "online", STORE_FIRST_ID + next++);
             }
         }
     }
@@ -216,7 +210,7 @@ phase_store (void)
       }
     if (use_redis)
       {
-        RedisSnap after;
+        RedisStats after;
 
         redis_snap (&after);
         printf ("store:   Redis used_memory +%.1f MB: %.0f B per participant (one device each, "
@@ -229,13 +223,20 @@ phase_store (void)
   conns_close (conns, n_conns);
 }
 
+/* The load phase beats the store phase's instances in turn, as agents
+ * beating every instances/rate seconds would; each goes idle for one beat
+ * in twenty (a public change, and its way back another). */
 static void
 conn_send_next (Conn  *c,
                 double sched)
 {
+  long index = load_beats % opt.instances;
+  long round = load_beats / opt.instances;
+
+  load_beats++;
   c->busy = 1;
   c->sent_sched = sched;
-  send_heartbeat (c, (c->seq % 20) == 19 ? "idle" : "online", c->id);
+  send_heartbeat (c, (round + index) % 20 == 19 ? "idle" : "online", STORE_FIRST_ID + index);
 }
 
 /* Phase 2, one step: `rate` heartbeats per second spread over the agents. */
@@ -249,7 +250,7 @@ load_step (Conn   *conns,
   double t0 = now_s (), end = t0 + opt.step_seconds, cpu_before = server_cpu_s ();
   long sent = 0, errors_before = total_errors, dropped = 0;
   struct epoll_event events[512];
-  RedisSnap redis_before;
+  RedisStats redis_before;
 
   redis_snap (&redis_before);
 
@@ -635,7 +636,7 @@ usage (void)
            "usage: loadgen --server PATH [--agents N] [--instances N] [--subscribers N]\n"
            "               [--fan-changes N] [--no-pin] [--store ADDRESS]\n"
            "               [--phases store,load,storm,fanout] [--storm-agents N]\n"
-           "               [--storm-seconds S]\n"
+           "               [--storm-seconds S] [--ttl S]\n"
            "               [--step-seconds S] [--start-rate R] [--rate-step R] [--max-rate R]\n"
            "               [--target-p99-ms MS] [--max-seconds S] [--max-requests N]\n");
   exit (2);
@@ -663,6 +664,7 @@ main (int   argc,
     { "phases", required_argument, NULL, 'H' },
     { "storm-agents", required_argument, NULL, 'A' },
     { "storm-seconds", required_argument, NULL, 'D' },
+    { "ttl", required_argument, NULL, 'T' },
     { NULL, 0, NULL, 0 },
   };
   struct rlimit rl;
@@ -689,6 +691,7 @@ main (int   argc,
         case 'H': opt.phases = optarg; break;
         case 'A': opt.storm_agents = atoi (optarg); break;
         case 'D': opt.storm_seconds = atof (optarg); break;
+        case 'T': server_ttl = optarg; break;
         default: usage ();
         }
     }
