@@ -8,9 +8,9 @@
 #define BLOCK_MS 1000
 #define BATCH "1000"
 /* Reads at most this often: during a burst of changes each XREAD (sixteen
- * streams, ~30 µs of Redis CPU) brings the burst's last 2 ms of entries
+ * streams, ~30 µs of Redis CPU) brings the burst's last 10 ms of entries
  * rather than one or two.  A change after a quiet spell comes at once. */
-#define READ_PACE_MS 2
+#define READ_PACE_MS 10
 
 struct _PresRedisEvents
 {

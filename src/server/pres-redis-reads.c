@@ -79,12 +79,13 @@ states_cb (PresRedisConnection *conn,
     {
       PresState state = PRES_STATE_OFFLINE;
 
+      /* "<state>\31<latest last seen>\31…" (presence.lua) */
       if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == PRES_REDIS_SEP)
         {
           gint64 latest = g_ascii_strtoll (reply->str + 2, NULL, 10);
 
           if (!pres_redis_state_from_char (reply->str[0], &state)
-              || (latest != 0 && latest <= call->now_ms))
+              || (latest != 0 && latest + (gint64)(call->self->ttl_us / 1000) <= call->now_ms))
             state = PRES_STATE_OFFLINE;
         }
       call->states[index - 1] = state;

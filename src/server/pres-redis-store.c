@@ -71,16 +71,6 @@ always_arg (PresRedisStore *self,
   return g_hash_table_contains (self->always_online, participant_id) ? "1" : "0";
 }
 
-static gboolean
-reply_state (redisReply *reply,
-             guint       index,
-             PresState  *state)
-{
-  return reply->type == REDIS_REPLY_ARRAY && reply->elements > index
-         && reply->element[index]->type == REDIS_REPLY_STRING
-         && pres_redis_state_from_char (reply->element[index]->str[0], state);
-}
-
 /* upsert */
 
 typedef struct
@@ -99,36 +89,44 @@ upsert_done (gpointer        owner,
   g_autofree UpsertCall *call = data;
   g_autoptr (GError) local = NULL;
   PresState state = PRES_STATE_OFFLINE;
-  const char *outcome;
+  char outcome = '\0';
 
+  /* The outcome's letter, then the raw state's (see presence.lua). */
   if (error != NULL)
     local = pres_redis_store_unavailable (error);
-  else if (!reply_state (reply, 1, &state) || reply->element[0]->type != REDIS_REPLY_STRING)
+  else if (reply->type != REDIS_REPLY_STRING || reply->len != 2
+           || !pres_redis_state_from_char (reply->str[1], &state))
     local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE,
                          "store unavailable: unexpected reply from Redis");
+  else
+    outcome = reply->str[0];
   if (local != NULL)
     {
       call->callback (PRES_UPSERT_STALE, PRES_STATE_OFFLINE, local, call->user_data);
       return;
     }
-  outcome = reply->element[0]->str;
-  if (g_str_equal (outcome, "too_many"))
-    local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES,
-                         "instance_id: at most %d instances per participant are allowed",
-                         PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT);
-  else if (g_str_equal (outcome, "full"))
-    local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_FULL,
-                         "server: at most %u instances are allowed, try again later",
-                         self->max_instances);
-  if (local != NULL)
+  switch (outcome)
     {
-      call->callback (PRES_UPSERT_STALE, state, local, call->user_data);
-      return;
+      case 'n':
+        self->cached_instances++;
+        /* fall through */
+      case 'a':
+        call->callback (PRES_UPSERT_APPLIED, state, NULL, call->user_data);
+        return;
+      case 't':
+        local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES,
+                             "instance_id: at most %d instances per participant are allowed",
+                             PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT);
+        break;
+      case 'f':
+        local = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_FULL,
+                             "server: at most %u instances are allowed, try again later",
+                             self->max_instances);
+        break;
+      default: /* 's' */
+        break;
     }
-  if (g_str_equal (outcome, "added"))
-    self->cached_instances++;
-  call->callback (g_str_equal (outcome, "stale") ? PRES_UPSERT_STALE : PRES_UPSERT_APPLIED, state,
-                  NULL, call->user_data);
+  call->callback (PRES_UPSERT_STALE, state, local, call->user_data);
 }
 
 static void

@@ -5,7 +5,7 @@
 -- Keys of a bucket b (all share the hash tag {b}, so a call touches one
 -- Redis Cluster slot):
 --   pz:{b}:d:<pid>  HASH  instance id → device value;
---                   "_" → "<s>\31<latest deadline>\31<indexed deadline>"
+--                   "_" → "<s>\31<latest last seen>\31<indexed deadline>"
 --   pz:{b}:dl       ZSET  pid → a time no later than any of its devices'
 --                   deadlines: the sweeper's index
 --   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change
@@ -16,9 +16,13 @@
 local SEP = '\31'
 local RANK = { i = 1, o = 2, b = 3 }
 
+-- Now in ms, as a number and as a string built from TIME's (a number
+-- formatted back costs a heartbeat about a tenth of its time).
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local us = t[2]
+  local ms = t[1] .. string.sub(string.rep('0', 6 - #us) .. us, 1, 3)
+  return tonumber(ms), ms
 end
 
 -- A device value: state, last seen (ms), seq, hash of the session it
@@ -43,11 +47,12 @@ local function participant(keys, pid, ttl, always, maxlen)
 end
 
 -- Scans a device hash (HGETALL's flat list) as of time now: the raw state
--- over the live devices (the rules of pres_store_union), the earliest and
--- latest live deadlines, the dead devices and the aggregate written before.
+-- over the live devices (the rules of pres_store_union), the earliest live
+-- deadline, the latest last seen, the dead devices and the aggregate
+-- written before.
 -- inst and value, when given, stand for that device's new value.
 local function scan(c, f, now, inst, value)
-  local best, hide, mindl, maxdl, old, dead = nil, false, nil, nil, 'f', nil
+  local best, hide, mindl, latest, latest_s, old, dead = nil, false, nil, 0, '0', 'f', nil
   local n = #f
   local last = inst and n + 1 or n - 1
   for k = 1, last, 2 do
@@ -57,7 +62,8 @@ local function scan(c, f, now, inst, value)
       old = string.sub(v, 1, 1)
     elseif k > n or name ~= inst then
       local st, ts = string.match(v, '^(%a)\31(%d+)')
-      local dl = tonumber(ts) + c.ttl
+      local seen = tonumber(ts)
+      local dl = seen + c.ttl
       if dl > now then
         if st == 'x' then
           hide = true
@@ -65,7 +71,7 @@ local function scan(c, f, now, inst, value)
           best = st
         end
         if mindl == nil or dl < mindl then mindl = dl end
-        if maxdl == nil or dl > maxdl then maxdl = dl end
+        if seen > latest then latest, latest_s = seen, ts end
       else
         dead = dead or {}
         dead[#dead + 1] = name
@@ -74,14 +80,14 @@ local function scan(c, f, now, inst, value)
   end
   local s = (hide and 'x') or best or 'f'
   if c.always == '1' and (s == 'f' or s == 'i') then s = 'o' end
-  return s, mindl, maxdl, dead, old
+  return s, mindl, latest_s, dead, old
 end
 
 -- Writes what scan found, with inst's new value in the same HSET: drops
 -- dead devices, keeps the aggregate, the deadline index, the garbage net
 -- and the counters in step, and appends an event only when the state
 -- changed.  Returns it.
-local function commit(c, s, mindl, maxdl, dead, old, inst, value)
+local function commit(c, s, mindl, latest, dead, old, inst, value)
   local key = c.keys[1]
   if dead then
     redis.call('HDEL', key, unpack(dead))
@@ -97,7 +103,7 @@ local function commit(c, s, mindl, maxdl, dead, old, inst, value)
     redis.call('DEL', key)
   else
     if old == 'f' then redis.call('HINCRBY', c.keys[4], 'p', 1) end
-    local agg = s .. SEP .. (maxdl or 0) .. SEP .. (mindl or 0)
+    local agg = s .. SEP .. latest .. SEP .. (mindl or 0)
     if inst then
       redis.call('HSET', key, inst, value, '_', agg)
     else
@@ -119,8 +125,8 @@ end
 
 -- Recomputes a participant from what is stored, as of time now.
 local function recompute(c, now)
-  local s, mindl, maxdl, dead, old = scan(c, redis.call('HGETALL', c.keys[1]), now)
-  return commit(c, s, mindl, maxdl, dead, old)
+  local s, mindl, latest, dead, old = scan(c, redis.call('HGETALL', c.keys[1]), now)
+  return commit(c, s, mindl, latest, dead, old)
 end
 
 local function current_state(key)
@@ -133,13 +139,14 @@ end
 -- ARGV: pid, instance, state, session, seq, details, ttl_ms, always_online
 --       (1/0), may_add (1/0: the node's view of the server-wide cap),
 --       max instances per participant, stream MAXLEN.
--- Returns { outcome, raw state }: outcome is "applied", "added" (a new
--- instance), "stale", "too_many" or "full"; only applied/added change anything.
+-- Returns the outcome's letter and the raw state's: a(pplied), n(ew
+-- instance), s(tale), t(oo many devices) or f(ull server); only a and n
+-- change anything.
 local function heartbeat(keys, args)
   local pid, inst, st, session, seq, details =
     args[1], args[2], args[3], args[4], args[5], args[6]
   local ttl, always, may_add, max_inst = tonumber(args[7]), args[8], args[9], tonumber(args[10])
-  local now = now_ms()
+  local now, now_s = now_ms()
   local f = redis.call('HGETALL', keys[1])
   local cur, agg, n_devices = nil, nil, 0
   for k = 1, #f, 2 do
@@ -152,32 +159,32 @@ local function heartbeat(keys, args)
   end
   local current = agg and string.sub(agg, 1, 1) or 'f'
   local retired = ''
-  local outcome = 'applied'
+  local outcome = 'a'
 
   if cur then
     local cur_st, _, cur_seq, cur_retired, cur_session = parse(cur)
     if cur_session == session then
-      if not seq_newer(seq, cur_seq) then return { 'stale', current } end
+      if not seq_newer(seq, cur_seq) then return 's' .. current end
       retired = cur_retired
       -- Most heartbeats: a periodic one, the state unchanged.  Every device
       -- lives at least until the indexed deadline, so while that is half a
-      -- TTL away nothing but this device's last seen and the latest
-      -- deadline can change; the index and the garbage net are left behind
+      -- TTL away nothing but this device's last seen and the latest one
+      -- can change; the index and the garbage net are left behind
       -- (safely early) and caught up with every other beat or so.
       if cur_st == st and always ~= '1' then
         local indexed = string.match(agg, '^%a\31%d+\31(%d+)$')
         if indexed and tonumber(indexed) >= now + ttl / 2 then
-          local value = st .. SEP .. now .. SEP .. seq .. SEP .. retired .. SEP .. session
+          local value = st .. SEP .. now_s .. SEP .. seq .. SEP .. retired .. SEP .. session
                         .. SEP .. details
-          redis.call('HSET', keys[1], inst, value, '_', current .. SEP .. (now + ttl) .. SEP .. indexed)
-          return { 'applied', current }
+          redis.call('HSET', keys[1], inst, value, '_', current .. SEP .. now_s .. SEP .. indexed)
+          return 'a' .. current
         end
       end
     else
       -- A new agent run replaces the live one; the replaced run's late
       -- heartbeats stay ignored.
       if cur_retired ~= '' and cur_retired == session_hash(session) then
-        return { 'stale', current }
+        return 's' .. current
       end
       retired = session_hash(cur_session)
     end
@@ -190,17 +197,17 @@ local function heartbeat(keys, args)
           live = live + 1
         end
       end
-      if live >= max_inst then return { 'too_many', current } end
+      if live >= max_inst then return 't' .. current end
     end
-    if may_add ~= '1' then return { 'full', current } end
+    if may_add ~= '1' then return 'f' .. current end
     redis.call('HINCRBY', keys[4], 'i', 1)
-    outcome = 'added'
+    outcome = 'n'
   end
 
   local c = participant(keys, pid, ttl, always, args[11])
-  local value = st .. SEP .. now .. SEP .. seq .. SEP .. retired .. SEP .. session .. SEP .. details
-  local s, mindl, maxdl, dead, old = scan(c, f, now, inst, value)
-  return { outcome, commit(c, s, mindl, maxdl, dead, old, inst, value) }
+  local value = st .. SEP .. now_s .. SEP .. seq .. SEP .. retired .. SEP .. session .. SEP .. details
+  local s, mindl, latest, dead, old = scan(c, f, now, inst, value)
+  return outcome .. commit(c, s, mindl, latest, dead, old, inst, value)
 end
 
 -- A leave of one device, for its live session only.
