@@ -26,6 +26,8 @@ struct _PresRedisStore
   gint64 ttl_us;
   guint max_instances;
   guint cached_instances; /* the cap's view: counters plus our own adds */
+  gint64 clock_offset_us; /* Redis' time minus our monotonic time */
+  gboolean clock_known;
   GHashTable *always_online;
   PresRedisLua *lua;
   char *bucket_keys[PRES_REDIS_N_BUCKETS][4]; /* dl, ev, n, NULL */

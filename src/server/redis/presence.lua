@@ -11,7 +11,9 @@
 --   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change
 --   pz:{b}:n        HASH  i → live instances, p → participants in the bucket
 -- States: o online, i idle, b busy, x appear_offline, f offline.
--- Time is Redis' own (TIME), so nodes with skewed clocks agree.
+-- Time is Redis' own, so nodes with skewed clocks agree: TIME, or for a
+-- heartbeat the node's reading of it (TIME once a second, carried forward
+-- on its monotonic clock: within half a round trip).
 
 local SEP = '\31'
 local RANK = { i = 1, o = 2, b = 3 }
@@ -138,7 +140,7 @@ end
 -- KEYS: d, dl, ev, n of the participant's bucket.
 -- ARGV: pid, instance, state, session, seq, details, ttl_ms, always_online
 --       (1/0), may_add (1/0: the node's view of the server-wide cap),
---       max instances per participant, stream MAXLEN.
+--       max instances per participant, stream MAXLEN, now (ms, or "").
 -- Returns the outcome's letter and the raw state's: a(pplied), n(ew
 -- instance), s(tale), t(oo many devices) or f(ull server); only a and n
 -- change anything.
@@ -146,7 +148,8 @@ local function heartbeat(keys, args)
   local pid, inst, st, session, seq, details =
     args[1], args[2], args[3], args[4], args[5], args[6]
   local ttl, always, may_add, max_inst = tonumber(args[7]), args[8], args[9], tonumber(args[10])
-  local now, now_s = now_ms()
+  local now, now_s = tonumber(args[12]), args[12]
+  if not now then now, now_s = now_ms() end
   local f = redis.call('HGETALL', keys[1])
   local cur, agg, n_devices = nil, nil, 0
   for k = 1, #f, 2 do
