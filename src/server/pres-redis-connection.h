@@ -9,7 +9,7 @@ G_BEGIN_DECLS
  * hiredis GLib adapter lacks: command timeouts and reconnection with
  * exponential back-off and jitter, both on the monotonic clock with one
  * timer per connection.  Commands are pipelined in the order given; under
- * load those issued within 0.5 ms of the last write go out together in the
+ * load those issued within 2 ms of the last write go out together in the
  * next one (never when idle, nor from a reply callback).
  *
  * Addresses: "redis://HOST[:PORT][/DB]" (PORT 6379 by default, [::1] for

@@ -2,6 +2,7 @@
 
 #include <gio/gio.h>
 
+#include "pres-redis-batch.h"
 #include "pres-redis-store-private.h"
 
 /* value: "<state>SEP<last seen ms>SEP<seq>SEP<retired>SEP<session>SEP<details>" (SEP:
@@ -42,6 +43,17 @@ device_unpack (const char *participant_id,
   return g_steal_pointer (&info);
 }
 
+/* Redis' TIME reply in ms. */
+static gint64
+time_reply_ms (redisReply *reply)
+{
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+      || reply->element[0]->str == NULL || reply->element[1]->str == NULL)
+    return 0;
+  return g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
+         + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
+}
+
 /* Reads: TIME, then one HGET of the aggregate per id, in one round trip.
  * An aggregate whose latest device deadline has passed reads offline even
  * before the sweeper gets to it. */
@@ -51,49 +63,43 @@ typedef struct
   PresRedisStore *self;
   PresStoreStatesFunc callback;
   gpointer user_data;
-  guint n;
-  guint answered; /* replies in, TIME's included */
   gint64 now_ms;
   PresState *states;
-  GError *error;
 } StatesCall;
 
 static void
-states_cb (PresRedisConnection *conn,
-           redisReply          *reply,
-           const GError        *error,
-           gpointer             user_data)
+states_reply (redisReply *reply,
+              guint       index,
+              gpointer    user_data)
 {
   StatesCall *call = user_data;
-  guint index = call->answered++;
+  PresState state = PRES_STATE_OFFLINE;
 
-  if (error != NULL && call->error == NULL)
-    call->error = pres_redis_store_unavailable (error);
-  else if (call->error == NULL && index == 0)
+  if (index == 0)
     {
-      if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
-        call->now_ms = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
-                       + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
+      call->now_ms = time_reply_ms (reply);
+      return;
     }
-  else if (call->error == NULL)
+  /* "<state>\31<latest last seen>\31…" (presence.lua) */
+  if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == PRES_REDIS_SEP)
     {
-      PresState state = PRES_STATE_OFFLINE;
+      gint64 latest = g_ascii_strtoll (reply->str + 2, NULL, 10);
 
-      /* "<state>\31<latest last seen>\31…" (presence.lua) */
-      if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == PRES_REDIS_SEP)
-        {
-          gint64 latest = g_ascii_strtoll (reply->str + 2, NULL, 10);
-
-          if (!pres_redis_state_from_char (reply->str[0], &state)
-              || (latest != 0 && latest + (gint64)(call->self->ttl_us / 1000) <= call->now_ms))
-            state = PRES_STATE_OFFLINE;
-        }
-      call->states[index - 1] = state;
+      if (!pres_redis_state_from_char (reply->str[0], &state)
+          || (latest != 0 && latest + call->self->ttl_us / 1000 <= call->now_ms))
+        state = PRES_STATE_OFFLINE;
     }
-  if (call->answered < call->n + 1)
-    return;
-  call->callback (call->error == NULL ? call->states : NULL, call->error, call->user_data);
-  g_clear_error (&call->error);
+  call->states[index - 1] = state;
+}
+
+static void
+states_done (const GError *error,
+             gpointer      user_data)
+{
+  StatesCall *call = user_data;
+  g_autoptr (GError) local = error != NULL ? pres_redis_store_unavailable (error) : NULL;
+
+  call->callback (local == NULL ? call->states : NULL, local, call->user_data);
   g_free (call->states);
   g_free (call);
 }
@@ -107,6 +113,7 @@ pres_redis_store_get_states (PresStore           *store,
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   StatesCall *call;
+  PresRedisBatch *batch;
 
   if (n_ids == 0)
     {
@@ -117,17 +124,16 @@ pres_redis_store_get_states (PresStore           *store,
   call->self = self;
   call->callback = callback;
   call->user_data = user_data;
-  call->n = n_ids;
   call->states = g_new0 (PresState, n_ids);
-  pres_redis_connection_command (self->conn, 0, states_cb, call, 1, (const char *[]) { "TIME" },
-                                 NULL);
+  batch = pres_redis_batch_new (self->conn, states_reply, states_done, call);
+  pres_redis_batch_add (batch, 1, (const char *[]) { "TIME" });
   for (guint i = 0; i < n_ids; i++)
     {
       g_autofree char *key = pres_redis_device_key (participant_ids[i]);
 
-      pres_redis_connection_command (self->conn, 0, states_cb, call, 3,
-                                     (const char *[]) { "HGET", key, "_" }, NULL);
+      pres_redis_batch_add (batch, 3, (const char *[]) { "HGET", key, "_" });
     }
+  pres_redis_batch_close (batch);
 }
 
 /* list_instances: one participant's device hash, or for all of them the
@@ -140,100 +146,89 @@ typedef struct
   gpointer user_data;
   GPtrArray *infos;
   GPtrArray *participants; /* in the order of the HGETALLs */
-  guint expected;
-  guint answered;
   gint64 now_ms;
-  GError *error;
 } ListCall;
 
 static void
-list_call_finish (ListCall *call)
+list_call_finish (ListCall     *call,
+                  const GError *error)
 {
-  call->callback (call->error == NULL ? call->infos : NULL, call->error, call->user_data);
-  g_clear_error (&call->error);
+  g_autoptr (GError) local = error != NULL ? pres_redis_store_unavailable (error) : NULL;
+
+  call->callback (local == NULL ? call->infos : NULL, local, call->user_data);
   g_ptr_array_unref (call->infos);
   g_ptr_array_unref (call->participants);
   g_free (call);
 }
 
 static void
-list_devices_cb (PresRedisConnection *conn,
-                 redisReply          *reply,
-                 const GError        *error,
-                 gpointer             user_data)
+list_devices_reply (redisReply *reply,
+                    guint       index,
+                    gpointer    user_data)
 {
   ListCall *call = user_data;
-  guint index = call->answered++;
+  const char *pid = call->participants->pdata[index];
+  gint64 ttl_ms = call->self->ttl_us / 1000;
 
-  if (error != NULL && call->error == NULL)
-    call->error = pres_redis_store_unavailable (error);
-  else if (call->error == NULL && reply->type == REDIS_REPLY_ARRAY)
+  if (reply->type != REDIS_REPLY_ARRAY)
+    return;
+  for (size_t i = 0; i + 1 < reply->elements; i += 2)
     {
-      const char *pid = call->participants->pdata[index];
-      gint64 ttl_ms = call->self->ttl_us / 1000;
+      PresInstanceInfo *info;
 
-      for (size_t i = 0; i + 1 < reply->elements; i += 2)
-        {
-          PresInstanceInfo *info;
-
-          if (g_str_equal (reply->element[i]->str, "_"))
-            continue;
-          info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
-          /* Dead but not swept yet: gone already for readers. */
-          if (info != NULL && info->last_seen_ms + ttl_ms > call->now_ms)
-            g_ptr_array_add (call->infos, info);
-          else
-            pres_instance_info_free (info);
-        }
+      if (g_str_equal (reply->element[i]->str, "_"))
+        continue;
+      info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
+      /* Dead but not swept yet: gone already for readers. */
+      if (info != NULL && info->last_seen_ms + ttl_ms > call->now_ms)
+        g_ptr_array_add (call->infos, info);
+      else
+        pres_instance_info_free (info);
     }
-  if (call->answered == call->expected)
-    list_call_finish (call);
 }
 
 static void
-list_fetch_devices (ListCall *call)
+list_devices_done (const GError *error,
+                   gpointer      user_data)
 {
-  call->answered = 0;
-  call->expected = call->participants->len;
-  if (call->expected == 0)
-    {
-      list_call_finish (call);
-      return;
-    }
-  for (guint i = 0; i < call->participants->len; i++)
-    {
-      g_autofree char *key = pres_redis_device_key (call->participants->pdata[i]);
-
-      pres_redis_connection_command (call->self->conn, 0, list_devices_cb, call, 2,
-                                     (const char *[]) { "HGETALL", key }, NULL);
-    }
+  list_call_finish (user_data, error);
 }
 
 /* TIME, then each bucket's deadline index when listing everyone. */
 static void
-list_index_cb (PresRedisConnection *conn,
-               redisReply          *reply,
-               const GError        *error,
-               gpointer             user_data)
+list_index_reply (redisReply *reply,
+                  guint       index,
+                  gpointer    user_data)
 {
   ListCall *call = user_data;
-  guint index = call->answered++;
 
-  if (error != NULL && call->error == NULL)
-    call->error = pres_redis_store_unavailable (error);
-  else if (call->error == NULL && index == 0 && reply->type == REDIS_REPLY_ARRAY
-           && reply->elements == 2)
-    call->now_ms = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * 1000
-                   + g_ascii_strtoll (reply->element[1]->str, NULL, 10) / 1000;
-  else if (call->error == NULL && index > 0 && reply->type == REDIS_REPLY_ARRAY)
+  if (index == 0)
+    call->now_ms = time_reply_ms (reply);
+  else if (reply->type == REDIS_REPLY_ARRAY)
     for (size_t i = 0; i < reply->elements; i++)
       g_ptr_array_add (call->participants, g_strdup (reply->element[i]->str));
-  if (call->answered < call->expected)
-    return;
-  if (call->error != NULL)
-    list_call_finish (call);
-  else
-    list_fetch_devices (call);
+}
+
+static void
+list_index_done (const GError *error,
+                 gpointer      user_data)
+{
+  ListCall *call = user_data;
+  PresRedisBatch *batch;
+
+  if (error != NULL)
+    {
+      list_call_finish (call, error);
+      return;
+    }
+  batch = pres_redis_batch_new (call->self->conn, list_devices_reply, list_devices_done, call);
+  for (guint i = 0; i < call->participants->len; i++)
+    {
+      g_autofree char *key = pres_redis_device_key (call->participants->pdata[i]);
+
+      pres_redis_batch_add (batch, 2, (const char *[]) { "HGETALL", key });
+    }
+  pres_redis_batch_close (batch);
 }
 
 void
@@ -244,6 +239,7 @@ pres_redis_store_list_instances (PresStore              *store,
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   ListCall *call = g_new0 (ListCall, 1);
+  PresRedisBatch *batch;
 
   call->self = self;
   call->callback = callback;
@@ -252,13 +248,11 @@ pres_redis_store_list_instances (PresStore              *store,
   call->participants = g_ptr_array_new_with_free_func (g_free);
   if (participant_id != NULL)
     g_ptr_array_add (call->participants, g_strdup (participant_id));
-  call->expected = 1 + (participant_id == NULL ? PRES_REDIS_N_BUCKETS : 0);
-  pres_redis_connection_command (self->conn, 0, list_index_cb, call, 1, (const char *[]) { "TIME" },
-                                 NULL);
+  batch = pres_redis_batch_new (self->conn, list_index_reply, list_index_done, call);
+  pres_redis_batch_add (batch, 1, (const char *[]) { "TIME" });
   if (participant_id == NULL)
     for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-      pres_redis_connection_command (
-        self->conn, 0, list_index_cb, call, 4,
-        (const char *[]) { "ZRANGE", self->bucket_keys[b][0], "0", "-1" }, NULL);
+      pres_redis_batch_add (batch, 4,
+                            (const char *[]) { "ZRANGE", self->bucket_keys[b][0], "0", "-1" });
+  pres_redis_batch_close (batch);
 }
-

@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "pres-redis-batch.h"
 #include "pres-redis-store-private.h"
 
 /* Beyond an outage's length, for agents to beat again: the Retry-After of
@@ -272,41 +273,38 @@ typedef struct
   PresRedisStore *self;
   PresStoreCountsFunc callback; /* NULL: refreshes the cap's view only */
   gpointer user_data;
-  guint answered;
   gint64 instances;
   gint64 participants;
-  GError *error;
 } CountsCall;
 
 static void
-counts_cb (PresRedisConnection *conn,
-           redisReply          *reply,
-           const GError        *error,
-           gpointer             user_data)
+counts_reply (redisReply *reply,
+              guint       index,
+              gpointer    user_data)
 {
   CountsCall *call = user_data;
-  PresStoreCounts counts;
 
-  call->answered++;
-  if (error != NULL && call->error == NULL)
-    call->error = pres_redis_store_unavailable (error);
-  else if (call->error == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
-    {
-      if (reply->element[0]->str != NULL)
-        call->instances += g_ascii_strtoll (reply->element[0]->str, NULL, 10);
-      if (reply->element[1]->str != NULL)
-        call->participants += g_ascii_strtoll (reply->element[1]->str, NULL, 10);
-    }
-  if (call->answered < PRES_REDIS_N_BUCKETS)
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
     return;
-  counts.instances = CLAMP (call->instances, 0, G_MAXUINT);
-  counts.participants = CLAMP (call->participants, 0, G_MAXUINT);
-  if (call->error == NULL)
+  if (reply->element[0]->str != NULL)
+    call->instances += g_ascii_strtoll (reply->element[0]->str, NULL, 10);
+  if (reply->element[1]->str != NULL)
+    call->participants += g_ascii_strtoll (reply->element[1]->str, NULL, 10);
+}
+
+static void
+counts_done (const GError *error,
+             gpointer      user_data)
+{
+  g_autofree CountsCall *call = user_data;
+  g_autoptr (GError) local = error != NULL ? pres_redis_store_unavailable (error) : NULL;
+  PresStoreCounts counts = { .instances = CLAMP (call->instances, 0, G_MAXUINT),
+                             .participants = CLAMP (call->participants, 0, G_MAXUINT) };
+
+  if (local == NULL)
     call->self->cached_instances = counts.instances;
   if (call->callback != NULL)
-    call->callback (call->error == NULL ? &counts : NULL, call->error, call->user_data);
-  g_clear_error (&call->error);
-  g_free (call);
+    call->callback (local == NULL ? &counts : NULL, local, call->user_data);
 }
 
 static void
@@ -316,14 +314,15 @@ pres_redis_store_get_counts (PresStore           *store,
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   CountsCall *call = g_new0 (CountsCall, 1);
+  PresRedisBatch *batch = pres_redis_batch_new (self->conn, counts_reply, counts_done, call);
 
   call->self = self;
   call->callback = callback;
   call->user_data = user_data;
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-    pres_redis_connection_command (self->conn, 0, counts_cb, call, 4,
-                                   (const char *[]) { "HMGET", self->bucket_keys[b][2], "i", "p" },
-                                   NULL);
+    pres_redis_batch_add (batch, 4,
+                          (const char *[]) { "HMGET", self->bucket_keys[b][2], "i", "p" });
+  pres_redis_batch_close (batch);
 }
 
 void

@@ -71,10 +71,7 @@ class Redis:
 
     def events_of(self, participant):
         """The (old, new) pairs the streams hold for a participant."""
-        h = 2166136261
-        for byte in participant.encode():
-            h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
-        lines = self.cli("XRANGE", "pz:{%d}:ev" % (h & (N_BUCKETS - 1)), "-", "+").split("\n")
+        lines = self.cli("XRANGE", "pz:{%d}:ev" % bucket(participant), "-", "+").split("\n")
         events, i = [], 0
         while i < len(lines):
             if lines[i] == "p" and i + 5 < len(lines) and lines[i + 1] == participant:
@@ -83,6 +80,18 @@ class Redis:
             else:
                 i += 1
         return events
+
+    def indexed_deadline(self, participant):
+        """The participant's score in its bucket's deadline index, or None."""
+        score = self.cli("ZSCORE", "pz:{%d}:dl" % bucket(participant), participant).strip()
+        return int(score) if score else None
+
+
+def bucket(participant):
+    h = 2166136261
+    for byte in participant.encode():
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return h & (N_BUCKETS - 1)
 
 
 def node(binary, redis, *args):
@@ -371,6 +380,42 @@ def case_down(binary, redis):
         a.stop()
 
 
+def case_outage_lagging_index(binary, redis):
+    """A periodic heartbeat leaves the deadline index behind (safely early).
+    When a node is cut off from Redis and that early index entry and the real
+    deadline both pass while it is away, the node's sweeps after the outage
+    must not expire the agent: the deadline passed during our outage, and
+    the agent gets its grace to beat again."""
+    ttl = 2.0
+    a = node(binary, redis, "--ttl", str(ttl), "--interval", "0.8")
+    try:
+        ws, _ = subscribe(a, "bob", "lena")
+        put(a, "lena", "online", 1)
+        t0 = time.monotonic()        # indexed deadline ≈ t0 + 2.0
+        indexed = redis.indexed_deadline("lena")
+        time.sleep(0.4)
+        put(a, "lena", "online", 2)  # the cheap path: real deadline ≈ t0 + 2.4
+        check(redis.indexed_deadline("lena") == indexed, "the index moved: not the cheap path")
+        time.sleep(max(0, t0 + 2.1 - time.monotonic()))
+        # Cut off at t0 + 2.1, back at t0 + 2.8: both deadlines passed
+        # meanwhile (its paused commands wait, within their timeout).
+        check(redis.kill_clients_of(a.proc.pid) == 2, "A's two connections not found")
+        redis.cli("CLIENT", "PAUSE", "700", "ALL")
+        # The node sweeps lena after the outage: kept, with her real deadline
+        # indexed (an expiry would have removed her from the index).
+        wait_for(lambda: redis.indexed_deadline("lena") != indexed, 10,
+                 "the node to sweep lena after the outage")
+        check(redis.indexed_deadline("lena") is not None, "lena was expired after the outage")
+        status, _, reply = put(a, "lena", "online", 3)
+        check(status == 200 and reply["state"] == "online", "heartbeat after: %r" % reply)
+        changes = drain(ws, lambda seen: False, 1.0)
+        check(all(c.get("lena") != "offline" for c in changes),
+              "the outage made lena go offline: %r" % changes)
+        check(presence(a, "bob", "lena") == {"lena": "online"}, "lena not online after")
+    finally:
+        a.stop()
+
+
 CASES = {
     "cross-node": case_cross_node,
     "offline-once": case_offline_once,
@@ -379,6 +424,7 @@ CASES = {
     "flush": case_flush,
     "flush-dead-agent": case_flush_dead_agent,
     "down": case_down,
+    "outage-lagging-index": case_outage_lagging_index,
 }
 
 
