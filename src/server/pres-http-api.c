@@ -74,6 +74,7 @@ typedef struct
   PresHttpRequest *req;
   char *participant_id;
   GPtrArray *ids; /* of a read, unique */
+  gint64 asked_us; /* monotonic */
 } Pending;
 
 static Pending *
@@ -86,7 +87,16 @@ pending_new (PresHttpApi     *self,
   pending->self = g_object_ref (self);
   pending->req = pres_http_request_ref (req);
   pending->participant_id = g_strdup (participant_id);
+  pending->asked_us = g_get_monotonic_time ();
   return pending;
+}
+
+static void
+pending_answered (Pending            *pending,
+                  PresMetricsStoreOp  op)
+{
+  pres_metrics_store_latency (pending->self->metrics, op,
+                              g_get_monotonic_time () - pending->asked_us);
 }
 
 static void
@@ -149,6 +159,7 @@ upsert_cb (PresUpsertResult result,
   PresHttpRequest *req = pending->req;
   g_autoptr (PresHeartbeatReply) reply = NULL;
 
+  pending_answered (pending, PRES_METRICS_STORE_HEARTBEAT);
   if (g_error_matches (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL))
     {
       set_retry_after (req, STORE_FULL_RETRY_AFTER_S);
@@ -203,6 +214,7 @@ leave_cb (gboolean      removed,
 {
   g_autoptr (Pending) pending = user_data;
 
+  pending_answered (pending, PRES_METRICS_STORE_LEAVE);
   if (error != NULL)
     reply_unavailable (pending->self, pending->req, error);
   else
@@ -276,6 +288,7 @@ list_cb (GPtrArray    *infos,
   g_autoptr (Pending) pending = user_data;
   GString *out;
 
+  pending_answered (pending, PRES_METRICS_STORE_READ);
   if (error != NULL)
     {
       reply_unavailable (pending->self, pending->req, error);
@@ -356,6 +369,7 @@ states_cb (const PresState *states,
   g_autoptr (Pending) pending = user_data;
   GString *out = g_string_new ("{");
 
+  pending_answered (pending, PRES_METRICS_STORE_READ);
   for (guint i = 0; i < pending->ids->len; i++)
     {
       const char *id = pending->ids->pdata[i];

@@ -24,6 +24,62 @@ pres_metrics_reject (PresMetrics *self,
     self->rejected[status]++;
 }
 
+/* Upper bounds in µs: from the memory store's answer within the call to a
+ * Redis far away or struggling (commands time out after 2 s). */
+static const gint64 latency_bounds_us[PRES_METRICS_N_LATENCY_BOUNDS]
+  = { 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 500000, 2000000 };
+static const char *const store_op_names[PRES_METRICS_STORE_N_OPS]
+  = { "heartbeat", "leave", "read" };
+
+void
+pres_metrics_store_latency (PresMetrics        *self,
+                            PresMetricsStoreOp  op,
+                            gint64              microseconds)
+{
+  guint i = 0;
+
+  while (i < PRES_METRICS_N_LATENCY_BOUNDS && microseconds > latency_bounds_us[i])
+    i++;
+  self->store_latency[op][i]++;
+  self->store_latency_sum_us[op] += MAX (microseconds, 0);
+}
+
+static void
+store_latency_histogram (PresMetrics *self,
+                         GString     *out)
+{
+  g_string_append (out, "# HELP presence_store_duration_seconds From a call to the store to its "
+                        "answer, by operation.\n"
+                        "# TYPE presence_store_duration_seconds histogram\n");
+  for (guint op = 0; op < PRES_METRICS_STORE_N_OPS; op++)
+    {
+      const char *name = store_op_names[op];
+      guint64 count = 0;
+
+      char le[G_ASCII_DTOSTR_BUF_SIZE], sum[G_ASCII_DTOSTR_BUF_SIZE];
+
+      /* Whatever the locale: Prometheus reads a decimal point. */
+      for (guint i = 0; i <= PRES_METRICS_N_LATENCY_BOUNDS; i++)
+        {
+          count += self->store_latency[op][i];
+          if (i < PRES_METRICS_N_LATENCY_BOUNDS)
+            g_ascii_formatd (le, sizeof le, "%g", latency_bounds_us[i] / 1e6);
+          else
+            g_strlcpy (le, "+Inf", sizeof le);
+          g_string_append_printf (out,
+                                  "presence_store_duration_seconds_bucket{op=\"%s\",le=\"%s\"} "
+                                  "%" G_GUINT64_FORMAT "\n",
+                                  name, le, count);
+        }
+      g_ascii_formatd (sum, sizeof sum, "%.6f", self->store_latency_sum_us[op] / 1e6);
+      g_string_append_printf (out,
+                              "presence_store_duration_seconds_sum{op=\"%s\"} %s\n"
+                              "presence_store_duration_seconds_count{op=\"%s\"} %" G_GUINT64_FORMAT
+                              "\n",
+                              name, sum, name, count);
+    }
+}
+
 static void
 counter (GString    *out,
          const char *name,
@@ -70,6 +126,7 @@ pres_metrics_render (PresMetrics             *self,
                               "\n",
                               status, self->rejected[status]);
 
+  store_latency_histogram (self, out);
   gauge (out, "presence_store_up", "Whether the store answered.", gauges->store_up ? 1 : 0);
   if (gauges->store_up)
     {

@@ -32,6 +32,14 @@ def case_healthz_metrics(binary):
         check("presence_heartbeats_total 1\n" in text, "heartbeat not counted:\n" + text)
         check("presence_instances 1\n" in text, "instance gauge:\n" + text)
         check("# TYPE presence_instances gauge" in text, "no TYPE line")
+        # The store's latency: one heartbeat answered, within the top bound.
+        check("# TYPE presence_store_duration_seconds histogram" in text, "no store histogram")
+        check('presence_store_duration_seconds_count{op="heartbeat"} 1\n' in text and
+              'presence_store_duration_seconds_bucket{op="heartbeat",le="2"} 1\n' in text and
+              'presence_store_duration_seconds_bucket{op="heartbeat",le="+Inf"} 1\n' in text,
+              "heartbeat latency not counted:\n" + text)
+        check('presence_store_duration_seconds_count{op="leave"} 0\n' in text,
+              "a leave counted:\n" + text)
         expect_rejected(server, "GET", "/nowhere", None, "tok-lena", 404, "not_found")
     finally:
         server.stop()
