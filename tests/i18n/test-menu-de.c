@@ -7,80 +7,15 @@
 
 #include <glib/gi18n.h>
 
-#include "pres-fake-clock.h"
-#include "pres-link.h"
-#include "pres-model.h"
-#include "sensors/pres-idle-source.h"
-#include "ui/pres-menu.h"
-
-/* 2026-01-05 12:00:00 UTC, a Monday: 13:00 in Europe/Berlin (CET). */
-#define T0_US (G_GINT64_CONSTANT (1767614400) * G_USEC_PER_SEC)
-#define MINUTE_MS (60 * 1000)
-
-typedef struct
-{
-  PresFakeClock  *clock;
-  PresModel      *model;
-  PresLink       *link;
-  PresIdleSource *idle_source;
-  PresMenu       *menu;
-} Fixture;
+#include "menu-fixture.h"
 
 static void
-fixture_set_up (Fixture      *fixture,
-                gconstpointer data)
-{
-  fixture->clock = pres_fake_clock_new (T0_US);
-  fixture->model = pres_model_new (PRES_CLOCK (fixture->clock));
-  fixture->link = pres_link_new ("https://presence.example.org:8443/api");
-  fixture->idle_source = pres_idle_source_new_none ();
-  pres_model_start (fixture->model);
-  fixture->menu = pres_menu_new (fixture->model, fixture->link, fixture->idle_source,
-                                 PRES_CLOCK (fixture->clock));
-}
-
-static void
-fixture_tear_down (Fixture      *fixture,
-                   gconstpointer data)
-{
-  g_clear_object (&fixture->menu);
-  g_clear_object (&fixture->idle_source);
-  g_clear_object (&fixture->link);
-  g_clear_object (&fixture->model);
-  g_clear_object (&fixture->clock);
-}
-
-/* Every label of MODEL, its sections and submenus, one per line, submenu
- * entries indented, "--" before each section. */
-static void
-dump (GMenuModel *model,
-      GString    *out,
-      int         depth)
-{
-  for (int i = 0; i < g_menu_model_get_n_items (model); i++)
-    {
-      g_autoptr (GMenuModel) section = g_menu_model_get_item_link (model, i, G_MENU_LINK_SECTION);
-      g_autoptr (GMenuModel) submenu = g_menu_model_get_item_link (model, i, G_MENU_LINK_SUBMENU);
-      g_autofree char *label = NULL;
-
-      if (section != NULL)
-        {
-          g_string_append_printf (out, "%*s--\n", depth * 2, "");
-          dump (section, out, depth);
-          continue;
-        }
-      g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_LABEL, "s", &label);
-      g_string_append_printf (out, "%*s%s\n", depth * 2, "", label);
-      if (submenu != NULL)
-        dump (submenu, out, depth + 1);
-    }
-}
-
-static void
-test_labels (Fixture      *fixture,
+test_labels (MenuFixture  *fixture,
              gconstpointer data)
 {
-  g_autoptr (GString) out = g_string_new (NULL);
+  /* Labels only: action names are not translated, and /menu/structure
+   * checks them. */
+  g_autofree char *out = menu_fixture_dump (fixture, FALSE);
   const char *durations = "  30 Minuten\n"
                           "  1 Stunde\n"
                           "  2 Stunden\n"
@@ -104,13 +39,12 @@ test_labels (Fixture      *fixture,
                                            "Beenden\n",
                                            NULL);
 
-  dump (pres_menu_get_model (fixture->menu), out, 0);
-  g_assert_cmpstr (out->str, ==, expected);
+  g_assert_cmpstr (out, ==, expected);
   g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Anwesenheit: Online");
 }
 
 static void
-test_states (Fixture      *fixture,
+test_states (MenuFixture  *fixture,
              gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -125,7 +59,7 @@ test_states (Fixture      *fixture,
 }
 
 static void
-test_idle (Fixture      *fixture,
+test_idle (MenuFixture  *fixture,
            gconstpointer data)
 {
   pres_model_set_idle (fixture->model, TRUE);
@@ -139,7 +73,7 @@ test_idle (Fixture      *fixture,
 }
 
 static void
-test_until (Fixture      *fixture,
+test_until (MenuFixture  *fixture,
             gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -159,7 +93,7 @@ test_until (Fixture      *fixture,
 }
 
 static void
-test_connection (Fixture      *fixture,
+test_connection (MenuFixture  *fixture,
                  gconstpointer data)
 {
   g_autoptr (GMenuModel) section =
@@ -192,7 +126,8 @@ main (int   argc,
   textdomain (GETTEXT_PACKAGE);
 
 #define ADD(path, func) \
-  g_test_add ("/i18n/menu/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/i18n/menu/" path, MenuFixture, NULL, menu_fixture_set_up, func, \
+              menu_fixture_tear_down)
   ADD ("labels", test_labels);
   ADD ("states", test_states);
   ADD ("idle", test_idle);

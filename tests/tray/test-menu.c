@@ -1,108 +1,10 @@
-#include "pres-fake-clock.h"
-#include "pres-link.h"
-#include "pres-model.h"
-#include "sensors/pres-idle-source.h"
-#include "ui/pres-menu.h"
+#include "menu-fixture.h"
 
-/* 2026-01-05 12:00:00 UTC, a Monday: 13:00 in Europe/Berlin (CET). */
-#define T0_US (G_GINT64_CONSTANT (1767614400) * G_USEC_PER_SEC)
 #define T0_S (T0_US / G_USEC_PER_SEC)
-#define MINUTE_MS (60 * 1000)
-
-typedef struct
-{
-  PresFakeClock  *clock;
-  PresModel      *model;
-  PresLink       *link;
-  PresIdleSource *idle_source;
-  PresMenu       *menu;
-} Fixture;
-
-/* An idle source that can see input, unlike the "none" one. */
-typedef struct
-{
-  PresIdleSource parent_instance;
-} TestIdleSource;
-
-typedef PresIdleSourceClass TestIdleSourceClass;
-
-static GType test_idle_source_get_type (void);
-G_DEFINE_TYPE (TestIdleSource, test_idle_source, PRES_TYPE_IDLE_SOURCE)
-
-static void
-test_idle_source_class_init (TestIdleSourceClass *klass)
-{
-  klass->name = "test";
-}
-
-static void
-test_idle_source_init (TestIdleSource *self)
-{
-}
-
-static void
-fixture_set_up (Fixture      *fixture,
-                gconstpointer data)
-{
-  fixture->clock = pres_fake_clock_new (T0_US);
-  fixture->model = pres_model_new (PRES_CLOCK (fixture->clock));
-  fixture->link = pres_link_new ("https://presence.example.org:8443/api");
-  fixture->idle_source = data ? g_object_new (test_idle_source_get_type (), NULL)
-                              : pres_idle_source_new_none ();
-  pres_model_start (fixture->model);
-  fixture->menu = pres_menu_new (fixture->model, fixture->link, fixture->idle_source,
-                                 PRES_CLOCK (fixture->clock));
-}
-
-static void
-fixture_tear_down (Fixture      *fixture,
-                   gconstpointer data)
-{
-  g_clear_object (&fixture->menu);
-  g_clear_object (&fixture->idle_source);
-  g_clear_object (&fixture->link);
-  g_clear_object (&fixture->model);
-  g_clear_object (&fixture->clock);
-}
-
-/* Every label of MODEL and its sections and submenus, in order, one per
- * line; submenu entries indented, items with an action marked by their
- * action name and target. */
-static void
-dump (GMenuModel *model,
-      GString    *out,
-      int         depth)
-{
-  for (int i = 0; i < g_menu_model_get_n_items (model); i++)
-    {
-      g_autoptr (GMenuModel) section = g_menu_model_get_item_link (model, i, G_MENU_LINK_SECTION);
-      g_autoptr (GMenuModel) submenu = g_menu_model_get_item_link (model, i, G_MENU_LINK_SUBMENU);
-      g_autoptr (GVariant) target = NULL;
-      g_autofree char *label = NULL;
-      g_autofree char *action = NULL;
-
-      if (section != NULL)
-        {
-          g_string_append_printf (out, "%*s--\n", depth * 2, "");
-          dump (section, out, depth);
-          continue;
-        }
-      g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_LABEL, "s", &label);
-      g_string_append_printf (out, "%*s%s", depth * 2, "", label);
-      if (g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_ACTION, "s", &action))
-        g_string_append_printf (out, " [%s", action);
-      target = g_menu_model_get_item_attribute_value (model, i, G_MENU_ATTRIBUTE_TARGET, NULL);
-      if (target != NULL)
-        g_string_append_printf (out, " %s", g_variant_get_string (target, NULL));
-      g_string_append (out, action ? "]\n" : "\n");
-      if (submenu != NULL)
-        dump (submenu, out, depth + 1);
-    }
-}
 
 /* The status lines: the first section's labels, joined by " | ". */
 static char *
-status_lines (Fixture *fixture)
+status_lines (MenuFixture *fixture)
 {
   g_autoptr (GMenuModel) section =
     g_menu_model_get_item_link (pres_menu_get_model (fixture->menu), 0, G_MENU_LINK_SECTION);
@@ -120,7 +22,7 @@ status_lines (Fixture *fixture)
 }
 
 static char *
-mode (Fixture *fixture)
+mode (MenuFixture *fixture)
 {
   g_autoptr (GVariant) state =
     g_action_group_get_action_state (pres_menu_get_action_group (fixture->menu), "mode");
@@ -129,9 +31,9 @@ mode (Fixture *fixture)
 }
 
 static void
-activate (Fixture    *fixture,
-          const char *action,
-          const char *target)
+activate (MenuFixture *fixture,
+          const char  *action,
+          const char  *target)
 {
   g_action_group_activate_action (pres_menu_get_action_group (fixture->menu), action,
                                   target ? g_variant_new_string (target) : NULL);
@@ -154,10 +56,10 @@ activate (Fixture    *fixture,
   G_STMT_END
 
 static void
-test_structure (Fixture      *fixture,
+test_structure (MenuFixture  *fixture,
                 gconstpointer data)
 {
-  g_autoptr (GString) out = g_string_new (NULL);
+  g_autofree char *out = menu_fixture_dump (fixture, TRUE);
   const char *durations[][2] = { { "30 minutes", "1800" },
                                  { "1 hour", "3600" },
                                  { "2 hours", "7200" },
@@ -183,8 +85,7 @@ test_structure (Fixture      *fixture,
     }
   g_string_append (expected, "--\nReconnect [presence.reconnect]\nQuit [presence.quit]\n");
 
-  dump (pres_menu_get_model (fixture->menu), out, 0);
-  g_assert_cmpstr (out->str, ==, expected->str);
+  g_assert_cmpstr (out, ==, expected->str);
   assert_mode (fixture, "auto");
   g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-online");
   g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Presence: Online");
@@ -192,7 +93,7 @@ test_structure (Fixture      *fixture,
 }
 
 static void
-test_states (Fixture      *fixture,
+test_states (MenuFixture  *fixture,
              gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -228,7 +129,7 @@ test_states (Fixture      *fixture,
 }
 
 static void
-test_idle_minutes (Fixture      *fixture,
+test_idle_minutes (MenuFixture  *fixture,
                    gconstpointer data)
 {
   pres_fake_clock_advance (fixture->clock, 5000);
@@ -250,7 +151,7 @@ test_idle_minutes (Fixture      *fixture,
 }
 
 static void
-test_manual_until (Fixture      *fixture,
+test_manual_until (MenuFixture  *fixture,
                    gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -272,7 +173,7 @@ test_manual_until (Fixture      *fixture,
 }
 
 static void
-test_expiry (Fixture      *fixture,
+test_expiry (MenuFixture  *fixture,
              gconstpointer data)
 {
   activate (fixture, "busy-for", "1800");
@@ -286,7 +187,7 @@ test_expiry (Fixture      *fixture,
 }
 
 static void
-test_mode_action (Fixture      *fixture,
+test_mode_action (MenuFixture  *fixture,
                   gconstpointer data)
 {
   GActionGroup *group = pres_menu_get_action_group (fixture->menu);
@@ -312,7 +213,7 @@ test_mode_action (Fixture      *fixture,
 }
 
 static void
-test_durations (Fixture      *fixture,
+test_durations (MenuFixture  *fixture,
                 gconstpointer data)
 {
   const struct
@@ -348,7 +249,7 @@ test_durations (Fixture      *fixture,
 }
 
 static void
-test_connection (Fixture      *fixture,
+test_connection (MenuFixture  *fixture,
                  gconstpointer data)
 {
   const struct
@@ -382,7 +283,7 @@ test_connection (Fixture      *fixture,
 }
 
 static void
-test_others_see (Fixture      *fixture,
+test_others_see (MenuFixture  *fixture,
                  gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -415,7 +316,7 @@ test_others_see (Fixture      *fixture,
 }
 
 static void
-test_auto_idle (Fixture      *fixture,
+test_auto_idle (MenuFixture  *fixture,
                 gconstpointer data)
 {
   /* With a source that sees input there is no warning line... */
@@ -426,7 +327,7 @@ test_auto_idle (Fixture      *fixture,
     g_autoptr (PresIdleSource) none = pres_idle_source_new_none ();
     g_autoptr (PresMenu) menu = pres_menu_new (fixture->model, fixture->link, none,
                                                PRES_CLOCK (fixture->clock));
-    Fixture other = *fixture;
+    MenuFixture other = *fixture;
 
     other.menu = menu;
     assert_status (&other, "Online | Not connected | Auto-idle unavailable on this desktop");
@@ -440,7 +341,7 @@ count (gpointer user_data)
 }
 
 static void
-test_requests (Fixture      *fixture,
+test_requests (MenuFixture  *fixture,
                gconstpointer data)
 {
   guint reconnects = 0, quits = 0;
@@ -465,8 +366,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func, seeing) \
-  g_test_add ("/menu/" path, Fixture, (seeing) ? GINT_TO_POINTER (1) : NULL, fixture_set_up, \
-              func, fixture_tear_down)
+  g_test_add ("/menu/" path, MenuFixture, (seeing) ? GINT_TO_POINTER (1) : NULL, \
+              menu_fixture_set_up, func, menu_fixture_tear_down)
   ADD ("structure", test_structure, FALSE);
   ADD ("states", test_states, TRUE);
   ADD ("idle-minutes", test_idle_minutes, TRUE);
