@@ -110,21 +110,30 @@ parse_object (const char *text)
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
-static void
-test_connect (void)
+/* Signed as in the V3 vectors (identity, nonce, time), so they can check
+ * it; the device token is sent only when TOKEN is NULL. */
+static JsonObject *
+connect_frame (const char *display_name, const char *token)
 {
   g_autoptr (PresOpenclawIdentity) identity = counting_identity ();
   PresOpenclawConnect connect = {
     .request_id = "connect-1",
     .instance_id = "inst-1",
-    .display_name = "desk",
-    .token = "tok-123",
+    .display_name = display_name,
+    .token = token,
     .device_token = "devtok",
     .nonce = NONCE,
     .signed_at = SIGNED_AT,
   };
   g_autofree char *text = pres_openclaw_build_connect (&connect, identity);
-  g_autoptr (JsonObject) frame = parse_object (text);
+
+  return parse_object (text);
+}
+
+static void
+test_connect (void)
+{
+  g_autoptr (JsonObject) frame = connect_frame ("desk", "tok-123");
   JsonObject *params = json_object_get_object_member (frame, "params");
   JsonObject *client = json_object_get_object_member (params, "client");
   JsonObject *auth = json_object_get_object_member (params, "auth");
@@ -158,19 +167,11 @@ test_connect (void)
 static void
 test_connect_device_token (void)
 {
-  g_autoptr (PresOpenclawIdentity) identity = counting_identity ();
-  PresOpenclawConnect connect = {
-    .request_id = "connect-2",
-    .instance_id = "inst-1",
-    .device_token = "devtok",
-    .nonce = NONCE,
-    .signed_at = SIGNED_AT,
-  };
-  g_autofree char *text = pres_openclaw_build_connect (&connect, identity);
-  g_autoptr (JsonObject) frame = parse_object (text);
+  g_autoptr (JsonObject) frame = connect_frame (NULL, NULL);
   JsonObject *params = json_object_get_object_member (frame, "params");
   JsonObject *auth = json_object_get_object_member (params, "auth");
   JsonObject *client = json_object_get_object_member (params, "client");
+  g_autoptr (PresOpenclawIdentity) identity = counting_identity ();
   const char *const scopes[] = { "operator.read", "operator.admin", NULL };
   g_autofree char *payload
     = pres_openclaw_signature_payload (SEED_ID, scopes, SIGNED_AT, "devtok", NONCE);
