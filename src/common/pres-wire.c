@@ -79,6 +79,51 @@ has_control_chars (const char *text)
   return FALSE;
 }
 
+/* Every field error names the field first, so that a client can tell which
+ * one to fix. */
+static gboolean G_GNUC_PRINTF (3, 4)
+set_field_error (GError    **error,
+                 const char *name,
+                 const char *format,
+                 ...)
+{
+  g_autofree char *detail = NULL;
+  va_list args;
+
+  va_start (args, format);
+  detail = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD, "%s: %s", name, detail);
+  return FALSE;
+}
+
+/* Finds member NAME, which must hold a scalar of VALUE_TYPE (TYPE_NAME in the
+ * error).  A null member counts as absent; when absent and not REQUIRED, *out
+ * is NULL and the caller keeps its default. */
+static gboolean
+get_value_node (JsonObject *object,
+                const char *name,
+                gboolean    required,
+                GType       value_type,
+                const char *type_name,
+                JsonNode  **out,
+                GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    {
+      if (required)
+        return set_field_error (error, name, "required");
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != value_type)
+    return set_field_error (error, name, "must be %s", type_name);
+  *out = node;
+  return TRUE;
+}
+
 /* Reads an optional string member into *out (left NULL when absent or null).
  * Strings are shown to people and stored: bounded, no control characters. */
 static gboolean
@@ -89,48 +134,24 @@ get_string (JsonObject *object,
             char      **out,
             GError    **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  JsonNode *node;
   const char *text;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    {
-      if (!required)
-        return TRUE;
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: required", name);
-      return FALSE;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: must be a string", name);
-      return FALSE;
-    }
+  if (!get_value_node (object, name, required, G_TYPE_STRING, "a string", &node, error))
+    return FALSE;
+  if (node == NULL)
+    return TRUE;
   text = json_node_get_string (node);
   if (required && *text == '\0')
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: must not be empty", name);
-      return FALSE;
-    }
+    return set_field_error (error, name, "must not be empty");
   if (strlen (text) > PRES_WIRE_MAX_STRING_BYTES)
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: at most %d bytes are allowed", name, PRES_WIRE_MAX_STRING_BYTES);
-      return FALSE;
-    }
+    return set_field_error (error, name, "at most %d bytes are allowed",
+                            PRES_WIRE_MAX_STRING_BYTES);
   if (max_chars > 0 && (gsize) g_utf8_strlen (text, -1) > max_chars)
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: at most %" G_GSIZE_FORMAT " characters are allowed", name, max_chars);
-      return FALSE;
-    }
+    return set_field_error (error, name, "at most %" G_GSIZE_FORMAT " characters are allowed",
+                            max_chars);
   if (has_control_chars (text))
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: control characters are not allowed", name);
-      return FALSE;
-    }
+    return set_field_error (error, name, "control characters are not allowed");
   *out = g_strdup (text);
   return TRUE;
 }
@@ -145,31 +166,17 @@ get_int (JsonObject *object,
          gint64     *out,
          GError    **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  JsonNode *node;
   gint64 value;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    {
-      if (!required)
-        return TRUE;
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: required", name);
-      return FALSE;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: must be an integer", name);
-      return FALSE;
-    }
+  if (!get_value_node (object, name, required, G_TYPE_INT64, "an integer", &node, error))
+    return FALSE;
+  if (node == NULL)
+    return TRUE;
   value = json_node_get_int (node);
   if (value < min || value > max)
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "%s: must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, name,
-                   min, max);
-      return FALSE;
-    }
+    return set_field_error (error, name,
+                            "must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, min, max);
   *out = value;
   return TRUE;
 }
