@@ -15,6 +15,7 @@ struct _PresRedisLua
   gpointer owner;
   char *library; /* the header naming it, then presence.lua */
   char *names[PRES_REDIS_LUA_N_FUNCTIONS];
+  gboolean refusing; /* an error reply was said; quiet until a call succeeds */
 };
 
 typedef struct
@@ -46,8 +47,16 @@ function_cb (PresRedisConnection *conn,
       function_send (call);
       return;
     }
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-    g_warning ("function %s: %s", function_names[call->function], reply->str);
+  /* A Redis refusing every call (too old, out of memory) says so once, not
+   * once per heartbeat (its messages quote the arguments, so each differs). */
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !lua->refusing)
+    {
+      g_warning ("function %s: %s (said once until a call succeeds)",
+                 function_names[call->function], reply->str);
+      lua->refusing = TRUE;
+    }
+  else if (reply != NULL && reply->type != REDIS_REPLY_ERROR)
+    lua->refusing = FALSE;
   call->done (lua->owner, reply, error, call->data);
   g_strfreev (call->argv);
   g_free (call);

@@ -24,10 +24,11 @@ N_BUCKETS = 16
 class Redis:
     """A private redis-server on a unix socket; restartable on the same path."""
 
-    def __init__(self):
+    def __init__(self, *options):
         self.tmp = tempfile.TemporaryDirectory(prefix="pres-redis-it-")
         self.socket = os.path.join(self.tmp.name, "redis.sock")
         self.address = "unix:" + self.socket
+        self.options = list(options)
         self.proc = None
         self.start()
 
@@ -35,7 +36,7 @@ class Redis:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", "0", "--unixsocket", self.socket, "--save", "",
              "--appendonly", "no", "--dir", self.tmp.name,
-             "--logfile", os.path.join(self.tmp.name, "redis.log")],
+             "--logfile", os.path.join(self.tmp.name, "redis.log")] + self.options,
             start_new_session=True)
         wait_for(lambda: self.cli_ok("PING"), 10, "redis-server to answer")
 
@@ -416,6 +417,30 @@ def case_outage_lagging_index(binary, redis):
         a.stop()
 
 
+def case_no_functions(binary, redis):
+    """A Redis without functions (older than 7.0, or with FCALL renamed away):
+    heartbeats are refused as unavailable, and stderr says why once rather
+    than once per heartbeat."""
+    redis.stop()
+    old = Redis("--rename-command", "FCALL", "", "--rename-command", "FUNCTION", "")
+    try:
+        a = Server(binary, "--dev", "--store", old.address, tokens=None)
+        try:
+            for seq in range(1, 21):
+                status, hdrs, reply = put(a, "lena", "online", seq)
+                check(status == 503 and reply["error"]["code"] == "unavailable",
+                      "heartbeat %d: %d %r" % (seq, status, reply))
+                check(int(hdrs.get("Retry-After", "0")) > 0, "no Retry-After")
+            errors = a.errors()
+            check("Redis ≥ 7.0 is needed" in errors, "no clear error on stderr: %s" % errors)
+            check(errors.count("function heartbeat:") == 1,
+                  "the refusal said %d times:\n%s" % (errors.count("function heartbeat:"), errors))
+        finally:
+            a.stop()
+    finally:
+        old.stop()
+
+
 CASES = {
     "cross-node": case_cross_node,
     "offline-once": case_offline_once,
@@ -425,6 +450,7 @@ CASES = {
     "flush-dead-agent": case_flush_dead_agent,
     "down": case_down,
     "outage-lagging-index": case_outage_lagging_index,
+    "no-functions": case_no_functions,
 }
 
 
