@@ -43,7 +43,7 @@ reply_error (PresHttpApi     *self,
   g_debug ("%s %s → %u %s: %s", pres_http_request_get_method (req),
            pres_http_request_get_path (req), status, code, message);
   pres_metrics_reject (self->metrics, status);
-  reply_json (req, status, pres_wire_error_to_json (code, message));
+  pres_http_request_respond_error (req, status, code, message);
 }
 
 static void

@@ -337,6 +337,17 @@ pres_http_request_respond (PresHttpRequest *req,
   request_finish (req, out);
 }
 
+void
+pres_http_request_respond_error (PresHttpRequest *req,
+                                 guint            status,
+                                 const char      *code,
+                                 const char      *message)
+{
+  g_autofree char *body = pres_wire_error_to_json (code, message);
+
+  pres_http_request_respond (req, status, "application/json", body, strlen (body));
+}
+
 PresHttpConnection *
 pres_http_request_upgrade (PresHttpRequest            *req,
                            const PresHttpUpgradeFuncs *funcs,
@@ -376,7 +387,6 @@ conn_reject (PresHttpConnection *conn,
 {
   PresHttpServer *self = conn->server;
   PresHttpRequest *req = request_new (conn, 0);
-  g_autofree char *body = pres_wire_error_to_json (code, message);
 
   g_debug ("refused a request: %u %s: %s", status, code, message);
   if (self->reject != NULL)
@@ -384,7 +394,7 @@ conn_reject (PresHttpConnection *conn,
   conn->no_more_requests = TRUE;
   req->close_after = TRUE;
   g_queue_push_tail (&conn->in_flight, req);
-  pres_http_request_respond (req, status, "application/json", body, strlen (body));
+  pres_http_request_respond_error (req, status, code, message);
 }
 
 static void
@@ -660,7 +670,6 @@ pres_http_connection_ready (PresHttpConnection *conn,
   if (conn->server != NULL && (conn->dirty_link.data != NULL || (events & EPOLLOUT)))
     pres_http_connection_flush (conn);
 }
-
 
 const char *
 pres_http_request_get_method (PresHttpRequest *req)

@@ -135,9 +135,7 @@ pres_http_server_route (PresHttpServer  *self,
 
   if (route == NULL)
     {
-      g_autofree char *body = pres_wire_error_to_json ("not_found", "no such endpoint");
-
-      pres_http_request_respond (req, 404, "application/json", body, strlen (body));
+      pres_http_request_respond_error (req, 404, "not_found", "no such endpoint");
       return;
     }
   pres_http_request_ref (req);

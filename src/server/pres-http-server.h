@@ -77,6 +77,11 @@ void             pres_http_request_respond (PresHttpRequest *req,
                                             const char      *content_type,
                                             const char      *body,
                                             gsize            length);
+/* Answers with the protocol's JSON error body: {"error": {code, message}}. */
+void             pres_http_request_respond_error (PresHttpRequest *req,
+                                                  guint            status,
+                                                  const char      *code,
+                                                  const char      *message);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PresHttpRequest, pres_http_request_unref)
 

@@ -233,6 +233,22 @@ read_next (PresRedisEvents *self)
                                  NULL);
 }
 
+const char *
+pres_redis_events_newest_id (const redisReply *reply)
+{
+  const redisReply *entry;
+
+  if (reply->type != REDIS_REPLY_ARRAY)
+    return NULL;
+  if (reply->elements == 0)
+    return "0-0";
+  entry = reply->element[0];
+  if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 1
+      || entry->element[0]->type != REDIS_REPLY_STRING)
+    return NULL;
+  return entry->element[0]->str;
+}
+
 typedef struct
 {
   PresRedisEvents *self;
@@ -248,20 +264,18 @@ prime_cb (PresRedisConnection *conn,
   g_autofree Prime *prime = user_data;
   PresRedisEvents *self = prime->self;
 
+  const char *newest;
+
   if (error != NULL || self->closing || self->last_ids[prime->bucket] != NULL)
     return;
-  if (reply->type != REDIS_REPLY_ARRAY)
+  newest = pres_redis_events_newest_id (reply);
+  if (newest == NULL)
     {
       g_warning ("event stream: %s",
                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
       return;
     }
-  /* The newest entry's id, or the start of a stream that is not there yet. */
-  if (reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY
-      && reply->element[0]->element[0]->str != NULL)
-    self->last_ids[prime->bucket] = g_strdup (reply->element[0]->element[0]->str);
-  else
-    self->last_ids[prime->bucket] = g_strdup ("0-0");
+  self->last_ids[prime->bucket] = g_strdup (newest);
   if (++self->n_primed == PRES_REDIS_N_BUCKETS)
     {
       g_debug ("event stream: reading from the streams' ends");

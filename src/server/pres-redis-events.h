@@ -27,6 +27,10 @@ void pres_redis_events_free (PresRedisEvents *self);
 /* TRUE once the stream positions are known: from then on no change is missed. */
 gboolean pres_redis_events_is_primed (PresRedisEvents *self);
 
+/* The newest entry's id in a reply to "XREVRANGE key + - COUNT 1", "0-0"
+ * for a stream that is not there yet, NULL for anything else.  Borrowed. */
+const char *pres_redis_events_newest_id (const redisReply *reply);
+
 /* Calls func once the streams were read up to ids (one per bucket, as
  * "ms-seq"), or with the reader closing. */
 void pres_redis_events_wait (PresRedisEvents *self,

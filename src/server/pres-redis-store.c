@@ -483,28 +483,30 @@ typedef struct
   PresRedisSyncFunc func;
   gpointer user_data;
   char *ids[PRES_REDIS_N_BUCKETS];
-  guint answered;
   gboolean failed;
 } SyncCall;
 
 static void
-sync_cb (PresRedisConnection *conn,
-         redisReply          *reply,
-         const GError        *error,
-         gpointer             user_data)
+sync_reply (redisReply *reply,
+            guint       bucket,
+            gpointer    user_data)
 {
   SyncCall *call = user_data;
-  guint bucket = call->answered++;
+  const char *newest = pres_redis_events_newest_id (reply);
 
-  if (error != NULL || reply->type != REDIS_REPLY_ARRAY)
+  if (newest == NULL)
     call->failed = TRUE;
-  else if (reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_ARRAY)
-    call->ids[bucket] = g_strdup (reply->element[0]->element[0]->str);
   else
-    call->ids[bucket] = g_strdup ("0-0");
-  if (call->answered < PRES_REDIS_N_BUCKETS)
-    return;
-  if (call->failed || call->self->events == NULL)
+    call->ids[bucket] = g_strdup (newest);
+}
+
+static void
+sync_done (const GError *error,
+           gpointer      user_data)
+{
+  SyncCall *call = user_data;
+
+  if (error != NULL || call->failed || call->self->events == NULL)
     call->func (call->user_data);
   else
     pres_redis_events_wait (call->self->events, (const char *const *)call->ids, call->func,
@@ -520,15 +522,17 @@ pres_redis_store_sync (PresRedisStore  *self,
                        gpointer         user_data)
 {
   SyncCall *call = g_new0 (SyncCall, 1);
+  PresRedisBatch *batch = pres_redis_batch_new (self->conn, sync_reply, sync_done, call);
 
   call->self = self;
   call->func = func;
   call->user_data = user_data;
   /* The streams' ends now; then wait for the reader to get there. */
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-    pres_redis_connection_command (
-      self->conn, 0, sync_cb, call, 6,
-      (const char *[]) { "XREVRANGE", self->bucket_keys[b][1], "+", "-", "COUNT", "1" }, NULL);
+    pres_redis_batch_add (
+      batch, 6,
+      (const char *[]) { "XREVRANGE", self->bucket_keys[b][1], "+", "-", "COUNT", "1" });
+  pres_redis_batch_close (batch);
 }
 
 gboolean

@@ -585,10 +585,8 @@ reply_error (PresStream      *self,
              const char      *code,
              const char      *message)
 {
-  g_autofree char *body = pres_wire_error_to_json (code, message);
-
   pres_metrics_reject (self->metrics, status);
-  pres_http_request_respond (req, status, "application/json", body, strlen (body));
+  pres_http_request_respond_error (req, status, code, message);
 }
 
 /* The token is checked before the handshake, so a bad one gets a 401. */

@@ -4,7 +4,6 @@
 
 #include "pres-http-parser.h"
 #include "pres-websocket.h"
-#include "pres-wire.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -510,11 +509,9 @@ pres_websocket_accept (PresHttpRequest          *req,
 
   if (problem != NULL)
     {
-      g_autofree char *body = pres_wire_error_to_json ("bad_handshake", problem);
-
       g_debug ("%s", problem);
       pres_http_request_add_response_header (req, "Sec-WebSocket-Version", "13");
-      pres_http_request_respond (req, 400, "application/json", body, strlen (body));
+      pres_http_request_respond_error (req, 400, "bad_handshake", problem);
       return NULL;
     }
   accept = pres_websocket_accept_key (pres_http_request_get_header (req, "Sec-WebSocket-Key"));
