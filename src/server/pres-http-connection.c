@@ -17,12 +17,6 @@
 #define CLOSE_TIMEOUT_US       (5 * G_USEC_PER_SEC)
 /* Idle deadlines move at most once a second: fewer heap updates. */
 #define DEADLINE_SLACK_US      G_USEC_PER_SEC
-/* Requests live for microseconds between the store's long-lived entries.
- * Allocated in one size class above glibc's small bins, a freed one is
- * taken again by the next request; smaller ones left holes between store
- * entries (measured: 510 instead of 343 B of RSS per stored instance). */
-#define REQUEST_MIN_ALLOCATION 2048
-
 static void conn_resume (PresHttpConnection *conn);
 
 /* --- output ---------------------------------------------------------------- */
@@ -75,20 +69,6 @@ conn_set_deadline (PresHttpConnection *conn,
   pres_deadline_index_set (self->deadlines, &conn->deadline, deadline);
   if (self->ready_time < 0 || deadline < self->ready_time)
     pres_http_server_arm_timer (self);
-}
-
-/* HTTP connections idle out; taken-over ones (WebSocket) keep themselves
- * alive, and closing ones have their own deadline. */
-static void
-conn_touch (PresHttpConnection *conn)
-{
-  gint64 deadline;
-
-  if (conn->upgrade_funcs != NULL || conn->closing)
-    return;
-  deadline = g_get_monotonic_time () + (gint64) conn->server->idle_timeout_ms * 1000;
-  if (conn->deadline.slot == 0 || deadline - conn->deadline.deadline > DEADLINE_SLACK_US)
-    conn_set_deadline (conn, deadline);
 }
 
 static void
@@ -222,40 +202,6 @@ pres_http_connection_flush (PresHttpConnection *conn)
 
 /* --- requests ---------------------------------------------------------------- */
 
-static PresHttpRequest *
-request_new (PresHttpConnection *conn,
-             gsize               size)
-{
-  PresHttpRequest *req = g_malloc0 (MAX (sizeof (PresHttpRequest) + size, REQUEST_MIN_ALLOCATION));
-
-  req->ref_count = 1;
-  req->conn = pres_http_connection_ref (conn);
-  return req;
-}
-
-PresHttpRequest *
-pres_http_request_ref (PresHttpRequest *req)
-{
-  g_atomic_int_inc (&req->ref_count);
-  return req;
-}
-
-void
-pres_http_request_unref (PresHttpRequest *req)
-{
-  if (!g_atomic_int_dec_and_test (&req->ref_count))
-    return;
-  g_clear_pointer (&req->query_table, g_hash_table_unref);
-  if (req->upgrade_destroy != NULL)
-    req->upgrade_destroy (req->upgrade_data);
-  if (req->extra_headers != NULL)
-    g_string_free (req->extra_headers, TRUE);
-  if (req->response != NULL)
-    g_string_free (req->response, TRUE);
-  pres_http_connection_unref (req->conn);
-  g_free (req);
-}
-
 /* Moves the answers that are next in line to the output. */
 static void
 conn_emit (PresHttpConnection *conn)
@@ -293,88 +239,15 @@ conn_emit (PresHttpConnection *conn)
     }
 }
 
-static void
-request_finish (PresHttpRequest *req,
-                GString         *response)
+void
+pres_http_connection_answered (PresHttpConnection *conn,
+                               gboolean            upgrade)
 {
-  g_autoptr (PresHttpConnection) conn = pres_http_connection_ref (req->conn);
-  gboolean upgrade = req->upgrade_funcs != NULL;
-
-  req->responded = TRUE;
-  req->response = response;
-  /* req may be gone after this. */
   conn_emit (conn);
   /* Bytes after an upgrade go to the new owner once the caller has set it
    * up: from pres_http_connection_flush, as the 101 makes the connection dirty. */
   if (!conn->in_input && !upgrade)
     conn_resume (conn);
-}
-
-void
-pres_http_request_respond (PresHttpRequest *req,
-                           guint            status,
-                           const char      *content_type,
-                           const char      *body,
-                           gsize            length)
-{
-  PresHttpServer *self = req->conn->server;
-  GString *out;
-
-  g_return_if_fail (!req->responded);
-  if (self == NULL)
-    {
-      /* The client has gone: nobody to answer. */
-      req->responded = TRUE;
-      return;
-    }
-  req->close_after |= !req->keep_alive;
-  out = g_string_sized_new (200 + length);
-  pres_http_server_append_head (self, out, status, req->extra_headers);
-  g_string_append_printf (out, "Content-Type: %s\r\nContent-Length: %" G_GSIZE_FORMAT "\r\n%s\r\n",
-                          content_type, length, req->close_after ? "Connection: close\r\n" : "");
-  if (req->method == NULL || !g_str_equal (req->method, "HEAD"))
-    g_string_append_len (out, body, length);
-  request_finish (req, out);
-}
-
-void
-pres_http_request_respond_error (PresHttpRequest *req,
-                                 guint            status,
-                                 const char      *code,
-                                 const char      *message)
-{
-  g_autofree char *body = pres_wire_error_to_json (code, message);
-
-  pres_http_request_respond (req, status, "application/json", body, strlen (body));
-}
-
-PresHttpConnection *
-pres_http_request_upgrade (PresHttpRequest            *req,
-                           const PresHttpUpgradeFuncs *funcs,
-                           gpointer                    user_data,
-                           GDestroyNotify              destroy)
-{
-  PresHttpServer *self = req->conn->server;
-  PresHttpConnection *conn;
-  GString *out;
-
-  g_return_val_if_fail (!req->responded && req->upgrade, NULL);
-  if (self == NULL)
-    {
-      req->responded = TRUE;
-      if (destroy != NULL)
-        destroy (user_data);
-      return NULL;
-    }
-  conn = pres_http_connection_ref (req->conn);
-  out = g_string_new (NULL);
-  pres_http_server_append_head (self, out, 101, req->extra_headers);
-  g_string_append (out, "\r\n");
-  req->upgrade_funcs = funcs;
-  req->upgrade_data = user_data;
-  req->upgrade_destroy = destroy;
-  request_finish (req, out);
-  return conn;
 }
 
 /* An answer of the front end itself, in line after the requests before it;
@@ -386,7 +259,7 @@ conn_reject (PresHttpConnection *conn,
              const char         *message)
 {
   PresHttpServer *self = conn->server;
-  PresHttpRequest *req = request_new (conn, 0);
+  PresHttpRequest *req = pres_http_request_new (conn, 0);
 
   g_debug ("refused a request: %u %s: %s", status, code, message);
   if (self->reject != NULL)
@@ -450,7 +323,7 @@ parse_request (PresHttpConnection *conn,
       return NULL;
     }
 
-  req = request_new (conn, head.n_headers * sizeof (PresHttpHeader) + head_len + 1 +
+  req = pres_http_request_new (conn, head.n_headers * sizeof (PresHttpHeader) + head_len + 1 +
                              head.content_length + 1);
   raw = (char *) (req->headers + head.n_headers);
   memcpy (raw, self->head_buf, head_len + 1);
@@ -537,6 +410,65 @@ http_input (PresHttpConnection *conn,
   return used;
 }
 
+/* Bytes of a request have come and the rest is awaited: a head not yet
+ * complete, or a body.  Bytes we have not looked at because answers are
+ * backed up are not the client's delay. */
+static gboolean
+conn_request_under_way (PresHttpConnection *conn)
+{
+  return conn->partial != NULL || (conn->in != NULL && conn_takes_requests (conn));
+}
+
+/* Between requests a connection idles out.  A request must be complete
+ * within the request timeout of its first byte, however its bytes trickle
+ * in: a deadline pushed back per byte would let a client hold a connection
+ * for ever at a byte a second.  Taken-over connections (WebSocket) keep
+ * themselves alive, and closing ones have their own deadline. */
+static void
+conn_schedule (PresHttpConnection *conn)
+{
+  gint64 now, deadline;
+
+  if (conn->server == NULL || conn->upgrade_funcs != NULL || conn->closing)
+    return;
+  now = g_get_monotonic_time ();
+  if (conn_request_under_way (conn))
+    {
+      if (conn->request_deadline == 0)
+        {
+          conn->request_deadline = now + (gint64) conn->server->request_timeout_ms * 1000;
+          conn_set_deadline (conn, conn->request_deadline);
+        }
+      return;
+    }
+  conn->request_deadline = 0;
+  deadline = now + (gint64) conn->server->idle_timeout_ms * 1000;
+  /* Earlier: a request's deadline gives way to a shorter idle timeout. */
+  if (conn->deadline.slot == 0 || deadline < conn->deadline.deadline ||
+      deadline - conn->deadline.deadline > DEADLINE_SLACK_US)
+    conn_set_deadline (conn, deadline);
+}
+
+void
+pres_http_connection_expired (PresHttpConnection *conn)
+{
+  g_autofree char *message = NULL;
+
+  if (conn->request_deadline == 0 || conn->closing)
+    {
+      g_debug ("closing a connection: %s", conn->closing ? "it did not finish closing" : "idle");
+      pres_http_connection_abort (conn);
+      return;
+    }
+  message = g_strdup_printf ("request: the head and body must arrive within %g s of its first byte",
+                             conn->server->request_timeout_ms / 1000.0);
+  g_clear_pointer (&conn->partial, pres_http_request_unref);
+  g_clear_pointer (&conn->in, g_byte_array_unref);
+  conn->head_scanned = 0;
+  conn->request_deadline = 0;
+  conn_reject (conn, 408, "request_timeout", message);
+}
+
 /* Offers buffered and new bytes to the HTTP parser or the connection's new
  * owner, and keeps what neither used. */
 static void
@@ -582,6 +514,7 @@ conn_input (PresHttpConnection *conn,
       conn->in = g_byte_array_sized_new (len - used);
       g_byte_array_append (conn->in, (guint8 *) data + used, len - used);
     }
+  conn_schedule (conn);
   conn_update_events (conn);
 }
 
@@ -622,7 +555,6 @@ conn_read (PresHttpConnection *conn)
     }
   if (conn->lingering)
     return;
-  conn_touch (conn);
   conn_input (conn, self->scratch, n);
 }
 
@@ -653,7 +585,7 @@ pres_http_connection_accepted (PresHttpServer        *self,
       pres_http_connection_abort (conn);
       return;
     }
-  conn_touch (conn);
+  conn_schedule (conn);
 }
 
 
@@ -669,61 +601,6 @@ pres_http_connection_ready (PresHttpConnection *conn,
    * for the end of the batch. */
   if (conn->server != NULL && (conn->dirty_link.data != NULL || (events & EPOLLOUT)))
     pres_http_connection_flush (conn);
-}
-
-const char *
-pres_http_request_get_method (PresHttpRequest *req)
-{
-  return req->method;
-}
-
-const char *
-pres_http_request_get_path (PresHttpRequest *req)
-{
-  return req->path;
-}
-
-GHashTable *
-pres_http_request_get_query (PresHttpRequest *req)
-{
-  return req->query_table;
-}
-
-const char *
-pres_http_request_get_header (PresHttpRequest *req,
-                              const char      *name)
-{
-  for (guint i = 0; i < req->n_headers; i++)
-    {
-      if (g_ascii_strcasecmp (req->headers[i].name, name) == 0)
-        return req->headers[i].value;
-    }
-  return NULL;
-}
-
-const char *
-pres_http_request_get_body (PresHttpRequest *req,
-                            gsize           *length)
-{
-  if (length != NULL)
-    *length = req->body_length;
-  return req->body != NULL ? req->body : "";
-}
-
-GSocketAddress *
-pres_http_request_dup_peer_address (PresHttpRequest *req)
-{
-  return g_socket_address_new_from_native (&req->conn->peer, req->conn->peer_len);
-}
-
-void
-pres_http_request_add_response_header (PresHttpRequest *req,
-                                       const char      *name,
-                                       const char      *value)
-{
-  if (req->extra_headers == NULL)
-    req->extra_headers = g_string_new (NULL);
-  g_string_append_printf (req->extra_headers, "%s: %s\r\n", name, value);
 }
 
 PresHttpConnection *

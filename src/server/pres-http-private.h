@@ -20,6 +20,9 @@ struct _PresHttpConnection
   int fd;
   guint32 events; /* registered with epoll */
   PresDeadlineNode deadline;
+  /* When the request under way must be complete, from its first byte; 0
+   * between requests. */
+  gint64 request_deadline;
   GList link;       /* in server->conns */
   GList dirty_link; /* in server->dirty while output waits */
   GByteArray *in;   /* received and not used yet; NULL when empty */
@@ -78,6 +81,7 @@ struct _PresHttpServer
 
   char *server_header;
   guint idle_timeout_ms;
+  guint request_timeout_ms;
   guint max_connections;
   gsize max_body;
   PresHttpRejectFunc reject;
@@ -118,5 +122,16 @@ void pres_http_connection_accepted (PresHttpServer        *self,
 void pres_http_connection_ready (PresHttpConnection *conn,
                                  guint32             events);
 void pres_http_connection_flush (PresHttpConnection *conn);
+/* A request's answer is ready: sends what is next in line. */
+void pres_http_connection_answered (PresHttpConnection *conn,
+                                    gboolean            upgrade);
+/* Its deadline passed: an idle or closing connection closes, one with a
+ * request under way is answered 408 first. */
+void pres_http_connection_expired (PresHttpConnection *conn);
+
+/* pres-http-request.c */
+/* A request with room for size bytes of headers, head and body. */
+PresHttpRequest *pres_http_request_new (PresHttpConnection *conn,
+                                        gsize               size);
 /* Closes at once. */
 void pres_http_connection_abort (PresHttpConnection *conn);

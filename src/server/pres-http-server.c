@@ -13,6 +13,7 @@
 #include "pres-wire.h"
 
 #define DEFAULT_IDLE_TIMEOUT_MS (60 * 1000)
+#define DEFAULT_REQUEST_TIMEOUT_MS (10 * 1000)
 #define DEFAULT_MAX_CONNECTIONS 100000
 #define MAX_EVENTS              256
 #define MAX_ACCEPTS             256 /* per dispatch, so one busy listener cannot starve the rest */
@@ -48,6 +49,7 @@ reason_phrase (guint status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
@@ -231,8 +233,7 @@ expire_connections (PresHttpServer *self)
       PresHttpConnection *conn =
         (PresHttpConnection *) ((char *) node - G_STRUCT_OFFSET (PresHttpConnection, deadline));
 
-      g_debug ("closing a connection: %s", conn->closing ? "it did not finish closing" : "idle");
-      pres_http_connection_abort (conn);
+      pres_http_connection_expired (conn);
     }
 }
 
@@ -339,6 +340,13 @@ pres_http_server_set_idle_timeout (PresHttpServer *self,
 }
 
 void
+pres_http_server_set_request_timeout (PresHttpServer *self,
+                                      guint           timeout_ms)
+{
+  self->request_timeout_ms = timeout_ms;
+}
+
+void
 pres_http_server_set_max_connections (PresHttpServer *self,
                                       guint           max_connections)
 {
@@ -430,6 +438,7 @@ static void
 pres_http_server_init (PresHttpServer *self)
 {
   self->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+  self->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
   self->max_connections = DEFAULT_MAX_CONNECTIONS;
   self->max_body = PRES_WIRE_MAX_BODY_BYTES;
   self->routes = g_array_new (FALSE, FALSE, sizeof (Route));

@@ -11,7 +11,8 @@ G_BEGIN_DECLS
  *
  * Keep-alive by default, pipelined requests answered in order, bodies by
  * Content-Length only (head ≤ 8 KiB, body ≤ the configured maximum), idle
- * connections closed by one timer for all.  A handler may answer at once or
+ * connections closed by one timer for all, and every request complete
+ * within a fixed time of its first byte (10 s unless set), or answered 408.  A handler may answer at once or
  * later (the store may be asynchronous): a request holds its connection, and
  * an answer for a connection that has gone is dropped.  Output queued during
  * a main-loop iteration is sent once, with one send() per connection. */
@@ -33,6 +34,8 @@ typedef void (*PresHttpRejectFunc) (guint    status,
 PresHttpServer *pres_http_server_new (const char *server_header);
 void            pres_http_server_set_idle_timeout (PresHttpServer *self,
                                                    guint           timeout_ms);
+void            pres_http_server_set_request_timeout (PresHttpServer *self,
+                                                      guint           timeout_ms);
 void            pres_http_server_set_max_connections (PresHttpServer *self,
                                                       guint           max_connections);
 void            pres_http_server_set_max_body (PresHttpServer *self,

@@ -375,6 +375,86 @@ test_idle_timeout (Fixture       *f,
   close (fd);
 }
 
+/* Sends text a byte at a time, a byte every 20 ms, until a response
+ * comes; the deadline fails the test. */
+static char *
+client_trickle (int         fd,
+                const char *text,
+                GString    *buf,
+                guint      *status,
+                gsize      *sent)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+  g_autofree char *head = NULL;
+  char *body = NULL;
+
+  for (*sent = 0; !has_responses (buf, GUINT_TO_POINTER (1)); (*sent)++)
+    {
+      gint64 next = g_get_monotonic_time () + 20 * 1000;
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      client_send (fd, text + *sent % strlen (text), 1);
+      while (g_get_monotonic_time () < next)
+        {
+          char chunk[4096];
+          ssize_t n;
+
+          while (g_main_context_iteration (NULL, FALSE))
+            ;
+          if (poll (&pfd, 1, 1) <= 0)
+            continue;
+          n = recv (fd, chunk, sizeof chunk, 0);
+          if (n > 0)
+            g_string_append_len (buf, chunk, n);
+        }
+    }
+  g_assert_true (take_response (buf, status, &head, &body));
+  return body;
+}
+
+/* A request trickling in a byte at a time is cut off at a fixed time from
+ * its first byte, head or body, although every byte comes well within the
+ * idle timeout. */
+static void
+test_request_timeout (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *heads[] = {
+    "GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    NULL,
+  };
+  const char *body_head = "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n";
+
+  pres_http_server_set_idle_timeout (f->server, 2000);
+  pres_http_server_set_request_timeout (f->server, 300);
+  heads[1] = body_head;
+  for (guint i = 0; i < G_N_ELEMENTS (heads); i++)
+    {
+      g_autoptr (GString) buf = g_string_new (NULL);
+      g_autofree char *body = NULL;
+      guint status;
+      gsize sent;
+      int fd = client_connect (f);
+
+      if (heads[i] == body_head)
+        {
+          client_send_text (fd, body_head);
+          body = client_trickle (fd, "x", buf, &status, &sent);
+        }
+      else
+        body = client_trickle (fd, heads[i], buf, &status, &sent);
+      g_test_message ("answered %u after %" G_GSIZE_FORMAT " bytes", status, sent);
+      g_assert_cmpuint (status, ==, 408);
+      g_assert_nonnull (strstr (body, "\"request_timeout\""));
+      /* Cut off long before the idle timeout could have been reached. */
+      g_assert_cmpuint (sent, <, 2000 / 20);
+      client_expect_eof (fd, buf);
+      close (fd);
+    }
+  LOOP_UNTIL (pres_http_server_get_n_connections (f->server) == 0);
+}
+
 static void
 test_connection_close (Fixture       *f,
                        gconstpointer  data)
@@ -627,6 +707,7 @@ main (int   argc,
   ADD ("/http-server/keep-alive", test_keep_alive);
   ADD ("/http-server/pipelined", test_pipelined);
   ADD ("/http-server/idle-timeout", test_idle_timeout);
+  ADD ("/http-server/request-timeout", test_request_timeout);
   ADD ("/http-server/connection-close", test_connection_close);
   ADD ("/http-server/refusals", test_refusals);
   ADD ("/http-server/not-found", test_not_found);
