@@ -240,6 +240,13 @@ parse_request_line (char               *line,
   head->method = line;
   if (!is_token (line))
     return bad_request (error, "request line: invalid method");
+  /* Methods are case-sensitive (RFC 9110 §9.1) and every one we answer is
+   * upper-case: "get" is not GET, and must not be served as if it were. */
+  for (const char *c = line; *c != '\0'; c++)
+    {
+      if (g_ascii_islower (*c))
+        return bad_request (error, "request line: methods are case-sensitive (GET, not get)");
+    }
 
   if (strlen (version) != 8 || !g_str_has_prefix (version, "HTTP/") ||
       !g_ascii_isdigit (version[5]) || version[6] != '.' || !g_ascii_isdigit (version[7]))
@@ -306,7 +313,7 @@ interpret_headers (PresHttpHead       *head,
                    PresHttpParseError *error)
 {
   gboolean close = FALSE, upgrade_token = FALSE, seen_length = FALSE;
-  guint n_host = 0;
+  guint n_host = 0, n_authorization = 0;
 
   for (guint i = 0; i < head->n_headers; i++)
     {
@@ -323,6 +330,8 @@ interpret_headers (PresHttpHead       *head,
                      "body: send a Content-Length (at most 4096 bytes), not a chunked body");
       else if (g_ascii_strcasecmp (name, "Host") == 0)
         n_host++;
+      else if (g_ascii_strcasecmp (name, "Authorization") == 0)
+        n_authorization++;
       else if (g_ascii_strcasecmp (name, "Connection") == 0)
         {
           close |= pres_http_header_has_token (value, "close");
@@ -333,6 +342,10 @@ interpret_headers (PresHttpHead       *head,
     }
   if (head->minor_version == 1 && n_host != 1)
     return bad_request (error, "headers: an HTTP/1.1 request needs exactly one Host");
+  /* Which of two credentials counts would be a guess, and a front proxy may
+   * guess differently: refuse, as for two Content-Lengths. */
+  if (n_authorization > 1)
+    return bad_request (error, "headers: at most one Authorization is allowed");
   head->keep_alive = head->minor_version == 1 && !close;
   head->upgrade = upgrade_token && pres_http_head_get_header (head, "Upgrade") != NULL;
   head->expect_continue &= head->minor_version == 1;

@@ -210,6 +210,44 @@ test_bad_headers (void)
   g_assert_cmpint (head.content_length, ==, 5);
 }
 
+/* Methods are case-sensitive: a lower-case one is not served as its
+ * upper-case namesake. */
+static void
+test_lowercase_method (void)
+{
+  const char *bad[] = {
+    "get /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    "Get /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    "pUT /v1/instances/a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+  };
+  g_autofree char *copy = NULL;
+  PresHttpHead head;
+  PresHttpParseError error;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    expect_refused (bad[i], 400, "bad_request");
+  g_assert_true (parse ("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &copy, &head, &error));
+  g_assert_cmpstr (head.method, ==, "GET");
+}
+
+/* Two credentials: which one counts would be a guess. */
+static void
+test_two_authorizations (void)
+{
+  const char *bad[] = {
+    "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nauthorization: Bearer a\r\n\r\n",
+  };
+  g_autofree char *copy = NULL;
+  PresHttpHead head;
+  PresHttpParseError error;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    expect_refused (bad[i], 400, "bad_request");
+  g_assert_true (parse ("GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n\r\n", &copy,
+                        &head, &error));
+}
+
 static void
 test_chunked (void)
 {
@@ -330,6 +368,8 @@ main (int   argc,
   g_test_add_func ("/http-parser/too-many-headers", test_too_many_headers);
   g_test_add_func ("/http-parser/bad-request-lines", test_bad_request_lines);
   g_test_add_func ("/http-parser/bad-headers", test_bad_headers);
+  g_test_add_func ("/http-parser/lowercase-method", test_lowercase_method);
+  g_test_add_func ("/http-parser/two-authorizations", test_two_authorizations);
   g_test_add_func ("/http-parser/chunked", test_chunked);
   g_test_add_func ("/http-parser/connection", test_connection);
   g_test_add_func ("/http-parser/targets", test_targets);
