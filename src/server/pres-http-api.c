@@ -46,6 +46,26 @@ reply_error (PresHttpApi     *self,
   pres_http_request_respond_error (req, status, code, message);
 }
 
+/* RFC 9110 §15.5.6: a 405 says which methods the resource takes. */
+static void
+reply_method_not_allowed (PresHttpApi     *self,
+                          PresHttpRequest *req,
+                          const char      *resource,
+                          const char      *allow)
+{
+  g_autofree char *message = g_strdup_printf ("%s: only %s allowed", resource, allow);
+
+  pres_http_request_add_response_header (req, "Allow", allow);
+  reply_error (self, req, 405, "method_not_allowed", message);
+}
+
+/* What a read answers to: GET, and HEAD as GET without the body. */
+static gboolean
+is_read_method (const char *method)
+{
+  return g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
+}
+
 static void
 reply_wire_error (PresHttpApi     *self,
                   PresHttpRequest *req,
@@ -340,8 +360,7 @@ instances_cb (PresHttpServer  *server,
       if (g_str_equal (method, "GET"))
         handle_list (self, req, &identity);
       else
-        reply_error (self, req, 405, "method_not_allowed",
-                     "/v1/instances: only GET is allowed");
+        reply_method_not_allowed (self, req, "/v1/instances", "GET");
       return;
     }
 
@@ -356,8 +375,7 @@ instances_cb (PresHttpServer  *server,
   else if (g_str_equal (method, "DELETE"))
     handle_delete (self, req, &identity, instance_id);
   else
-    reply_error (self, req, 405, "method_not_allowed",
-                 "/v1/instances/{id}: only PUT and DELETE are allowed");
+    reply_method_not_allowed (self, req, "/v1/instances/{id}", "PUT, DELETE");
 }
 
 /* Without the store, a state is "unknown" rather than an invented offline. */
@@ -410,8 +428,7 @@ presence_cb (PresHttpServer  *server,
     return;
   if (!g_str_equal (pres_http_request_get_method (req), "GET"))
     {
-      reply_error (self, req, 405, "method_not_allowed",
-                   "/v1/presence: only GET is allowed");
+      reply_method_not_allowed (self, req, "/v1/presence", "GET");
       return;
     }
   if (ids_param == NULL || *ids_param == '\0')
@@ -450,12 +467,33 @@ presence_cb (PresHttpServer  *server,
                          pending->ids->len, states_cb, pending);
 }
 
+/* The unauthenticated endpoints, /healthz and /metrics: exactly their
+ * path, and read methods only. */
+static gboolean
+check_plain_read (PresHttpApi     *self,
+                  PresHttpRequest *req,
+                  const char      *path)
+{
+  if (!g_str_equal (pres_http_request_get_path (req), path))
+    {
+      reply_error (self, req, 404, "not_found", "no such endpoint");
+      return FALSE;
+    }
+  if (!is_read_method (pres_http_request_get_method (req)))
+    {
+      reply_method_not_allowed (self, req, path, "GET, HEAD");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 healthz_cb (PresHttpServer  *server,
             PresHttpRequest *req,
             gpointer         user_data)
 {
-  reply_json (req, 200, g_strdup ("{\"status\":\"ok\"}"));
+  if (check_plain_read (user_data, req, "/healthz"))
+    reply_json (req, 200, g_strdup ("{\"status\":\"ok\"}"));
 }
 
 static void
@@ -486,8 +524,9 @@ metrics_cb (PresHttpServer  *server,
             PresHttpRequest *req,
             gpointer         user_data)
 {
-  pres_store_get_counts (PRES_HTTP_API (user_data)->store, counts_cb,
-                         pending_new (user_data, req, NULL));
+  if (check_plain_read (user_data, req, "/metrics"))
+    pres_store_get_counts (PRES_HTTP_API (user_data)->store, counts_cb,
+                           pending_new (user_data, req, NULL));
 }
 
 static void

@@ -485,8 +485,6 @@ check_handshake (PresHttpRequest *req)
   const char *connection = pres_http_request_get_header (req, "Connection");
   const char *version = pres_http_request_get_header (req, "Sec-WebSocket-Version");
 
-  if (!g_str_equal (pres_http_request_get_method (req), "GET"))
-    return "WebSocket handshake: the method must be GET";
   if (upgrade == NULL || !pres_http_header_has_token (upgrade, "websocket") ||
       connection == NULL || !pres_http_header_has_token (connection, "upgrade"))
     return "WebSocket handshake: needs Upgrade: websocket and Connection: Upgrade";
@@ -507,6 +505,14 @@ pres_websocket_accept (PresHttpRequest          *req,
   PresHttpConnection *conn;
   PresWebSocket *ws;
 
+  /* Like every other route: another method is a 405 that says which. */
+  if (!g_str_equal (pres_http_request_get_method (req), "GET"))
+    {
+      pres_http_request_add_response_header (req, "Allow", "GET");
+      pres_http_request_respond_error (req, 405, "method_not_allowed",
+                                       "WebSocket handshake: only GET allowed");
+      return NULL;
+    }
   if (problem != NULL)
     {
       g_debug ("%s", problem);
