@@ -1,6 +1,11 @@
 #define G_LOG_DOMAIN "pres-server"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pres-auth.h"
 #include "pres-error.h"
@@ -134,15 +139,81 @@ pres_auth_new_from_data (const char *data,
   return g_steal_pointer (&self);
 }
 
+/* The tokens are the participants' passwords: a file that others may read
+ * has given them away already, so the server refuses it rather than
+ * starting with secrets that are no longer secret (as ssh refuses a key). */
+static gboolean
+check_private (int          fd,
+               const char  *path,
+               GError     **error)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "tokens file %s: %s",
+                   path, g_strerror (errno));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                   "tokens file %s: not a regular file", path);
+      return FALSE;
+    }
+  if ((st.st_mode & 077) != 0)
+    {
+      g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                   "tokens file %s: permissions %04o are too open: it holds secrets and must "
+                   "not be accessible by group or others (chmod 600 %s)",
+                   path, (guint) (st.st_mode & 07777), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 PresAuth *
 pres_auth_new_from_file (const char *path,
                          GError    **error)
 {
-  g_autofree char *data = NULL;
+  g_autoptr (GString) data = g_string_new (NULL);
+  char chunk[4096];
+  ssize_t n;
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
 
-  if (!g_file_get_contents (path, &data, NULL, error))
-    return NULL;
-  return pres_auth_new_from_data (data, error);
+  if (fd < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "tokens file %s: %s",
+                   path, g_strerror (errno));
+      return NULL;
+    }
+  /* The mode of the file read, not of whatever the path names later. */
+  if (!check_private (fd, path, error))
+    {
+      close (fd);
+      return NULL;
+    }
+  while ((n = read (fd, chunk, sizeof chunk)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "tokens file %s: %s", path, g_strerror (errno));
+          close (fd);
+          return NULL;
+        }
+      g_string_append_len (data, chunk, n);
+    }
+  close (fd);
+  if (memchr (data->str, '\0', data->len) != NULL)
+    {
+      g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
+                   "tokens file %s: not a text file (it contains a NUL byte)", path);
+      return NULL;
+    }
+  return pres_auth_new_from_data (data->str, error);
 }
 
 PresAuth *

@@ -23,7 +23,8 @@ G_DECLARE_FINAL_TYPE (PresAuth, pres_auth, PRES, AUTH, GObject)
  *
  * Blank lines and lines starting with '#' are ignored.  "always-online"
  * marks an AI agent that reads online without devices; "admin" lets the
- * token list every participant's instances. */
+ * token list every participant's instances.  A file that group or others
+ * may access is refused: the tokens in it are no longer secret. */
 PresAuth *pres_auth_new_from_file (const char *path,
                                    GError    **error);
 PresAuth *pres_auth_new_from_data (const char *data,

@@ -51,7 +51,8 @@ class Server:
         cmd = [binary, "--listen", "127.0.0.1:0"]
         if tokens is not None:
             path = os.path.join(self.tmp.name, "tokens")
-            with open(path, "w") as f:
+            # The server refuses a tokens file that others may read.
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(tokens)
             cmd += ["--tokens", path]
         cmd += list(args)

@@ -1,4 +1,8 @@
+#include <glib/gstdio.h>
+#include <string.h>
+
 #include "pres-auth.h"
+#include "pres-error.h"
 #include "pres-event-log.h"
 #include "pres-rate-limit.h"
 
@@ -140,6 +144,39 @@ test_auth_bad_files (void)
     }
 }
 
+/* A tokens file that others may read is refused, with the fix in the
+ * message; the same file made private is read. */
+static void
+test_auth_file_modes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pres-auth-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "tokens", NULL);
+  const guint open_modes[] = { 0644, 0640, 0604, 0620, 0602, 0660 };
+  g_autoptr (PresAuth) auth = NULL;
+  PresIdentity id;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (path, "tok-lena lena\n", -1, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (open_modes); i++)
+    {
+      g_autoptr (GError) refused = NULL;
+
+      g_assert_cmpint (g_chmod (path, open_modes[i]), ==, 0);
+      g_assert_null (pres_auth_new_from_file (path, &refused));
+      g_assert_error (refused, PRES_ERROR, PRES_ERROR_INVALID_ARGS);
+      g_assert_nonnull (strstr (refused->message, "too open"));
+      g_assert_nonnull (strstr (refused->message, "chmod 600"));
+    }
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  auth = pres_auth_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (pres_auth_check (auth, "Bearer tok-lena", &id));
+  g_assert_cmpstr (id.participant_id, ==, "lena");
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 static void
 test_auth_dev (void)
 {
@@ -210,6 +247,7 @@ main (int   argc,
   g_test_add_func ("/limits/rate-limit-all-busy", test_rate_limit_all_busy);
   g_test_add_func ("/auth/tokens", test_auth_tokens);
   g_test_add_func ("/auth/bad-files", test_auth_bad_files);
+  g_test_add_func ("/auth/file-modes", test_auth_file_modes);
   g_test_add_func ("/auth/dev", test_auth_dev);
   g_test_add_func ("/event-log/replay", test_event_log);
 
