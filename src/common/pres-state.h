@@ -47,7 +47,10 @@ const char *pres_reason_to_string (PresReason reason);
 const char *pres_manual_to_string (PresManual manual);
 PresState   pres_manual_to_state (PresManual manual);
 
+/* Status text is bounded in characters, the one rule of the agent, the wire
+ * and the server; in bytes that is at most four per character of UTF-8. */
 #define PRES_STATUS_TEXT_MAX_CHARS 140
+#define PRES_STATUS_TEXT_MAX_BYTES (4 * PRES_STATUS_TEXT_MAX_CHARS)
 
 gboolean pres_status_text_validate (const char *text,
                                     GError    **error);

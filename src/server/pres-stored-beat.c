@@ -27,8 +27,10 @@ struct _PresStoredBeat
   char data[];
 };
 
-/* Strings are ≤ PRES_WIRE_MAX_STRING_BYTES, so all of them fit 16-bit offsets. */
-G_STATIC_ASSERT (N_FIELDS * (PRES_WIRE_MAX_STRING_BYTES + 1) < G_MAXUINT16);
+/* Strings are ≤ PRES_WIRE_MAX_STRING_BYTES, the status text ≤
+ * PRES_STATUS_TEXT_MAX_BYTES: all of them fit 16-bit offsets. */
+G_STATIC_ASSERT ((N_FIELDS - 1) * (PRES_WIRE_MAX_STRING_BYTES + 1) +
+                   PRES_STATUS_TEXT_MAX_BYTES + 1 < G_MAXUINT16);
 
 static void
 get_fields (const PresHeartbeat *hb,
@@ -56,7 +58,9 @@ pres_stored_beat_new (const PresHeartbeat *hb)
   for (guint i = 0; i < N_FIELDS; i++)
     {
       lengths[i] = fields[i] != NULL ? strlen (fields[i]) + 1 : 0;
-      g_return_val_if_fail (lengths[i] <= PRES_WIRE_MAX_STRING_BYTES + 1, NULL);
+      g_return_val_if_fail (lengths[i] <= (i == FIELD_STATUS_TEXT ? PRES_STATUS_TEXT_MAX_BYTES
+                                                                   : PRES_WIRE_MAX_STRING_BYTES) + 1,
+                            NULL);
       size += lengths[i];
     }
 

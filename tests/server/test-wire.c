@@ -300,6 +300,44 @@ test_instance_id (void)
   g_assert_nonnull (strstr (error->message, "instance_id"));
 }
 
+/* The one rule of status text: 140 characters whatever their bytes (up
+ * to four each), never 141. */
+static void
+test_heartbeat_status_text_characters (void)
+{
+  const char *chars[] = { "a", "é", "日", "😀" };
+
+  for (guint c = 0; c < G_N_ELEMENTS (chars); c++)
+    {
+      for (guint n = PRES_STATUS_TEXT_MAX_CHARS; n <= PRES_STATUS_TEXT_MAX_CHARS + 1; n++)
+        {
+          g_autoptr (GString) json =
+            g_string_new ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"status_text\":\"");
+          g_autoptr (GString) text = g_string_new (NULL);
+          g_autoptr (GError) error = NULL;
+          g_autoptr (PresHeartbeat) hb = NULL;
+
+          for (guint i = 0; i < n; i++)
+            g_string_append (text, chars[c]);
+          g_string_append (json, text->str);
+          g_string_append (json, "\"}");
+          hb = pres_heartbeat_parse (json->str, json->len, &error);
+          if (n == PRES_STATUS_TEXT_MAX_CHARS)
+            {
+              g_assert_no_error (error);
+              g_assert_cmpstr (hb->status_text, ==, text->str);
+            }
+          else
+            {
+              g_assert_null (hb);
+              g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
+              g_assert_cmpstr (error->message, ==,
+                               "status_text: at most 140 characters are allowed");
+            }
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -314,6 +352,7 @@ main (int   argc,
   g_test_add_func ("/wire/heartbeat/unknown-state", test_heartbeat_unknown_state);
   g_test_add_func ("/wire/heartbeat/oversize", test_heartbeat_oversize);
   g_test_add_func ("/wire/heartbeat/control-chars", test_heartbeat_control_chars);
+  g_test_add_func ("/wire/heartbeat/status-text-characters", test_heartbeat_status_text_characters);
   g_test_add_func ("/wire/reply/roundtrip", test_reply_roundtrip);
   g_test_add_func ("/wire/reply/hostile", test_reply_hostile);
   g_test_add_func ("/wire/error/roundtrip", test_error_roundtrip);

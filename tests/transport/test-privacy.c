@@ -147,6 +147,31 @@ test_long_strings_cut (void)
   g_assert_cmpstr (info->model, ==, "é");
 }
 
+/* Status text is bounded in characters: 140 of three bytes each go out
+ * whole and survive the server's parser, not cut at the 256 bytes of the
+ * other strings. */
+static void
+test_status_text_whole (void)
+{
+  g_autoptr (PresHostInfo) info = pres_host_info_new ("lena-laptop", NULL);
+  PresHostPrivacy privacy = { .share_host_name = TRUE };
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
+  g_autoptr (PresHeartbeat) parsed = NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  for (guint i = 0; i < PRES_STATUS_TEXT_MAX_CHARS; i++)
+    g_string_append (text, "日");
+  hb->session = g_strdup ("0123456789abcdef");
+  pres_host_info_fill (info, &privacy, PRES_STATE_BUSY, 3, text->str, hb);
+  g_assert_cmpstr (hb->status_text, ==, text->str);
+  json = pres_heartbeat_to_json (hb);
+  parsed = pres_heartbeat_parse (json, strlen (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (parsed->status_text, ==, text->str);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -157,5 +182,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/privacy/never-loopback", test_never_loopback);
   g_test_add_func ("/privacy/settings-keys", test_settings_keys);
   g_test_add_func ("/privacy/long-strings-cut", test_long_strings_cut);
+  g_test_add_func ("/privacy/status-text-whole", test_status_text_whole);
   return g_test_run ();
 }

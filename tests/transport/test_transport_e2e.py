@@ -20,6 +20,8 @@ import threading
 import time
 import unittest
 
+from gi.repository import GLib
+
 from testbed import AGENT, BUILDDIR, AgentTestCase, wait_until
 
 SERVER = os.path.join(BUILDDIR, "src", "server", "presence-server")
@@ -216,6 +218,32 @@ class TransportTestCase(AgentTestCase):
         self.wait_presence("online")
         self.assertEqual(self.get("LastError"), "")
         self.assertGreater(self.get("LastHeartbeat"), 0)
+
+    def test_status_text_multibyte(self):
+        # 140 characters of three bytes each: accepted by the agent, sent
+        # whole, accepted by the server and read back whole.
+        self.start_server()
+        self.start_agent_on(self.port)
+        self.wait_presence("online")
+        text = "日" * 140
+        self.call("SetStatusText", "s", text)
+        # The text goes with the next heartbeat: a state change sends one now.
+        self.call("SetBusy", "u", 0)
+
+        def stored():
+            status, body = http_get(self.port, "/v1/instances", "lena")
+            self.assertEqual(status, 200, body)
+            return [i.get("status_text") for i in json.loads(body)["instances"]] == [text]
+        wait_until(stored, timeout=5, message="the server reading back 140 × 日")
+        self.assertEqual(self.get("StatusText"), text)
+        self.assertEqual(self.get("Connection"), "connected")
+        self.assertEqual(self.get("LastError"), "")
+        # 141 are refused by the agent and change nothing.
+        with self.assertRaises(GLib.Error) as refused:
+            self.call("SetStatusText", "s", "日" * 141)
+        self.assertIn("InvalidArgs", refused.exception.message)
+        self.assertIn("140 characters", refused.exception.message)
+        self.assertEqual(self.get("StatusText"), text)
 
     def test_appear_offline_privacy(self):
         self.start_server()

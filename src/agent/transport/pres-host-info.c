@@ -147,7 +147,14 @@ pres_host_info_fill (const PresHostInfo *info,
   hb->state = state;
   hb->version = g_strdup (PACKAGE_VERSION);
   hb->mode = g_strdup ("ui");
-  hb->status_text = wire_string (status_text);
+  /* The model holds it to 140 characters, whatever their bytes: cutting it
+   * at the 256 bytes of other strings would send 85 characters of CJK. */
+  if (pres_status_text_validate (status_text, NULL))
+    {
+      hb->status_text = g_strstrip (g_strdup (status_text));
+      if (*hb->status_text == '\0')
+        g_clear_pointer (&hb->status_text, g_free);
+    }
 
   /* Appearing offline must not leak that the user is at this machine. */
   if (state == PRES_STATE_APPEAR_OFFLINE)
