@@ -9,7 +9,13 @@ struct _PresRecordingServer
   PresRecordingMode mode;
   guint interval_ms;
   GPtrArray *requests;
+  char *flood_chunk; /* one chunk of body, sent again and again */
+  gsize flooded;
+  gboolean flood_refused;
+  GCancellable *flooding; /* cancelled when the server goes */
 };
+
+#define FLOOD_CHUNK_BYTES (64 * 1024)
 
 static void
 recorded_request_free (PresRecordedRequest *request)
@@ -79,6 +85,125 @@ handle (SoupServer *server,
     }
 }
 
+/* --- flooding: a reply body larger than any client should read -------------- */
+
+typedef struct
+{
+  PresRecordingServer *self;
+  GSocketConnection *connection;
+  GString *out; /* what is being written now */
+  gboolean in_body;
+  char request[4096];
+} Flood;
+
+static void
+flood_free (Flood *flood)
+{
+  g_io_stream_close (G_IO_STREAM (flood->connection), NULL, NULL);
+  g_object_unref (flood->connection);
+  g_string_free (flood->out, TRUE);
+  g_free (flood);
+}
+
+static void flood_write (Flood *flood);
+
+static void
+on_flood_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Flood *flood = user_data;
+  PresRecordingServer *self = flood->self;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        self->flood_refused = TRUE;
+      flood_free (flood);
+      return;
+    }
+  if (flood->in_body)
+    self->flooded += FLOOD_CHUNK_BYTES;
+  flood->in_body = TRUE;
+  if (self->flooded >= PRES_RECORDING_FLOOD_BYTES)
+    {
+      /* Content-Length promised more: hold the connection open. */
+      if (self->mode == PRES_RECORDING_FLOOD_CHUNKED)
+        g_output_stream_write_all (G_OUTPUT_STREAM (source), "0\r\n\r\n", 5, NULL, NULL, NULL);
+      g_ptr_array_add (self->hung, g_object_ref (flood->connection));
+      flood_free (flood);
+      return;
+    }
+  flood_write (flood);
+}
+
+static void
+flood_write (Flood *flood)
+{
+  PresRecordingServer *self = flood->self;
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (flood->connection));
+
+  g_string_truncate (flood->out, 0);
+  if (self->mode == PRES_RECORDING_FLOOD_CHUNKED)
+    g_string_append_printf (flood->out, "%x\r\n", FLOOD_CHUNK_BYTES);
+  g_string_append_len (flood->out, self->flood_chunk, FLOOD_CHUNK_BYTES);
+  if (self->mode == PRES_RECORDING_FLOOD_CHUNKED)
+    g_string_append (flood->out, "\r\n");
+  g_output_stream_write_all_async (out, flood->out->str, flood->out->len, G_PRIORITY_DEFAULT,
+                                   self->flooding, on_flood_written, flood);
+}
+
+static void
+on_flood_request (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Flood *flood = user_data;
+  PresRecordingServer *self = flood->self;
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (flood->connection));
+  PresRecordedRequest *request = g_new0 (PresRecordedRequest, 1);
+
+  if (g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL) <= 0)
+    {
+      g_free (request);
+      flood_free (flood);
+      return;
+    }
+  /* Only the server's end of it is tested: the request is not parsed. */
+  request->method = g_strdup ("flood");
+  request->when = g_get_monotonic_time ();
+  g_ptr_array_add (self->requests, request);
+  g_string_assign (flood->out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+  if (self->mode == PRES_RECORDING_FLOOD_CHUNKED)
+    g_string_append (flood->out, "Transfer-Encoding: chunked\r\n\r\n");
+  else
+    g_string_append (flood->out, "Content-Length: 209715200\r\n\r\n");
+  g_output_stream_write_all_async (out, flood->out->str, flood->out->len, G_PRIORITY_DEFAULT,
+                                   self->flooding, on_flood_written, flood);
+}
+
+static void
+flood_start (PresRecordingServer *self, GSocketConnection *connection)
+{
+  Flood *flood = g_new0 (Flood, 1);
+
+  flood->self = self;
+  flood->connection = connection;
+  flood->out = g_string_new (NULL);
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
+                             flood->request, sizeof flood->request, G_PRIORITY_DEFAULT,
+                             self->flooding, on_flood_request, flood);
+}
+
+gsize
+pres_recording_server_get_flooded (PresRecordingServer *self)
+{
+  return self->flooded;
+}
+
+gboolean
+pres_recording_server_flood_refused (PresRecordingServer *self)
+{
+  return self->flood_refused;
+}
+
 static void on_hang_accept (GObject *source, GAsyncResult *result, gpointer user_data);
 
 static void
@@ -93,10 +218,15 @@ on_hang_accept (GObject *source, GAsyncResult *result, gpointer user_data)
   GSocketConnection *connection
     = g_socket_listener_accept_finish (G_SOCKET_LISTENER (source), result, NULL, NULL);
 
+  PresRecordingServer *self = user_data;
+
   if (connection == NULL)
     return;
-  g_ptr_array_add (((PresRecordingServer *)user_data)->hung, connection);
-  accept_next (user_data);
+  if (self->mode == PRES_RECORDING_HANG)
+    g_ptr_array_add (self->hung, connection);
+  else
+    flood_start (self, connection);
+  accept_next (self);
 }
 
 PresRecordingServer *
@@ -114,8 +244,11 @@ pres_recording_server_new (PresRecordingMode mode)
   self->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)recorded_request_free);
   self->hung = g_ptr_array_new_with_free_func (g_object_unref);
 
-  if (mode == PRES_RECORDING_HANG)
+  if (mode == PRES_RECORDING_HANG || mode == PRES_RECORDING_FLOOD_LENGTH
+      || mode == PRES_RECORDING_FLOOD_CHUNKED)
     {
+      self->flood_chunk = g_strnfill (FLOOD_CHUNK_BYTES, ' ');
+      self->flooding = g_cancellable_new ();
       self->hang_listener = g_socket_listener_new ();
       g_socket_listener_add_address (self->hang_listener, address, G_SOCKET_TYPE_STREAM,
                                      G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
@@ -149,6 +282,14 @@ pres_recording_server_new (PresRecordingMode mode)
 void
 pres_recording_server_free (PresRecordingServer *self)
 {
+  if (self->flooding != NULL)
+    {
+      g_cancellable_cancel (self->flooding);
+      /* The cancelled writes finish now, while self is still there. */
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_object_unref (self->flooding);
+    }
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
@@ -157,6 +298,7 @@ pres_recording_server_free (PresRecordingServer *self)
   g_clear_object (&self->hang_listener);
   g_ptr_array_unref (self->hung);
   g_ptr_array_unref (self->requests);
+  g_free (self->flood_chunk);
   g_free (self->url);
   g_free (self);
 }

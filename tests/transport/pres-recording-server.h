@@ -14,7 +14,13 @@ typedef enum
   PRES_RECORDING_RATE_LIMITED, /* 429 with Retry-After: 2 */
   PRES_RECORDING_UNAVAILABLE,  /* 503 without Retry-After */
   PRES_RECORDING_HANG,         /* accepts the connection, never answers */
+  /* 200 and a body of PRES_RECORDING_FLOOD_BYTES: announced as 200 MiB by
+   * Content-Length (the rest never comes), or chunked to its end. */
+  PRES_RECORDING_FLOOD_LENGTH,
+  PRES_RECORDING_FLOOD_CHUNKED,
 } PresRecordingMode;
+
+#define PRES_RECORDING_FLOOD_BYTES (20 * 1024 * 1024)
 
 typedef struct
 {
@@ -37,6 +43,10 @@ void pres_recording_server_set_mode (PresRecordingServer *self, PresRecordingMod
 void pres_recording_server_set_interval (PresRecordingServer *self, guint interval_ms);
 
 guint pres_recording_server_count (PresRecordingServer *self);
+/* Flood modes: body bytes the kernel took, and whether the client went
+ * away before all of them were sent. */
+gsize pres_recording_server_get_flooded (PresRecordingServer *self);
+gboolean pres_recording_server_flood_refused (PresRecordingServer *self);
 const PresRecordedRequest *pres_recording_server_get (PresRecordingServer *self, guint index);
 const PresRecordedRequest *pres_recording_server_last (PresRecordingServer *self);
 

@@ -217,6 +217,27 @@ test_hanging_server (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
 }
 
+/* A server sending far more than any reply: the agent refuses it from its
+ * Content-Length without reading the body, or stops reading a chunked one
+ * at the bound, and says so. */
+static void
+test_flood (Fixture *fixture, gconstpointer data)
+{
+  PresRecordingServer *server = fixture->server;
+
+  pres_transport_start (fixture->transport);
+  PRES_TEST_WAIT (error_says (fixture, "too large"), 8000);
+  g_test_message ("%s", pres_link_get_last_error (fixture->link));
+  g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
+  g_assert_true (error_says (fixture, "at most 16384 bytes are read"));
+  /* The agent dropped the connection: the server could not send it all,
+   * only what the socket buffers took. */
+  PRES_TEST_WAIT (pres_recording_server_flood_refused (server), 5000);
+  g_test_message ("%zu body bytes sent before the agent hung up",
+                  pres_recording_server_get_flooded (server));
+  g_assert_cmpuint (pres_recording_server_get_flooded (server), <, PRES_RECORDING_FLOOD_BYTES);
+}
+
 static void
 test_garbage (Fixture *fixture, gconstpointer data)
 {
@@ -396,6 +417,8 @@ main (int argc, char *argv[])
   ADD ("/transport/state-change", PRES_RECORDING_GOOD, test_state_change);
   ADD ("/transport/periodic", PRES_RECORDING_GOOD, test_periodic);
   ADD ("/transport/hanging-server", PRES_RECORDING_HANG, test_hanging_server);
+  ADD ("/transport/flood-length", PRES_RECORDING_FLOOD_LENGTH, test_flood);
+  ADD ("/transport/flood-chunked", PRES_RECORDING_FLOOD_CHUNKED, test_flood);
   ADD ("/transport/garbage", PRES_RECORDING_GARBAGE, test_garbage);
   ADD ("/transport/unauthorized", PRES_RECORDING_UNAUTHORIZED, test_unauthorized);
   ADD ("/transport/retry-after", PRES_RECORDING_RATE_LIMITED, test_retry_after);

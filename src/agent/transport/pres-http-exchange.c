@@ -10,6 +10,7 @@ typedef struct
   gulong caller_handler;
   guint deadline_id;
   gboolean timed_out;
+  GByteArray *body; /* as it arrives, at most PRES_HTTP_MAX_REPLY_BYTES + 1 */
   char *reply;
 } Exchange;
 
@@ -22,6 +23,7 @@ exchange_free (Exchange *exchange)
   g_clear_object (&exchange->caller_cancellable);
   g_clear_object (&exchange->cancellable);
   g_clear_object (&exchange->msg);
+  g_clear_pointer (&exchange->body, g_byte_array_unref);
   g_free (exchange->reply);
   g_free (exchange);
 }
@@ -79,34 +81,54 @@ on_caller_cancelled (GCancellable *caller, GCancellable *ours)
   g_cancellable_cancel (ours);
 }
 
+/* The outcome of a request that got no usable answer: cancelled by the
+ * caller (no outcome), timed out, or broken. */
 static void
-on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+return_error (GTask *task, GError *error)
 {
-  g_autoptr (GTask) task = user_data;
+  Exchange *exchange = g_task_get_task_data (task);
+
+  if (!exchange->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, error);
+  else
+    {
+      g_task_return_pointer (task, pres_http_outcome_for_error (error, exchange->timed_out),
+                             (GDestroyNotify)pres_http_outcome_free);
+      g_error_free (error);
+    }
+}
+
+/* Gives up on the rest of a body.  Closing the stream as it is would read
+ * the rest to keep the connection; cancelled first, the connection goes. */
+static void
+abandon_body (Exchange *exchange, GInputStream *stream)
+{
+  g_cancellable_cancel (exchange->cancellable);
+  g_input_stream_close (stream, exchange->cancellable, NULL);
+}
+
+static void
+return_oversize (GTask *task, GInputStream *stream, goffset announced)
+{
+  Exchange *exchange = g_task_get_task_data (task);
+  guint status = soup_message_get_status (exchange->msg);
+
+  abandon_body (exchange, stream);
+  exchange->reply = g_strdup_printf ("HTTP %u: a body over %d bytes, not read", status,
+                                     PRES_HTTP_MAX_REPLY_BYTES);
+  g_task_return_pointer (task, pres_http_outcome_for_oversize (status, announced),
+                         (GDestroyNotify)pres_http_outcome_free);
+}
+
+static void
+return_reply (GTask *task, GBytes *body)
+{
   Exchange *exchange = g_task_get_task_data (task);
   SoupMessage *msg = exchange->msg;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = NULL;
-  const char *retry_after;
-  guint status;
-
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  g_clear_handle_id (&exchange->deadline_id, g_source_remove);
-
-  if (error != NULL)
-    {
-      /* Cancelled by the caller or soup_session_abort(): no outcome. */
-      if (!exchange->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_pointer (task, pres_http_outcome_for_error (error, exchange->timed_out),
-                               (GDestroyNotify)pres_http_outcome_free);
-      return;
-    }
-
-  status = soup_message_get_status (msg);
-  retry_after
+  guint status = soup_message_get_status (msg);
+  const char *retry_after
     = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Retry-After");
+
   exchange->reply = pres_http_describe_reply (status, body);
   if (soup_message_get_method (msg) == SOUP_METHOD_DELETE)
     g_task_return_pointer (task, pres_http_outcome_for_leave (status, retry_after, body),
@@ -114,6 +136,81 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   else
     g_task_return_pointer (task, pres_http_outcome_for_heartbeat (status, retry_after, body),
                            (GDestroyNotify)pres_http_outcome_free);
+}
+
+static void read_more (GTask *task, GInputStream *stream);
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Exchange *exchange = g_task_get_task_data (task);
+  GInputStream *stream = G_INPUT_STREAM (source);
+  GError *error = NULL;
+  g_autoptr (GBytes) chunk = g_input_stream_read_bytes_finish (stream, result, &error);
+
+  if (chunk == NULL)
+    {
+      g_clear_handle_id (&exchange->deadline_id, g_source_remove);
+      abandon_body (exchange, stream);
+      return_error (task, error);
+      return;
+    }
+  if (g_bytes_get_size (chunk) == 0)
+    {
+      g_autoptr (GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&exchange->body));
+
+      g_clear_handle_id (&exchange->deadline_id, g_source_remove);
+      g_input_stream_close (stream, NULL, NULL);
+      return_reply (task, body);
+      return;
+    }
+  g_byte_array_append (exchange->body, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+  if (exchange->body->len > PRES_HTTP_MAX_REPLY_BYTES)
+    {
+      g_clear_handle_id (&exchange->deadline_id, g_source_remove);
+      return_oversize (task, stream, -1);
+      return;
+    }
+  read_more (g_steal_pointer (&task), stream);
+}
+
+/* At most one byte past the bound is asked for: enough to tell. */
+static void
+read_more (GTask *task, GInputStream *stream)
+{
+  Exchange *exchange = g_task_get_task_data (task);
+
+  g_input_stream_read_bytes_async (stream, PRES_HTTP_MAX_REPLY_BYTES + 1 - exchange->body->len,
+                                   G_PRIORITY_DEFAULT, exchange->cancellable, on_read, task);
+}
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Exchange *exchange = g_task_get_task_data (task);
+  SoupMessageHeaders *headers = soup_message_get_response_headers (exchange->msg);
+  GError *error = NULL;
+  g_autoptr (GInputStream) stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+
+  if (stream == NULL)
+    {
+      g_clear_handle_id (&exchange->deadline_id, g_source_remove);
+      return_error (task, error);
+      return;
+    }
+  /* A server announcing more than any reply of ours is refused before a
+   * byte of its body is read; one that does not say is cut while reading. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > PRES_HTTP_MAX_REPLY_BYTES)
+    {
+      g_clear_handle_id (&exchange->deadline_id, g_source_remove);
+      return_oversize (task, stream, soup_message_headers_get_content_length (headers));
+      return;
+    }
+  exchange->body = g_byte_array_new ();
+  read_more (g_steal_pointer (&task), stream);
 }
 
 void
@@ -146,8 +243,8 @@ pres_http_exchange_send_async (SoupSession *soup,
     }
   exchange->deadline_id
     = g_timeout_add_seconds (PRES_HTTP_REQUEST_TIMEOUT_S, on_deadline, exchange);
-  soup_session_send_and_read_async (soup, msg, G_PRIORITY_DEFAULT, exchange->cancellable, on_sent,
-                                    g_steal_pointer (&task));
+  soup_session_send_async (soup, msg, G_PRIORITY_DEFAULT, exchange->cancellable, on_sent,
+                           g_steal_pointer (&task));
 }
 
 PresHttpOutcome *

@@ -19,7 +19,9 @@ SoupMessage *pres_http_exchange_new_leave (const char *base_url,
 /*
  * Sends MSG with the bearer TOKEN and sums up what came back as an outcome.
  * Gives up after PRES_HTTP_REQUEST_TIMEOUT_S, even on a server that
- * dribbles bytes (the session's I/O timeout alone would not).
+ * dribbles bytes (the session's I/O timeout alone would not), and reads
+ * at most PRES_HTTP_MAX_REPLY_BYTES of a reply body: a larger one, from
+ * its Content-Length or as it arrives, is a failed outcome.
  */
 void pres_http_exchange_send_async (SoupSession *soup,
                                     SoupMessage *msg,

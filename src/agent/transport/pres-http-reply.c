@@ -158,6 +158,19 @@ pres_http_outcome_for_leave (guint status, const char *retry_after, GBytes *body
 }
 
 PresHttpOutcome *
+pres_http_outcome_for_oversize (guint status, goffset announced)
+{
+  g_autofree char *size = announced >= 0
+                            ? g_strdup_printf ("%" G_GINT64_FORMAT " bytes announced", (gint64)announced)
+                            : g_strdup ("more bytes than that sent");
+
+  return outcome_new (PRES_HTTP_OUTCOME_FAILED,
+                      g_strdup_printf ("The server's reply is too large (HTTP %u, %s; at most %d "
+                                       "bytes are read); is server-url a presence-server?",
+                                       status, size, PRES_HTTP_MAX_REPLY_BYTES));
+}
+
+PresHttpOutcome *
 pres_http_outcome_for_error (const GError *error, gboolean timed_out)
 {
   if (timed_out || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))

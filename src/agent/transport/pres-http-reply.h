@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 #define PRES_HTTP_MAX_INTERVAL_MS (10 * 60 * 1000)
 #define PRES_HTTP_MAX_RETRY_AFTER_MS (60 * 60 * 1000)
 #define PRES_HTTP_REQUEST_TIMEOUT_S 9
+/* Our replies are a few hundred bytes and a proxy's error page a few KiB:
+ * nothing larger is read, so a server cannot make the agent grow. */
+#define PRES_HTTP_MAX_REPLY_BYTES (16 * 1024)
 
 typedef enum
 {
@@ -35,6 +38,9 @@ void pres_http_outcome_free (PresHttpOutcome *outcome);
 PresHttpOutcome *
 pres_http_outcome_for_heartbeat (guint status, const char *retry_after, GBytes *body);
 PresHttpOutcome *pres_http_outcome_for_leave (guint status, const char *retry_after, GBytes *body);
+/* A reply whose body is over PRES_HTTP_MAX_REPLY_BYTES: as its
+ * Content-Length announced (ANNOUNCED), or while reading (-1). */
+PresHttpOutcome *pres_http_outcome_for_oversize (guint status, goffset announced);
 /* A request that got no HTTP answer at all. */
 PresHttpOutcome *pres_http_outcome_for_error (const GError *error, gboolean timed_out);
 
