@@ -313,7 +313,7 @@ test_keep_alive (Fixture       *f,
   g_clear_pointer (&body, g_free);
 
   /* The same connection, a request arriving in pieces. */
-  for (gsize i = 0; split[i] != '\0'; i += 7)
+  for (gsize i = 0; i < strlen (split); i += 7)
     {
       client_send (fd, split + i, MIN (7, strlen (split + i)));
       while (g_main_context_iteration (NULL, FALSE))
