@@ -56,8 +56,12 @@ parse_object (const char *data,
     }
   if (!json_parser_load_from_data (parser, data, length, &local_error))
     {
+      /* json-glib quotes the offending text cut at a byte count, maybe
+       * inside a character: the message goes into JSON and to D-Bus. */
+      g_autofree char *why = g_utf8_make_valid (local_error->message, -1);
+
       g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
-                   "body: not valid JSON: %s", local_error->message);
+                   "body: not valid JSON: %s", why);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -142,6 +146,11 @@ get_string (JsonObject *object,
   if (node == NULL)
     return TRUE;
   text = json_node_get_string (node);
+  /* The body was UTF-8, but json-glib decodes an escaped lone surrogate
+   * ("\ud83d") into bytes that are not: stored, they would break the JSON
+   * of every reply that shows them. */
+  if (!g_utf8_validate (text, -1, NULL))
+    return set_field_error (error, name, "must be valid UTF-8 (an escaped lone surrogate is not)");
   if (required && *text == '\0')
     return set_field_error (error, name, "must not be empty");
   /* A field bounded in characters (status text) is bounded by them alone:

@@ -338,6 +338,32 @@ test_heartbeat_status_text_characters (void)
     }
 }
 
+/* json-glib decodes a lone surrogate escape followed by another escape
+ * (\ud83d\") into bytes that are not UTF-8, and cuts the text it quotes
+ * in a parse error inside a character: neither may reach a stored field
+ * or an error message. */
+static void
+test_heartbeat_invalid_utf8 (void)
+{
+  const char *lone = "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"host\":\"\\ud83d\\\"x\"}";
+  g_autoptr (GString) cut = g_string_new ("{\"state\":\"online\",\"session\":\"");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) hb = pres_heartbeat_parse (lone, strlen (lone), &error);
+
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
+  g_assert_true (g_str_has_prefix (error->message, "host: must be valid UTF-8"));
+  g_clear_error (&error);
+
+  for (guint i = 0; i < 100; i++)
+    g_string_append (cut, "é");
+  g_string_append_c (cut, '\x01');
+  hb = pres_heartbeat_parse (cut->str, cut->len, &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -353,6 +379,7 @@ main (int   argc,
   g_test_add_func ("/wire/heartbeat/oversize", test_heartbeat_oversize);
   g_test_add_func ("/wire/heartbeat/control-chars", test_heartbeat_control_chars);
   g_test_add_func ("/wire/heartbeat/status-text-characters", test_heartbeat_status_text_characters);
+  g_test_add_func ("/wire/heartbeat/invalid-utf8", test_heartbeat_invalid_utf8);
   g_test_add_func ("/wire/reply/roundtrip", test_reply_roundtrip);
   g_test_add_func ("/wire/reply/hostile", test_reply_hostile);
   g_test_add_func ("/wire/error/roundtrip", test_error_roundtrip);
