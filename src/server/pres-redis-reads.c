@@ -176,7 +176,8 @@ list_devices_reply (redisReply *reply,
     {
       PresInstanceInfo *info;
 
-      if (g_str_equal (reply->element[i]->str, "_"))
+      if (reply->element[i]->str == NULL || reply->element[i + 1]->str == NULL
+          || g_str_equal (reply->element[i]->str, "_"))
         continue;
       info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
       /* Dead but not swept yet: gone already for readers. */
@@ -206,7 +207,12 @@ list_index_reply (redisReply *reply,
     call->now_ms = time_reply_ms (reply);
   else if (reply->type == REDIS_REPLY_ARRAY)
     for (size_t i = 0; i < reply->elements; i++)
-      g_ptr_array_add (call->participants, g_strdup (reply->element[i]->str));
+      {
+        /* Members are strings; anything else (a Redis that is not ours) is
+         * no participant. */
+        if (reply->element[i]->str != NULL)
+          g_ptr_array_add (call->participants, g_strdup (reply->element[i]->str));
+      }
 }
 
 static void

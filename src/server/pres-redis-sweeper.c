@@ -72,11 +72,20 @@ index_cb (PresRedisConnection *conn,
       g_free (page);
       return;
     }
-  page->remaining = reply->elements;
   page->full_page = reply->elements == SWEEP_PAGE;
+  /* Members are strings; anything else is no participant to settle. */
   for (size_t i = 0; i < reply->elements; i++)
-    pres_redis_store_settle (self->store, reply->element[i]->str, TRUE, page->cut_ms, settle_done,
-                             page);
+    page->remaining += reply->element[i]->str != NULL;
+  if (page->remaining == 0)
+    {
+      self->running--;
+      g_free (page);
+      return;
+    }
+  for (size_t i = 0; i < reply->elements; i++)
+    if (reply->element[i]->str != NULL)
+      pres_redis_store_settle (self->store, reply->element[i]->str, TRUE, page->cut_ms,
+                               settle_done, page);
 }
 
 static void
