@@ -48,19 +48,24 @@ class Tap:
     def check(self, name, function, *args):
         """Runs one check; its AssertionError or other failure becomes "not ok"."""
         self.count += 1
+        started = time.monotonic()
         try:
             function(*args)
         except Skip as reason:
             print("ok %d - %s # SKIP %s" % (self.count, name, reason), flush=True)
             return True
-        except Exception as error:  # noqa: BLE001 - every failure is reported, then we go on
+        except BaseException as error:  # every failure is reported; a signal's stops the run
             self.failed = True
             print("not ok %d - %s" % (self.count, name))
+            print("# %.1f s" % (time.monotonic() - started))
             for line in ("%s: %s" % (type(error).__name__, error)).splitlines():
                 print("# " + line)
             sys.stdout.flush()
+            if not isinstance(error, Exception):
+                raise
             return False
-        print("ok %d - %s" % (self.count, name), flush=True)
+        print("ok %d - %s" % (self.count, name))
+        print("# %.1f s" % (time.monotonic() - started), flush=True)
         return True
 
 
@@ -207,6 +212,7 @@ class InstalledChecks:
         self.existed = {p for p in self.paths if os.path.lexists(p)}
         self.pulled_in = set()
         self.file_lists = {}
+        self.activated = False
 
     # Install and remove
 
@@ -259,15 +265,18 @@ class InstalledChecks:
                                  % (sorted(packages - self.before_packages),
                                     sorted(self.before_packages - packages)))
         state = snapshot(self.paths)
-        changed = {folder: (sorted(set(state.get(folder, [])) - set(entries)),
-                            sorted(set(entries) - set(state.get(folder, []))))
-                   for folder, entries in self.before_state.items()
-                   if state.get(folder) != entries}
-        changed.update({folder: (entries, []) for folder, entries in state.items()
-                        if folder not in self.before_state})
-        if changed:
-            raise AssertionError("\n".join("%s: added %s, removed %s" % (folder, *diff)
-                                           for folder, diff in sorted(changed.items())))
+        changes = []
+        for folder in sorted(set(state) | set(self.before_state)):
+            now, then = set(state.get(folder, [])), set(self.before_state.get(folder, []))
+            if folder not in self.before_state:
+                changes.append("%s: a new folder" % folder)
+            elif folder not in state:
+                changes.append("%s: gone" % folder)
+            elif now != then:
+                changes.append("%s: added %s, removed %s"
+                               % (folder, sorted(now - then), sorted(then - now)))
+        if changes:
+            raise AssertionError("\n".join(changes))
 
     # What a login meets
 
@@ -329,11 +338,12 @@ class InstalledChecks:
                                "org.presence.Agent", "State").stdout.strip()
         if state != 's "busy"':
             raise AssertionError("State is %s after SetBusy" % state)
+        self.activated = True
 
     def busy_reaches_server(self):
         session = self.session
-        if "DBUS_SESSION_BUS_ADDRESS" not in session.env or session.server_url is None:
-            raise AssertionError("no activated agent and server to check")
+        if not self.activated:
+            raise AssertionError("no agent was activated")
         query = "/v1/presence?ids=" + PARTICIPANT
         try:
             wait_until(lambda: session.http_get(query, "pkgtest-viewer")[1].get(PARTICIPANT)
