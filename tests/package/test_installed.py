@@ -371,6 +371,35 @@ class InstalledChecks:
     def autostart(self):
         run(["desktop-file-validate", AUTOSTART])
 
+    def autostart_at_login(self):
+        """What a systemd user session makes of the entry at login, and that the way the
+        README gives to turn it off for one user does."""
+        generator = "/usr/lib/systemd/user-generators/systemd-xdg-autostart-generator"
+        if not os.path.exists(generator):
+            raise Skip("systemd's XDG autostart generator is not installed")
+        unit = "xdg-desktop-autostart.target.wants/app-org.presence.Agent@autostart.service"
+
+        def generate(name):
+            out = os.path.join(self.session.tmp, name)
+            os.makedirs(out)
+            run([generator, out, out, out], env=self.session.env)
+            return out
+        out = generate("generated")
+        if not os.path.exists(os.path.join(out, unit)):
+            raise AssertionError("no %s in %s" % (unit, sorted(os.listdir(out))))
+        with open(os.path.join(out, unit)) as f:
+            if "ExecStart=:" + AGENT not in f.read().split():
+                raise AssertionError("the generated unit does not start " + AGENT)
+
+        override = os.path.join(self.session.env["XDG_CONFIG_HOME"], "autostart",
+                                os.path.basename(AUTOSTART))
+        os.makedirs(os.path.dirname(override))
+        with open(override, "w") as f:
+            f.write("[Desktop Entry]\nHidden=true\n")
+        out = generate("generated-hidden")
+        if os.path.lexists(os.path.join(out, unit)):
+            raise AssertionError("Hidden=true in %s did not turn autostart off" % override)
+
     def manual_pages(self):
         for section, page in (("1", "presencectl"), ("1", "presence-agent"),
                               ("8", "presence-server")):
@@ -454,6 +483,9 @@ def main():
                 tap.check("systemd-analyze verify presence-server.service; not enabled",
                           checks.system_unit)
                 tap.check("desktop-file-validate the autostart entry", checks.autostart)
+                tap.check("a systemd login starts the agent from the autostart entry; "
+                          "Hidden=true in ~/.config/autostart turns that off",
+                          checks.autostart_at_login)
                 tap.check("man presencectl, man presence-agent, man 8 presence-server",
                           checks.manual_pages)
                 tap.check("bash completes presencectl", checks.bash_completion)
