@@ -158,10 +158,10 @@ class Session:
         self.server_url = None
 
     def spawn(self, argv, log_name):
-        log = open(os.path.join(self.tmp, log_name), "w")
-        process = subprocess.Popen(argv, env=self.env, start_new_session=True,
-                                   stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        with open(os.path.join(self.tmp, log_name), "w") as log:
+            process = subprocess.Popen(argv, env=self.env, start_new_session=True,
+                                       stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process
 
@@ -185,13 +185,13 @@ class Session:
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 with open("/proc/%s/environ" % pid, "rb") as f:
-                    if marker in f.read().split(b"\0") and int(pid) != os.getpid():
+                    if marker in f.read().split(b"\0"):
                         os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 pass
 
-    def busctl(self, *args, check=True):
-        return run(["busctl", "--user", *args], env=self.env, check=check, timeout=60)
+    def busctl(self, *args):
+        return run(["busctl", "--user", *args], env=self.env, timeout=60)
 
     def http_get(self, path, token=None):
         request = urllib.request.Request(self.server_url + path)
@@ -202,8 +202,7 @@ class Session:
 
 
 class InstalledChecks:
-    def __init__(self, tap, debs, tmp):
-        self.tap = tap
+    def __init__(self, debs, tmp):
         self.debs = debs
         self.session = Session(tmp)
         self.paths = set().union(*(deb_paths(deb) for deb in debs))
@@ -466,7 +465,7 @@ def main():
     signal.signal(signal.SIGTERM, terminate)
 
     with tempfile.TemporaryDirectory(prefix="pres-package-") as tmp:
-        checks = InstalledChecks(tap, debs, tmp)
+        checks = InstalledChecks(debs, tmp)
         try:
             if tap.check("apt-get install ./presence-agent_*.deb ./presence-server_*.deb",
                          checks.install):
