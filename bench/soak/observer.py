@@ -428,21 +428,27 @@ class Observer:
                 if e.ghost or e.t == 0.0:
                     continue
                 t1 = view.expected[i + 1].t if i + 1 < len(view.expected) else end
-                if t1 - e.t < LOST_MIN_SEGMENT_S or t1 + CHANGE_DUE_S > end:
+                horizon = t1 + CHANGE_DUE_S
+                if t1 - e.t < LOST_MIN_SEGMENT_S:
                     continue
-                if any(start <= t1 + CHANGE_DUE_S and (stop is None or stop >= e.t)
+                if horizon > end:
+                    # The last state: checked if it had its due time before the end.
+                    if end - e.t < CHANGE_DUE_S + LOST_MIN_SEGMENT_S:
+                        continue
+                    horizon = end
+                if any(start <= horizon and (stop is None or stop >= e.t)
                        for start, stop, _ in view.windows):
                     continue
                 for stream in self.streams:
-                    if not any(start <= e.t and stop is not None and stop >= t1 + CHANGE_DUE_S
-                               or start <= e.t and stop is None for start, stop in stream.valid):
+                    if not any(start <= e.t and (stop is None or stop >= horizon)
+                               for start, stop in stream.valid):
                         continue
                     history = stream.history.get(participant, [])
                     shown_before = [s for t, s in history if t <= e.t]
                     if shown_before and shown_before[-1] == e.state:
                         continue
-                    if not any(e.t <= t <= t1 + CHANGE_DUE_S and s == e.state
+                    if not any(e.t <= t <= horizon and s == e.state
                                for t, s in history):
                         self.violation("lost", participant, stream.node.name,
                                        "%s held %.1f s from t=%.1f never on the stream"
-                                       % (e.state, t1 - e.t, e.t), fault=e.fault)
+                                       % (e.state, t1 - e.t, e.t - self.t0), fault=e.fault)
