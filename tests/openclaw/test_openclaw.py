@@ -4,12 +4,15 @@
 Each case starts its own gateway on loopback inside a network namespace with
 only lo, a private session bus, Xvfb for a real idle source, and the agent
 with --transport openclaw; it reads the result back the way the macOS app
-does, through system-presence on a second operator connection. Run one case
-as `test_openclaw.py Class.test_name`; a gateway that cannot be installed or
-started in a namespace makes the case skip (exit 77) with the reason.
+does, through system-presence and node.list on a second operator
+connection. Run one case as `test_openclaw.py Class.test_name`; a gateway
+that cannot be installed or started in a namespace makes the case skip
+(exit 77) with the reason.
 """
 
+import base64
 import fcntl
+import hashlib
 import os
 import sys
 import time
@@ -59,37 +62,76 @@ class OpenclawTestCase(AgentTestCase):
         # Before the temporary directory goes: the gateway writes into it.
         if getattr(self, "reader", None) is not None:
             self.reader.close()
+        if getattr(self, "admin", None) is not None:
+            self.admin.close()
         if getattr(self, "gateway", None) is not None:
             self.gateway.stop()
         super().tearDown()
 
-    def start_openclaw_agent(self, token=TOKEN):
-        token_file = os.path.join(self.tmp.name, "token")
+    def agent_argv(self, token=TOKEN, env=None):
+        env = env or self.env
+        token_file = os.path.join(env["XDG_RUNTIME_DIR"], "token")
         with open(token_file, "w") as f:
             f.write(token + "\n")
         os.chmod(token_file, 0o600)
-        self.log_path = os.path.join(self.tmp.name, "agent.log")
-        log = open(self.log_path, "w")
         wrapper = os.environ.get("PRES_TEST_WRAPPER", "").split()
-        self.agent = self.spawn(wrapper + [
+        return wrapper + [
             bed_agent(), "-v", "--no-tray", "--transport", "openclaw",
-            "--server", "ws://127.0.0.1:%d" % self.gateway.port, "--token-file", token_file],
-            stdout=log, stderr=log)
+            "--server", "ws://127.0.0.1:%d" % self.gateway.port, "--token-file", token_file]
+
+    def start_openclaw_agent(self, token=TOKEN):
+        self.log_path = os.path.join(self.tmp.name, "agent.log")
+        log = open(self.log_path, "a")
+        self.agent = self.spawn(self.agent_argv(token), stdout=log, stderr=log)
         log.close()
         self.wait_for_agent(self.agent)
         self.instance_id = self.get("InstanceId")
+        self.device_id = device_id_of(self.state_home)
 
     def agent_log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def our_rows(self, device_id=None):
+        device_id = device_id or self.device_id
+        return [row for row in self.reader.presence()
+                if device_id in (row.get("deviceId"), row.get("instanceId"))]
+
     def beacon_row(self, newer_than_ms=0):
-        """Our instance's beacon row (the one with a reason of ours), if any."""
-        for row in self.reader.presence():
-            if (row.get("instanceId") == self.instance_id and "clientId" not in row
-                    and row.get("ts", 0) > newer_than_ms):
+        """Our desktop's row once a beacon reached it, if any."""
+        for row in self.our_rows():
+            if "app presence-agent" in row.get("text", "") and row.get("ts", 0) > newer_than_ms:
                 return row
         return None
+
+    def approve(self, device_id=None):
+        """Approves our node's pending pairing as `openclaw nodes approve`
+        does; returns the request id."""
+        device_id = device_id or self.device_id
+        if getattr(self, "admin", None) is None:
+            self.admin = bed.Operator(self.gateway.port, TOKEN, "presence-test-admin",
+                                      scopes=["operator.read", "operator.pairing"])
+
+        def pending():
+            for entry in self.admin.request("node.pair.list", {})["pending"]:
+                if entry.get("nodeId") == device_id:
+                    return entry
+            return None
+        entry = wait_until(pending, timeout=30, message="a pending node pairing of ours")
+        self.admin.request("node.pair.approve", {"requestId": entry["requestId"]})
+        return entry["requestId"]
+
+    def node_entry(self, device_id=None):
+        device_id = device_id or self.device_id
+        listing = self.reader.request("node.list", {})
+        for node in listing["nodes"]:
+            if node.get("nodeId") == device_id:
+                return dict(node, activeNodeId=listing.get("activeNodeId"))
+        return None
+
+    def wait_connected_node(self, timeout=60):
+        wait_until(lambda: self.get("Connection") == "connected", timeout=timeout,
+                   message="Connection connected with the node approved")
 
     def wait_beacon(self, check, timeout, message):
         def found():
@@ -107,27 +149,39 @@ def bed_agent():
     return AGENT
 
 
+def device_id_of(state_home):
+    """The gateway's device id for the key the agent keeps."""
+    path = os.path.join(state_home, "presence-agent", "openclaw-device.key")
+    wait_until(lambda: os.path.exists(path), timeout=10, message="the device key")
+    with open(path) as f:
+        seed = base64.b64decode(f.read().strip())
+    return hashlib.sha256(bed.ed25519_public(seed)).hexdigest()
+
+
 class OpenclawTest(OpenclawTestCase):
 
     def test_instance_appears_with_real_idle_time(self):
         self.start_openclaw_agent()
         first = self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
-        self.assertEqual(first["mode"], "ui")
+        # One row: the node connection's, with the beacon's fields in it.
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+        self.assertEqual(first["mode"], "node")
+        self.assertEqual(first["instanceId"], self.device_id)
+        self.assertEqual(first["clientId"], "openclaw-linux")
+        self.assertEqual(first["roles"], ["node"])
         self.assertTrue(first["text"].startswith("Node:"), first["text"])
         self.assertIn("lastInputSeconds", first)
-        connection = [row for row in self.reader.presence()
-                      if row.get("instanceId") == self.instance_id and "clientId" in row]
-        self.assertTrue(connection, "no connection row for our instance")
-        self.assertEqual(connection[0]["clientId"], "openclaw-linux")
-        self.assertEqual(connection[0]["mode"], "ui")
 
         # Input now; a later beacon (the periodic one, at most ~33 s away)
-        # must count the seconds since.
+        # must count the seconds since. The row's ts is no beacon time (the
+        # node's pongs renew it), so the beacon is timed as it shows.
+        before = first["lastInputSeconds"]
         xdotool(self.display, "mousemove_relative", "5", "5")
-        moved_ms = time.time() * 1000
-        row = self.wait_beacon(lambda row: row["ts"] > moved_ms + 3000, 45,
-                               "a beacon 3 s or more after the input")
-        expected = (row["ts"] - moved_ms) / 1000
+        moved = time.monotonic()
+        row = self.wait_beacon(
+            lambda row: row["lastInputSeconds"] >= 3 and row["lastInputSeconds"] != before, 45,
+            "a beacon 3 s or more after the input")
+        expected = time.monotonic() - moved
         self.assertLessEqual(abs(row["lastInputSeconds"] - expected), 2.5,
                              "lastInputSeconds %s, %.1f s since the input"
                              % (row["lastInputSeconds"], expected))
@@ -147,7 +201,7 @@ class OpenclawTest(OpenclawTestCase):
         self.call("SetAppearOffline", "u", 0)
         row = self.wait_beacon(lambda row: "lastInputSeconds" not in row, 2,
                                "appear offline takes back the input time within 2 s")
-        self.assertNotIn("state", row["text"].split(" · reason")[0].split("mode ui")[1])
+        self.assertNotIn("state", row["text"].split(" · reason")[0].split("mode node")[1])
 
         began = time.monotonic()
         self.call("SetAuto")
@@ -169,8 +223,7 @@ class OpenclawTest(OpenclawTestCase):
         self.reader = bed.Operator(self.gateway.port, TOKEN)
         self.wait_beacon(lambda row: True, 10, "our instance back within 10 s of ready")
         print("back %.1f s after the gateway was ready" % (time.monotonic() - ready))
-        wait_until(lambda: self.get("Connection") == "connected", timeout=2,
-                   message="Connection connected")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
 
     def test_wrong_token_is_unauthorized_without_a_hot_loop(self):
         self.start_openclaw_agent(token="not-the-gateway-token-42")
@@ -194,11 +247,10 @@ class OpenclawTest(OpenclawTestCase):
         self.assertEqual(self.agent.wait(10), 0, self.agent_log()[-2000:])
 
         def disconnected():
-            return [row for row in self.reader.presence()
-                    if row.get("instanceId") == self.instance_id and "clientId" in row
-                    and row.get("reason") == "disconnect"]
-        wait_until(disconnected, timeout=5, message="the connection row says disconnect")
-        self.assertIn("Connection closed for the leave", self.agent_log())
+            return [row for row in self.our_rows() if row.get("reason") == "disconnect"]
+        wait_until(disconnected, timeout=5, message="our row says disconnect")
+        self.assertIn("The node connection closed for the leave", self.agent_log())
+        self.assertIn("The operator connection closed for the leave", self.agent_log())
 
 
 if __name__ == "__main__":
