@@ -14,6 +14,7 @@ import base64
 import fcntl
 import hashlib
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -32,6 +33,7 @@ except bed.Skip as e:
     SKIP = str(e)
 
 from display_testbed import Skip as DisplaySkip, start_xvfb, xdotool  # noqa: E402
+from gi.repository import Gio, GLib  # noqa: E402
 from testbed import AgentTestCase, wait_until  # noqa: E402
 
 TOKEN = "presence-test-token-0123456789"
@@ -130,8 +132,13 @@ class OpenclawTestCase(AgentTestCase):
         return None
 
     def wait_connected_node(self, timeout=60):
-        wait_until(lambda: self.get("Connection") == "connected", timeout=timeout,
-                   message="Connection connected with the node approved")
+        try:
+            wait_until(lambda: self.get("Connection") == "connected", timeout=timeout,
+                       message="Connection connected with the node approved")
+        except AssertionError as e:
+            raise AssertionError("%s (%s: %s)\nagent log:\n%s"
+                                 % (e, self.get("Connection"), self.get("LastError"),
+                                    self.agent_log()[-3000:]))
 
     def wait_beacon(self, check, timeout, message):
         def found():
@@ -251,6 +258,196 @@ class OpenclawTest(OpenclawTestCase):
         wait_until(disconnected, timeout=5, message="our row says disconnect")
         self.assertIn("The node connection closed for the leave", self.agent_log())
         self.assertIn("The operator connection closed for the leave", self.agent_log())
+
+
+class OpenclawNodeTest(OpenclawTestCase):
+    """The agent as the gateway's node: its pairing, and the active computer."""
+
+    def test_pending_pairing_names_the_approve_command(self):
+        self.start_openclaw_agent()
+        wait_until(lambda: self.get("Connection") == "unauthorized", timeout=30,
+                   message="Connection unauthorized while the node pairing waits")
+        pending = [entry for entry in
+                   bed.Operator(self.gateway.port, TOKEN, "presence-test-lister",
+                                scopes=["operator.pairing"]).request("node.pair.list", {})["pending"]
+                   if entry.get("nodeId") == self.device_id]
+        self.assertEqual(len(pending), 1, pending)
+        # The node asks for nothing but the permission its activity needs.
+        self.assertEqual(pending[0]["permissions"], {"accessibility": True})
+        self.assertEqual(pending[0]["commands"], [])
+        self.assertEqual(pending[0]["caps"], [])
+        error = self.get("LastError")
+        self.assertIn("“openclaw nodes approve %s”" % pending[0]["requestId"], error)
+        # Meanwhile the desktop is on the roster, as one row.
+        self.wait_beacon(lambda row: True, 20, "a beacon row while the pairing waits")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        self.approve()
+        approved = time.monotonic()
+        self.wait_connected_node(timeout=60)
+        print("connected %.1f s after the approval" % (time.monotonic() - approved))
+        self.assertIsNone(self.agent.proc.poll(), "the agent restarted")
+        self.assertEqual(self.get("LastError"), "")
+        node = wait_until(lambda: (self.node_entry() or {}).get("lastActiveAtMs") and
+                          self.node_entry(), timeout=20, message="our first activity report")
+        self.assertEqual(node["permissions"], {"accessibility": True})
+        self.assertEqual(node["commands"], [])
+        self.assertEqual(node["activeNodeId"], self.device_id)
+
+    def test_idle_source_none_declares_and_reports_nothing(self):
+        self.env.pop("DISPLAY")
+        self.env["XDG_SESSION_TYPE"] = "tty"
+        self.start_openclaw_agent()
+        self.assertEqual(self.get("IdleSource"), "none")
+        self.approve()
+        self.wait_connected_node()
+        self.assertIn("reports no activity to the gateway", self.agent_log())
+        node = self.node_entry()
+        self.assertNotIn("accessibility", node.get("permissions") or {})
+        self.wait_beacon(lambda row: True, 20, "a beacon row")
+        self.assertIsNone(self.node_entry().get("lastActiveAtMs"), self.node_entry())
+
+    def test_one_row_across_restarts_and_three_minutes(self):
+        self.start_openclaw_agent()
+        self.approve()
+        self.wait_connected_node()
+        self.wait_beacon(lambda row: True, 20, "a beacon row")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        self.agent.signal(15)
+        self.assertEqual(self.agent.wait(10), 0)
+        restarted = len(self.agent_log())
+        self.start_openclaw_agent()
+        # The pairing and the device token were kept: no new approval.
+        self.wait_connected_node(timeout=30)
+        wait_until(lambda: "Beacon " in self.agent_log()[restarted:], timeout=20,
+                   message="a beacon after the restart")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        self.reader.close()
+        self.gateway.stop()
+        self.gateway.start_ready()
+        self.reader = bed.Operator(self.gateway.port, TOKEN)
+        self.wait_connected_node(timeout=30)
+        self.wait_beacon(lambda row: True, 20, "a beacon after the gateway restart")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        # Three minutes of periodic beacons, watched: the roster is read on
+        # every presence event the gateway pushes and must hold one row.
+        end = time.monotonic() + 180
+        beacons = set()
+        events = 0
+        while time.monotonic() < end:
+            try:
+                self.reader.wait_event("presence", max(0.5, end - time.monotonic()))
+            except TimeoutError:
+                break
+            events += 1
+            rows = self.our_rows()
+            self.assertEqual(len(rows), 1, rows)
+            beacons.add(rows[0].get("lastInputSeconds"))
+        print("%d presence events, %d distinct input times" % (events, len(beacons)))
+        self.assertGreaterEqual(len(beacons), 4, "too few beacons: %s" % beacons)
+
+    def second_agent(self):
+        """Another desktop: its own state, session bus and X display."""
+        home = os.path.join(self.tmp.name, "second")
+        os.makedirs(home)
+        env = dict(self.env)
+        env.update({"XDG_STATE_HOME": os.path.join(home, "state"),
+                    "XDG_CONFIG_HOME": os.path.join(home, "config"),
+                    "XDG_RUNTIME_DIR": home})
+        env.pop("XDG_SESSION_ID", None)
+        env.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, start_new_session=True)
+        self.addCleanup(lambda: (bus.terminate(), bus.wait()))
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+        env["DISPLAY"] = start_xvfb(self.spawn)
+        log = open(os.path.join(home, "agent.log"), "w")
+        process = subprocess.Popen(self.agent_argv(env=env), env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.addCleanup(lambda: (os.killpg(process.pid, 15), process.wait()))
+        return env["DISPLAY"], device_id_of(env["XDG_STATE_HOME"])
+
+    def start_logind(self):
+        """A logind for the first agent, so that it can be locked."""
+        try:
+            import dbusmock  # noqa: F401
+        except ImportError:
+            self.skipTest("python3-dbusmock is missing")
+        bus = self.spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = bus.proc.stdout.readline().strip()
+        self.env["XDG_SESSION_ID"] = "c1"
+        self.sysbus = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SYSTEM_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.spawn(["/usr/bin/python3", "-m", "dbusmock", "--system", "--template", "logind"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def owned():
+            return self.sysbus.call_sync(
+                "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "NameHasOwner", GLib.Variant("(s)", ("org.freedesktop.login1",)), None,
+                Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
+        wait_until(owned, timeout=15, message="the logind mock")
+        self.logind("/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddSession",
+                    GLib.Variant("(ssusb)", ("c1", "seat0", os.getuid(), "tester", True)))
+
+    def logind(self, path, iface, method, params=None):
+        self.sysbus.call_sync("org.freedesktop.login1", path, iface, method, params, None,
+                              Gio.DBusCallFlags.NONE, 5000, None)
+
+    def wait_active(self, device_id, within, what):
+        began = time.monotonic()
+        try:
+            wait_until(lambda: (self.node_entry(device_id) or {}).get("activeNodeId") == device_id,
+                       timeout=within, message=what)
+        except AssertionError:
+            raise AssertionError("%s\nnodes: %s" % (what, self.reader.request("node.list", {})))
+        took = time.monotonic() - began
+        print("%s after %.1f s" % (what, took))
+        return took
+
+    def test_active_computer_follows_input_lock_and_appear_offline(self):
+        self.start_logind()
+        self.start_openclaw_agent()
+        first = self.device_id
+        other_display, other = self.second_agent()
+        self.approve(first)
+        self.approve(other)
+        for node in (first, other):
+            wait_until(lambda: (self.node_entry(node) or {}).get("lastActiveAtMs"), timeout=60,
+                       message="activity from both desktops")
+
+        # Input into the one that is not active makes it active, then the
+        # same the other way round: two real changes, the first one last.
+        displays = {first: self.display, other: other_display}
+        active = self.node_entry(first)["activeNodeId"]
+        self.assertIn(active, displays)
+        order = [node for node in (other, first) if node != active] + [active]
+        if order[-1] != first:
+            order.append(first)
+        for node in order:
+            self.assertNotEqual(self.node_entry(node)["activeNodeId"], node)
+            xdotool(displays[node], "mousemove_relative", "5", "5")
+            self.wait_active(node, 20, "input into %s makes it active"
+                             % ("the first" if node == first else "the second"))
+
+        session = "/org/freedesktop/login1/session/c1"
+        self.logind(session, "org.freedesktop.login1.Session", "Lock")
+        self.wait_active(other, 5, "locking the first leaves the second active")
+        self.assertNotIn("lastActiveAtMs", self.node_entry(first))
+        self.logind(session, "org.freedesktop.login1.Session", "Unlock")
+        self.wait_active(first, 20, "unlocked, the first is active again")
+
+        self.call("SetAppearOffline", "u", 0)
+        self.wait_active(other, 5, "appearing offline leaves the second active")
+        self.assertNotIn("lastActiveAtMs", self.node_entry(first))
 
 
 if __name__ == "__main__":

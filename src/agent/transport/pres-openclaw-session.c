@@ -47,6 +47,7 @@ pres_openclaw_session_drop (PresOpenclawTransport *self)
   pres_openclaw_channel_drop (&self->node);
   self->pairing = PAIRING_UNCHECKED;
   self->pairing_listing = FALSE;
+  self->pairing_stale = FALSE;
   g_clear_pointer (&self->pairing_request, g_free);
 }
 
@@ -219,11 +220,19 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
       return;
     }
   /* The node's connection took the pairing it found at connect: after an
-   * approval, a new one takes the approved permission. */
-  if (was == PAIRING_PENDING)
+   * approval, or when the gateway found it stale, a new one takes the
+   * approved permission; at most once per recheck period. */
+  if (was == PAIRING_PENDING || self->pairing_stale)
     {
-      pres_openclaw_session_reopen_node (self);
-      return;
+      gint64 now = g_get_monotonic_time ();
+
+      self->pairing_stale = FALSE;
+      if (now - self->node_reopened_at >= (gint64)PAIRING_RECHECK_MS * 1000)
+        {
+          self->node_reopened_at = now;
+          pres_openclaw_session_reopen_node (self);
+          return;
+        }
     }
   if (pairing == PRES_OPENCLAW_PAIRING_UNKNOWN)
     g_debug ("The gateway lists no pairing for this node");
@@ -254,7 +263,10 @@ pres_openclaw_session_event (PresOpenclawTransport *self,
                              PresOpenclawChannel *channel,
                              PresOpenclawFrame *frame)
 {
-  if (g_str_equal (frame->event, "node.pair.resolved") && self->pairing == PAIRING_PENDING
+  /* The node's connection predates the approval (the event goes to the
+   * connections open at that moment) and so lacks what it approved. The
+   * operator hears it too: one reopen is enough. */
+  if (channel == &self->node && g_str_equal (frame->event, "node.pair.resolved")
       && pres_openclaw_parse_pairing_resolved (frame->payload,
                                                pres_openclaw_identity_get_id (self->identity)))
     {
@@ -304,9 +316,13 @@ on_activity_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
     {
       g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (frame->error, FALSE);
 
-      /* The node's pairing changed under it (a new request, a revoke). */
+      /* The node's pairing changed under it (an approval, a new request,
+       * a revoke). */
       if (g_str_equal (failure->code, "PAIRING_CHANGED"))
-        list_pairing (self);
+        {
+          self->pairing_stale = TRUE;
+          list_pairing (self);
+        }
       else
         pres_link_set_last_error (self->core.link, failure->message);
       return;
@@ -322,6 +338,7 @@ on_activity_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
   if (g_strcmp0 (reason, "permission_required") == 0 || g_strcmp0 (reason, "pairing_changed") == 0)
     {
       /* Declared, not approved: the pairing list names the request. */
+      self->pairing_stale = TRUE;
       list_pairing (self);
       return;
     }
