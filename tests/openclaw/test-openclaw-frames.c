@@ -102,8 +102,8 @@ test_payload_v3 (void)
   g_assert_false (ed25519_sha512_verify (pres_openclaw_identity_get_public_key_raw (identity),
                                          strlen (payload), (const guint8 *)payload, raw));
 
-  no_token
-    = pres_openclaw_signature_payload (SEED_ID, PRES_OPENCLAW_ROLE_OPERATOR, SIGNED_AT, NULL, NONCE);
+  no_token = pres_openclaw_signature_payload (SEED_ID, PRES_OPENCLAW_ROLE_OPERATOR, SIGNED_AT, NULL,
+                                              NONCE);
   g_assert_true (strstr (no_token, "|1795469079902||" NONCE "|") != NULL);
 }
 
@@ -114,8 +114,8 @@ test_payload_node (void)
   g_autofree char *payload = NULL;
   g_autofree char *signature = NULL;
 
-  payload = pres_openclaw_signature_payload (SEED_ID, PRES_OPENCLAW_ROLE_NODE, SIGNED_AT,
-                                             "tok-123", NONCE);
+  payload = pres_openclaw_signature_payload (SEED_ID, PRES_OPENCLAW_ROLE_NODE, SIGNED_AT, "tok-123",
+                                             NONCE);
   g_assert_cmpstr (payload, ==, NODE_PAYLOAD);
   signature = pres_openclaw_identity_sign (identity, payload);
   g_assert_cmpstr (signature, ==, NODE_SIGNATURE);

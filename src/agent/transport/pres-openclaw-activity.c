@@ -38,7 +38,9 @@ pres_openclaw_activity_clock_due (const PresOpenclawActivityClock *clock,
 
   if (!clock->reported)
     return 0;
-  if (active_at > clock->active_at_ms + SAME_INPUT_MS)
+  /* A capped idle time moves forward with the clock, not with input. */
+  if (idle_seconds < PRES_OPENCLAW_MAX_IDLE_SECONDS
+      && active_at > clock->active_at_ms + SAME_INPUT_MS)
     return MAX (0, PRES_OPENCLAW_ACTIVITY_GAP_MS - since);
   return MAX (0, PRES_OPENCLAW_ACTIVITY_KEEPALIVE_MS - since);
 }

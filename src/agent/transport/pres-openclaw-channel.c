@@ -63,8 +63,7 @@ pres_openclaw_channel_load_token (PresOpenclawChannel *channel)
 
   g_free (channel->device_token);
   channel->device_token = self->open_url ? pres_openclaw_device_token_load (
-                                             self->state_dir, self->core.server_url,
-                                             token_key (channel))
+                            self->state_dir, self->core.server_url, token_key (channel))
                                          : NULL;
   channel->use_device_token = FALSE;
 }
@@ -137,8 +136,8 @@ send_connect (PresOpenclawChannel *channel, JsonNode *payload)
   pres_host_privacy_init_from_settings (&privacy, self->core.settings);
   channel->connect_id = pres_openclaw_transport_next_request_id (self, "connect");
   connect.role = channel->role;
-  connect.declare_activity = channel->role == PRES_OPENCLAW_ROLE_NODE
-                             && pres_openclaw_transport_reports_activity (self);
+  connect.declare_activity
+    = channel->role == PRES_OPENCLAW_ROLE_NODE && pres_openclaw_transport_reports_activity (self);
   connect.request_id = channel->connect_id;
   connect.instance_id = self->core.instance_id;
   if (privacy.share_host_name)
@@ -278,9 +277,8 @@ on_closed (SoupWebsocketConnection *ws, PresOpenclawChannel *channel)
       return;
     }
   /* 1009: a frame above our bound, which libsoup refuses unread. */
-  message = code == SOUP_WEBSOCKET_CLOSE_TOO_BIG
-              ? g_strdup_printf ("The gateway sent a frame larger than %u bytes",
-                                 PRES_OPENCLAW_MAX_FRAME_BYTES)
+  message = code == SOUP_WEBSOCKET_CLOSE_TOO_BIG ? g_strdup_printf (
+              "The gateway sent a frame larger than %u bytes", PRES_OPENCLAW_MAX_FRAME_BYTES)
             : code != 0 ? g_strdup_printf ("The gateway closed the %s connection (code %u)",
                                            role_name (channel), code)
                         : g_strdup ("The connection to the gateway broke");
@@ -332,7 +330,8 @@ pres_openclaw_channel_open (PresOpenclawChannel *channel)
   g_debug ("Opening %s as %s", self->core.server_url, role_name (channel));
   channel->phase = PHASE_OPENING;
   channel->attempt_cancellable = g_cancellable_new ();
-  channel->handshake_id = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, on_handshake_timeout, channel);
+  channel->handshake_id
+    = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, on_handshake_timeout, channel);
   /* No Origin: with one, the gateway treats us as a browser page and
    * refuses silent pairing on loopback. The callback holds no reference:
    * a drop cancels it before the channel goes. */

@@ -58,7 +58,6 @@ pres_openclaw_signature_payload (const char *device_id,
                           token ? token : "", nonce, platform, family);
 }
 
-
 static void
 add_string (JsonBuilder *builder, const char *member, const char *value)
 {
@@ -95,9 +94,9 @@ pres_openclaw_build_connect (const PresOpenclawConnect *connect, PresOpenclawIde
   g_autofree char *payload = NULL;
   g_autofree char *signature = NULL;
 
-  payload = pres_openclaw_signature_payload (pres_openclaw_identity_get_id (identity),
-                                             connect->role, connect->signed_at, token,
-                                             connect->nonce);
+  payload
+    = pres_openclaw_signature_payload (pres_openclaw_identity_get_id (identity), connect->role,
+                                       connect->signed_at, token, connect->nonce);
   signature = pres_openclaw_identity_sign (identity, payload);
   explicit_bzero (payload, strlen (payload));
 

@@ -220,7 +220,7 @@ pres_openclaw_parse_pairing_list (JsonNode *payload,
       return PRES_OPENCLAW_PAIRING_PENDING;
     }
   return find_node (paired, node_id) != NULL ? PRES_OPENCLAW_PAIRING_APPROVED
-                                              : PRES_OPENCLAW_PAIRING_UNKNOWN;
+                                             : PRES_OPENCLAW_PAIRING_UNKNOWN;
 }
 
 gboolean

@@ -79,8 +79,8 @@ struct _PresOpenclawTransport
   PairingState pairing;
   char *pairing_request; /* the pending request's id */
   gboolean pairing_listing;
-  gboolean pairing_stale;   /* the gateway refused the node's activity */
-  gint64 node_reopened_at;  /* monotonic µs, for the pairing's sake */
+  gboolean pairing_stale;  /* the gateway refused the node's activity */
+  gint64 node_reopened_at; /* monotonic µs, for the pairing's sake */
 
   guint retry_id;
   guint beat_id;

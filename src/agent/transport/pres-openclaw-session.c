@@ -118,11 +118,11 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   if (hb == NULL || !all_ready (self))
     return;
   id = pres_openclaw_transport_next_request_id (self, "beacon");
-  frame = pres_openclaw_build_system_event (
-    id, pres_openclaw_identity_get_id (self->identity),
-    pres_openclaw_transport_wants_node (self) ? pres_openclaw_role_mode (PRES_OPENCLAW_ROLE_NODE)
+  frame = pres_openclaw_build_system_event (id, pres_openclaw_identity_get_id (self->identity),
+                                            pres_openclaw_transport_wants_node (self)
+                                              ? pres_openclaw_role_mode (PRES_OPENCLAW_ROLE_NODE)
                                               : "ui",
-    hb);
+                                            hb);
   g_debug ("Beacon %s, last input %" G_GINT64_FORMAT " s (%s)", pres_state_to_string (hb->state),
            hb->last_input_seconds, hb->reason);
   pres_openclaw_channel_send (&self->operator, frame);
@@ -254,7 +254,7 @@ pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *c
     settle_connected (self);
   else
     list_pairing (self);
-  if (channel == &self->operator || self->beat_id == 0)
+  if (channel == &self->operator|| self->beat_id == 0)
     pres_openclaw_session_beacon (self, "connect");
 }
 
@@ -290,9 +290,8 @@ on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
       pres_link_set_last_error (self->core.link, failure->message);
       return;
     }
-  pairing = pres_openclaw_parse_pairing_list (frame->payload,
-                                              pres_openclaw_identity_get_id (self->identity),
-                                              &request_id, &error);
+  pairing = pres_openclaw_parse_pairing_list (
+    frame->payload, pres_openclaw_identity_get_id (self->identity), &request_id, &error);
   if (error != NULL)
     {
       g_autofree char *message = g_strdup_printf ("%s; ignored", error->message);
@@ -360,11 +359,10 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
 
   if ((to_pairing || to_activity) && length > PRES_OPENCLAW_MAX_NODE_REPLY_BYTES)
     {
-      g_autofree char *message
-        = g_strdup_printf ("The gateway's reply to %s was %" G_GSIZE_FORMAT
-                           " bytes, more than the %u a node reply may be; ignored",
-                           to_pairing ? "node.pair.list" : "node.event", length,
-                           PRES_OPENCLAW_MAX_NODE_REPLY_BYTES);
+      g_autofree char *message = g_strdup_printf (
+        "The gateway's reply to %s was %" G_GSIZE_FORMAT
+        " bytes, more than the %u a node reply may be; ignored",
+        to_pairing ? "node.pair.list" : "node.event", length, PRES_OPENCLAW_MAX_NODE_REPLY_BYTES);
 
       g_message ("%s", message);
       if (to_pairing)

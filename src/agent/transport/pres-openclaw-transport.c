@@ -258,7 +258,8 @@ on_settings_changed (GSettings *settings, const char *key, PresOpenclawTransport
     /* The beacon row changes now; the connection's displayName with the
      * next connection. */
     pres_openclaw_session_beacon (self, "settings");
-  else if (g_str_equal (key, ACTIVE_COMPUTER_KEY) && pres_openclaw_channel_is_ready (&self->operator))
+  else if (g_str_equal (key, ACTIVE_COMPUTER_KEY)
+           && pres_openclaw_channel_is_ready (&self->operator))
     pres_openclaw_session_reopen_node (self);
 }
 
