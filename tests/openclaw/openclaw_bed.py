@@ -270,23 +270,24 @@ class GatewayError(Exception):
 
 
 class Operator:
-    """A second operator connection, with operator.read only."""
+    """A second operator connection, with operator.read only unless told;
+    operator.pairing is what `openclaw nodes approve` needs."""
 
-    def __init__(self, port, token, instance_id="presence-test-reader", timeout=30):
+    def __init__(self, port, token, instance_id="presence-test-reader", timeout=30,
+                 scopes=("operator.read",)):
         self.ws = WebSocket(port, timeout)
         try:
-            self._connect(token, instance_id, timeout)
+            self._connect(token, instance_id, timeout, list(scopes))
         except BaseException:
             self.ws.close()
             raise
 
-    def _connect(self, token, instance_id, timeout):
+    def _connect(self, token, instance_id, timeout, scopes):
         self.next_id = 0
         challenge = self.wait_event("connect.challenge", timeout)
         seed = hashlib.sha256(instance_id.encode()).digest()
         public = ed25519_public(seed)
         device_id = hashlib.sha256(public).hexdigest()
-        scopes = ["operator.read"]
         signed_at = challenge["payload"]["ts"]
         nonce = challenge["payload"]["nonce"]
         payload = "|".join(["v3", device_id, "openclaw-linux", "ui", "operator", ",".join(scopes),

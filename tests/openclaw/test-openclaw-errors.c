@@ -71,6 +71,13 @@ static const Case cases[] = {
     "\"details\":{\"code\":\"PAIRING_REQUIRED\",\"reason\":\"not-paired\"}}",
     TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000,
     "openclaw devices approve --latest" },
+  /* The request id goes into a command the user copies: a hostile one is
+   * left out. */
+  { "pairing-hostile-request-id",
+    "{\"code\":\"NOT_PAIRED\",\"message\":\"pairing required\",\"details\":{\"code\":"
+    "\"PAIRING_REQUIRED\",\"requestId\":\"x; rm -rf ~\"}}",
+    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000,
+    "openclaw devices approve --latest" },
   { "origin-not-allowed",
     "{\"code\":\"INVALID_REQUEST\",\"message\":\"origin not allowed\",\"details\":{\"code\":"
     "\"CONTROL_UI_ORIGIN_NOT_ALLOWED\"}}",

@@ -4,13 +4,17 @@
 Each case starts its own gateway on loopback inside a network namespace with
 only lo, a private session bus, Xvfb for a real idle source, and the agent
 with --transport openclaw; it reads the result back the way the macOS app
-does, through system-presence on a second operator connection. Run one case
-as `test_openclaw.py Class.test_name`; a gateway that cannot be installed or
-started in a namespace makes the case skip (exit 77) with the reason.
+does, through system-presence and node.list on a second operator
+connection. Run one case as `test_openclaw.py Class.test_name`; a gateway
+that cannot be installed or started in a namespace makes the case skip
+(exit 77) with the reason.
 """
 
+import base64
 import fcntl
+import hashlib
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -29,6 +33,7 @@ except bed.Skip as e:
     SKIP = str(e)
 
 from display_testbed import Skip as DisplaySkip, start_xvfb, xdotool  # noqa: E402
+from gi.repository import Gio, GLib  # noqa: E402
 from testbed import AgentTestCase, wait_until  # noqa: E402
 
 TOKEN = "presence-test-token-0123456789"
@@ -59,37 +64,81 @@ class OpenclawTestCase(AgentTestCase):
         # Before the temporary directory goes: the gateway writes into it.
         if getattr(self, "reader", None) is not None:
             self.reader.close()
+        if getattr(self, "admin", None) is not None:
+            self.admin.close()
         if getattr(self, "gateway", None) is not None:
             self.gateway.stop()
         super().tearDown()
 
-    def start_openclaw_agent(self, token=TOKEN):
-        token_file = os.path.join(self.tmp.name, "token")
+    def agent_argv(self, token=TOKEN, env=None):
+        env = env or self.env
+        token_file = os.path.join(env["XDG_RUNTIME_DIR"], "token")
         with open(token_file, "w") as f:
             f.write(token + "\n")
         os.chmod(token_file, 0o600)
-        self.log_path = os.path.join(self.tmp.name, "agent.log")
-        log = open(self.log_path, "w")
         wrapper = os.environ.get("PRES_TEST_WRAPPER", "").split()
-        self.agent = self.spawn(wrapper + [
+        return wrapper + [
             bed_agent(), "-v", "--no-tray", "--transport", "openclaw",
-            "--server", "ws://127.0.0.1:%d" % self.gateway.port, "--token-file", token_file],
-            stdout=log, stderr=log)
+            "--server", "ws://127.0.0.1:%d" % self.gateway.port, "--token-file", token_file]
+
+    def start_openclaw_agent(self, token=TOKEN):
+        self.log_path = os.path.join(self.tmp.name, "agent.log")
+        log = open(self.log_path, "a")
+        self.agent = self.spawn(self.agent_argv(token), stdout=log, stderr=log)
         log.close()
         self.wait_for_agent(self.agent)
         self.instance_id = self.get("InstanceId")
+        self.device_id = device_id_of(self.state_home)
 
     def agent_log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def our_rows(self, device_id=None):
+        device_id = device_id or self.device_id
+        return [row for row in self.reader.presence()
+                if device_id in (row.get("deviceId"), row.get("instanceId"))]
+
     def beacon_row(self, newer_than_ms=0):
-        """Our instance's beacon row (the one with a reason of ours), if any."""
-        for row in self.reader.presence():
-            if (row.get("instanceId") == self.instance_id and "clientId" not in row
-                    and row.get("ts", 0) > newer_than_ms):
+        """Our desktop's row once a beacon reached it, if any."""
+        for row in self.our_rows():
+            if "app presence-agent" in row.get("text", "") and row.get("ts", 0) > newer_than_ms:
                 return row
         return None
+
+    def approve(self, device_id=None):
+        """Approves our node's pending pairing as `openclaw nodes approve`
+        does; returns the request id."""
+        device_id = device_id or self.device_id
+        if getattr(self, "admin", None) is None:
+            self.admin = bed.Operator(self.gateway.port, TOKEN, "presence-test-admin",
+                                      scopes=["operator.read", "operator.pairing"])
+
+        def pending():
+            for entry in self.admin.request("node.pair.list", {})["pending"]:
+                if entry.get("nodeId") == device_id:
+                    return entry
+            return None
+        entry = wait_until(pending, timeout=30, message="a pending node pairing of ours")
+        self.admin.request("node.pair.approve", {"requestId": entry["requestId"]})
+        return entry["requestId"]
+
+    def node_entry(self, device_id=None):
+        device_id = device_id or self.device_id
+        listing = self.reader.request("node.list", {})
+        for node in listing["nodes"]:
+            if node.get("nodeId") == device_id:
+                return dict(node, activeNodeId=listing.get("activeNodeId"))
+        return None
+
+    def wait_connected_node(self, timeout=60):
+        try:
+            wait_until(lambda: self.get("Connection") == "connected", timeout=timeout,
+                       message="Connection connected with the node approved")
+        except AssertionError as e:
+            raise AssertionError("%s (%s: %s)\nagent log:\n%s"
+                                 % (e, self.get("Connection"), self.get("LastError"),
+                                    self.agent_log()[-3000:]))
 
     def wait_beacon(self, check, timeout, message):
         def found():
@@ -107,27 +156,39 @@ def bed_agent():
     return AGENT
 
 
+def device_id_of(state_home):
+    """The gateway's device id for the key the agent keeps."""
+    path = os.path.join(state_home, "presence-agent", "openclaw-device.key")
+    wait_until(lambda: os.path.exists(path), timeout=10, message="the device key")
+    with open(path) as f:
+        seed = base64.b64decode(f.read().strip())
+    return hashlib.sha256(bed.ed25519_public(seed)).hexdigest()
+
+
 class OpenclawTest(OpenclawTestCase):
 
     def test_instance_appears_with_real_idle_time(self):
         self.start_openclaw_agent()
         first = self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
-        self.assertEqual(first["mode"], "ui")
+        # One row: the node connection's, with the beacon's fields in it.
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+        self.assertEqual(first["mode"], "node")
+        self.assertEqual(first["instanceId"], self.device_id)
+        self.assertEqual(first["clientId"], "openclaw-linux")
+        self.assertEqual(first["roles"], ["node"])
         self.assertTrue(first["text"].startswith("Node:"), first["text"])
         self.assertIn("lastInputSeconds", first)
-        connection = [row for row in self.reader.presence()
-                      if row.get("instanceId") == self.instance_id and "clientId" in row]
-        self.assertTrue(connection, "no connection row for our instance")
-        self.assertEqual(connection[0]["clientId"], "openclaw-linux")
-        self.assertEqual(connection[0]["mode"], "ui")
 
         # Input now; a later beacon (the periodic one, at most ~33 s away)
-        # must count the seconds since.
+        # must count the seconds since. The row's ts is no beacon time (the
+        # node's pongs renew it), so the beacon is timed as it shows.
+        before = first["lastInputSeconds"]
         xdotool(self.display, "mousemove_relative", "5", "5")
-        moved_ms = time.time() * 1000
-        row = self.wait_beacon(lambda row: row["ts"] > moved_ms + 3000, 45,
-                               "a beacon 3 s or more after the input")
-        expected = (row["ts"] - moved_ms) / 1000
+        moved = time.monotonic()
+        row = self.wait_beacon(
+            lambda row: row["lastInputSeconds"] >= 3 and row["lastInputSeconds"] != before, 45,
+            "a beacon 3 s or more after the input")
+        expected = time.monotonic() - moved
         self.assertLessEqual(abs(row["lastInputSeconds"] - expected), 2.5,
                              "lastInputSeconds %s, %.1f s since the input"
                              % (row["lastInputSeconds"], expected))
@@ -147,7 +208,7 @@ class OpenclawTest(OpenclawTestCase):
         self.call("SetAppearOffline", "u", 0)
         row = self.wait_beacon(lambda row: "lastInputSeconds" not in row, 2,
                                "appear offline takes back the input time within 2 s")
-        self.assertNotIn("state", row["text"].split(" · reason")[0].split("mode ui")[1])
+        self.assertNotIn("state", row["text"].split(" · reason")[0].split("mode node")[1])
 
         began = time.monotonic()
         self.call("SetAuto")
@@ -169,8 +230,7 @@ class OpenclawTest(OpenclawTestCase):
         self.reader = bed.Operator(self.gateway.port, TOKEN)
         self.wait_beacon(lambda row: True, 10, "our instance back within 10 s of ready")
         print("back %.1f s after the gateway was ready" % (time.monotonic() - ready))
-        wait_until(lambda: self.get("Connection") == "connected", timeout=2,
-                   message="Connection connected")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
 
     def test_wrong_token_is_unauthorized_without_a_hot_loop(self):
         self.start_openclaw_agent(token="not-the-gateway-token-42")
@@ -194,11 +254,200 @@ class OpenclawTest(OpenclawTestCase):
         self.assertEqual(self.agent.wait(10), 0, self.agent_log()[-2000:])
 
         def disconnected():
-            return [row for row in self.reader.presence()
-                    if row.get("instanceId") == self.instance_id and "clientId" in row
-                    and row.get("reason") == "disconnect"]
-        wait_until(disconnected, timeout=5, message="the connection row says disconnect")
-        self.assertIn("Connection closed for the leave", self.agent_log())
+            return [row for row in self.our_rows() if row.get("reason") == "disconnect"]
+        wait_until(disconnected, timeout=5, message="our row says disconnect")
+        self.assertIn("The node connection closed for the leave", self.agent_log())
+        self.assertIn("The operator connection closed for the leave", self.agent_log())
+
+
+class OpenclawNodeTest(OpenclawTestCase):
+    """The agent as the gateway's node: its pairing, and the active computer."""
+
+    def test_pending_pairing_names_the_approve_command(self):
+        self.start_openclaw_agent()
+        wait_until(lambda: self.get("Connection") == "unauthorized", timeout=30,
+                   message="Connection unauthorized while the node pairing waits")
+        pending = [entry for entry in
+                   bed.Operator(self.gateway.port, TOKEN, "presence-test-lister",
+                                scopes=["operator.pairing"]).request("node.pair.list", {})["pending"]
+                   if entry.get("nodeId") == self.device_id]
+        self.assertEqual(len(pending), 1, pending)
+        # The node asks for nothing but the permission its activity needs.
+        self.assertEqual(pending[0]["permissions"], {"accessibility": True})
+        self.assertEqual(pending[0]["commands"], [])
+        self.assertEqual(pending[0]["caps"], [])
+        error = self.get("LastError")
+        self.assertIn("“openclaw nodes approve %s”" % pending[0]["requestId"], error)
+        # Meanwhile the desktop is on the roster, as one row.
+        self.wait_beacon(lambda row: True, 20, "a beacon row while the pairing waits")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        self.approve()
+        approved = time.monotonic()
+        self.wait_connected_node(timeout=60)
+        print("connected %.1f s after the approval" % (time.monotonic() - approved))
+        self.assertIsNone(self.agent.proc.poll(), "the agent restarted")
+        self.assertEqual(self.get("LastError"), "")
+        node = wait_until(lambda: (self.node_entry() or {}).get("lastActiveAtMs") and
+                          self.node_entry(), timeout=20, message="our first activity report")
+        self.assertEqual(node["permissions"], {"accessibility": True})
+        self.assertEqual(node["commands"], [])
+        self.assertEqual(node["activeNodeId"], self.device_id)
+
+    def test_idle_source_none_declares_and_reports_nothing(self):
+        self.env.pop("DISPLAY")
+        self.env["XDG_SESSION_TYPE"] = "tty"
+        self.start_openclaw_agent()
+        self.assertEqual(self.get("IdleSource"), "none")
+        self.approve()
+        self.wait_connected_node()
+        self.assertIn("reports no activity to the gateway", self.agent_log())
+        node = self.node_entry()
+        self.assertNotIn("accessibility", node.get("permissions") or {})
+        self.wait_beacon(lambda row: True, 20, "a beacon row")
+        self.assertIsNone(self.node_entry().get("lastActiveAtMs"), self.node_entry())
+
+    def test_one_row_across_restarts_and_three_minutes(self):
+        self.start_openclaw_agent()
+        self.approve()
+        self.wait_connected_node()
+        self.wait_beacon(lambda row: True, 20, "a beacon row")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        self.agent.signal(15)
+        self.assertEqual(self.agent.wait(10), 0)
+        restarted = len(self.agent_log())
+        self.start_openclaw_agent()
+        # The pairing and the device token were kept: no new approval.
+        self.wait_connected_node(timeout=30)
+        wait_until(lambda: "Beacon " in self.agent_log()[restarted:], timeout=20,
+                   message="a beacon after the restart")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        self.reader.close()
+        self.gateway.stop()
+        self.gateway.start_ready()
+        self.reader = bed.Operator(self.gateway.port, TOKEN)
+        self.wait_connected_node(timeout=30)
+        self.wait_beacon(lambda row: True, 20, "a beacon after the gateway restart")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+
+        # Three minutes of periodic beacons, watched: the roster is read on
+        # every presence event the gateway pushes and must hold one row.
+        end = time.monotonic() + 180
+        beacons = set()
+        events = 0
+        while time.monotonic() < end:
+            try:
+                self.reader.wait_event("presence", max(0.5, end - time.monotonic()))
+            except TimeoutError:
+                break
+            events += 1
+            rows = self.our_rows()
+            self.assertEqual(len(rows), 1, rows)
+            beacons.add(rows[0].get("lastInputSeconds"))
+        print("%d presence events, %d distinct input times" % (events, len(beacons)))
+        self.assertGreaterEqual(len(beacons), 4, "too few beacons: %s" % beacons)
+
+    def second_agent(self):
+        """Another desktop: its own state, session bus and X display."""
+        home = os.path.join(self.tmp.name, "second")
+        os.makedirs(home)
+        env = dict(self.env)
+        env.update({"XDG_STATE_HOME": os.path.join(home, "state"),
+                    "XDG_CONFIG_HOME": os.path.join(home, "config"),
+                    "XDG_RUNTIME_DIR": home})
+        env.pop("XDG_SESSION_ID", None)
+        env.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, start_new_session=True)
+        self.addCleanup(lambda: (bus.terminate(), bus.wait()))
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+        env["DISPLAY"] = start_xvfb(self.spawn)
+        log = open(os.path.join(home, "agent.log"), "w")
+        process = subprocess.Popen(self.agent_argv(env=env), env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.addCleanup(lambda: (os.killpg(process.pid, 15), process.wait()))
+        return env["DISPLAY"], device_id_of(env["XDG_STATE_HOME"])
+
+    def start_logind(self):
+        """A logind for the first agent, so that it can be locked."""
+        try:
+            import dbusmock  # noqa: F401
+        except ImportError:
+            self.skipTest("python3-dbusmock is missing")
+        bus = self.spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = bus.proc.stdout.readline().strip()
+        self.env["XDG_SESSION_ID"] = "c1"
+        self.sysbus = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SYSTEM_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.spawn(["/usr/bin/python3", "-m", "dbusmock", "--system", "--template", "logind"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def owned():
+            return self.sysbus.call_sync(
+                "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "NameHasOwner", GLib.Variant("(s)", ("org.freedesktop.login1",)), None,
+                Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
+        wait_until(owned, timeout=15, message="the logind mock")
+        self.logind("/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddSession",
+                    GLib.Variant("(ssusb)", ("c1", "seat0", os.getuid(), "tester", True)))
+
+    def logind(self, path, iface, method, params=None):
+        self.sysbus.call_sync("org.freedesktop.login1", path, iface, method, params, None,
+                              Gio.DBusCallFlags.NONE, 5000, None)
+
+    def wait_active(self, device_id, within, what):
+        began = time.monotonic()
+        try:
+            wait_until(lambda: (self.node_entry(device_id) or {}).get("activeNodeId") == device_id,
+                       timeout=within, message=what)
+        except AssertionError:
+            raise AssertionError("%s\nnodes: %s" % (what, self.reader.request("node.list", {})))
+        took = time.monotonic() - began
+        print("%s after %.1f s" % (what, took))
+        return took
+
+    def test_active_computer_follows_input_lock_and_appear_offline(self):
+        self.start_logind()
+        self.start_openclaw_agent()
+        first = self.device_id
+        other_display, other = self.second_agent()
+        self.approve(first)
+        self.approve(other)
+        for node in (first, other):
+            wait_until(lambda: (self.node_entry(node) or {}).get("lastActiveAtMs"), timeout=60,
+                       message="activity from both desktops")
+
+        # Input into the one that is not active makes it active, then the
+        # same the other way round: two real changes, the first one last.
+        displays = {first: self.display, other: other_display}
+        active = self.node_entry(first)["activeNodeId"]
+        self.assertIn(active, displays)
+        order = [node for node in (other, first) if node != active] + [active]
+        if order[-1] != first:
+            order.append(first)
+        for node in order:
+            self.assertNotEqual(self.node_entry(node)["activeNodeId"], node)
+            xdotool(displays[node], "mousemove_relative", "5", "5")
+            self.wait_active(node, 20, "input into %s makes it active"
+                             % ("the first" if node == first else "the second"))
+
+        session = "/org/freedesktop/login1/session/c1"
+        self.logind(session, "org.freedesktop.login1.Session", "Lock")
+        self.wait_active(other, 5, "locking the first leaves the second active")
+        self.assertNotIn("lastActiveAtMs", self.node_entry(first))
+        self.logind(session, "org.freedesktop.login1.Session", "Unlock")
+        self.wait_active(first, 20, "unlocked, the first is active again")
+
+        self.call("SetAppearOffline", "u", 0)
+        self.wait_active(other, 5, "appearing offline leaves the second active")
+        self.assertNotIn("lastActiveAtMs", self.node_entry(first))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include "pres-openclaw-errors.h"
 
 #include "pres-openclaw-frames.h"
+#include "pres-openclaw-node-frames.h"
 
 /*
  * The gateway's refusals (research/openclaw.md §9) as something the user can
@@ -92,6 +93,9 @@ pres_openclaw_failure_new (JsonObject *error, gboolean in_connect)
   guint retry_after = get_retry_after (error);
 
   failure->code = g_strdup (code);
+  /* It goes into a command line the user copies. */
+  if (!pres_openclaw_request_id_is_safe (request_id))
+    request_id = NULL;
 
   if (g_str_equal (code, "AUTH_TOKEN_MISMATCH") || g_str_equal (code, "AUTH_DEVICE_TOKEN_MISMATCH")
       || g_str_equal (code, "AUTH_UNAUTHORIZED"))

@@ -18,22 +18,44 @@
 #define MAX_NONCE_BYTES 256
 #define MAX_DEVICE_TOKEN_BYTES 1024
 
-const char *const pres_openclaw_scopes[] = { "operator.read", "operator.admin", NULL };
+static const char *const operator_scopes[] = { "operator.read", "operator.admin", NULL };
+static const char *const node_scopes[] = { NULL };
+
+const char *
+pres_openclaw_role_to_string (PresOpenclawRole role)
+{
+  return role == PRES_OPENCLAW_ROLE_NODE ? "node" : "operator";
+}
+
+/* "cli" is one of the modes the gateway treats as a passing client and
+ * keeps out of the roster. */
+const char *
+pres_openclaw_role_mode (PresOpenclawRole role)
+{
+  return role == PRES_OPENCLAW_ROLE_NODE ? "node" : "cli";
+}
+
+const char *const *
+pres_openclaw_role_scopes (PresOpenclawRole role)
+{
+  return role == PRES_OPENCLAW_ROLE_NODE ? node_scopes : operator_scopes;
+}
 
 char *
 pres_openclaw_signature_payload (const char *device_id,
-                                 const char *const *scopes,
+                                 PresOpenclawRole role,
                                  gint64 signed_at,
                                  const char *token,
                                  const char *nonce)
 {
-  g_autofree char *scope_list = g_strjoinv (",", (char **)scopes);
+  g_autofree char *scope_list = g_strjoinv (",", (char **)pres_openclaw_role_scopes (role));
   g_autofree char *platform = g_ascii_strdown (PRES_OPENCLAW_PLATFORM, -1);
   g_autofree char *family = g_ascii_strdown (PRES_OPENCLAW_DEVICE_FAMILY, -1);
 
   return g_strdup_printf ("v3|%s|%s|%s|%s|%s|%" G_GINT64_FORMAT "|%s|%s|%s|%s", device_id,
-                          PRES_OPENCLAW_CLIENT_ID, PRES_OPENCLAW_CLIENT_MODE, PRES_OPENCLAW_ROLE,
-                          scope_list, signed_at, token ? token : "", nonce, platform, family);
+                          PRES_OPENCLAW_CLIENT_ID, pres_openclaw_role_mode (role),
+                          pres_openclaw_role_to_string (role), scope_list, signed_at,
+                          token ? token : "", nonce, platform, family);
 }
 
 static void
@@ -43,6 +65,16 @@ add_string (JsonBuilder *builder, const char *member, const char *value)
     return;
   json_builder_set_member_name (builder, member);
   json_builder_add_string_value (builder, value);
+}
+
+static void
+add_string_array (JsonBuilder *builder, const char *member, const char *const *values)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_begin_array (builder);
+  for (guint i = 0; values[i] != NULL; i++)
+    json_builder_add_string_value (builder, values[i]);
+  json_builder_end_array (builder);
 }
 
 static char *
@@ -58,12 +90,13 @@ pres_openclaw_build_connect (const PresOpenclawConnect *connect, PresOpenclawIde
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   const char *token = connect->token ? connect->token : connect->device_token;
+  const char *const none[] = { NULL };
   g_autofree char *payload = NULL;
   g_autofree char *signature = NULL;
 
-  payload = pres_openclaw_signature_payload (pres_openclaw_identity_get_id (identity),
-                                             pres_openclaw_scopes, connect->signed_at, token,
-                                             connect->nonce);
+  payload
+    = pres_openclaw_signature_payload (pres_openclaw_identity_get_id (identity), connect->role,
+                                       connect->signed_at, token, connect->nonce);
   signature = pres_openclaw_identity_sign (identity, payload);
   explicit_bzero (payload, strlen (payload));
 
@@ -83,22 +116,30 @@ pres_openclaw_build_connect (const PresOpenclawConnect *connect, PresOpenclawIde
   add_string (builder, "id", PRES_OPENCLAW_CLIENT_ID);
   add_string (builder, "version", PACKAGE_VERSION);
   add_string (builder, "platform", PRES_OPENCLAW_PLATFORM);
-  add_string (builder, "mode", PRES_OPENCLAW_CLIENT_MODE);
+  add_string (builder, "mode", pres_openclaw_role_mode (connect->role));
   add_string (builder, "deviceFamily", PRES_OPENCLAW_DEVICE_FAMILY);
   add_string (builder, "displayName", connect->display_name);
   add_string (builder, "instanceId", connect->instance_id);
   add_string (builder, "modelIdentifier", connect->model_identifier);
   json_builder_end_object (builder);
 
-  add_string (builder, "role", PRES_OPENCLAW_ROLE);
-  json_builder_set_member_name (builder, "scopes");
-  json_builder_begin_array (builder);
-  for (guint i = 0; pres_openclaw_scopes[i] != NULL; i++)
-    json_builder_add_string_value (builder, pres_openclaw_scopes[i]);
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "caps");
-  json_builder_begin_array (builder);
-  json_builder_end_array (builder);
+  add_string (builder, "role", pres_openclaw_role_to_string (connect->role));
+  add_string_array (builder, "scopes", pres_openclaw_role_scopes (connect->role));
+  /* A node that names no capability nor command is asked for none: the
+   * agent can run nothing on the gateway's behalf. */
+  add_string_array (builder, "caps", none);
+  if (connect->role == PRES_OPENCLAW_ROLE_NODE)
+    {
+      add_string_array (builder, "commands", none);
+      if (connect->declare_activity)
+        {
+          json_builder_set_member_name (builder, "permissions");
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "accessibility");
+          json_builder_add_boolean_value (builder, TRUE);
+          json_builder_end_object (builder);
+        }
+    }
   add_string (builder, "userAgent", "presence-agent/" PACKAGE_VERSION);
 
   /* The signature covers the token actually sent, so exactly one goes. */
@@ -149,7 +190,7 @@ append_clean (GString *out, const char *text)
  * nothing in the text that says the user is there.
  */
 char *
-pres_openclaw_beacon_text (const PresHeartbeat *hb)
+pres_openclaw_beacon_text (const char *mode, const PresHeartbeat *hb)
 {
   GString *text = g_string_new ("Node: ");
 
@@ -158,7 +199,7 @@ pres_openclaw_beacon_text (const PresHeartbeat *hb)
   if (hb->last_input_seconds >= 0)
     g_string_append_printf (text, " · last input %" G_GINT64_FORMAT "s ago",
                             hb->last_input_seconds);
-  g_string_append (text, " · mode " PRES_OPENCLAW_CLIENT_MODE);
+  g_string_append_printf (text, " · mode %s", mode);
   if (hb->state != PRES_STATE_APPEAR_OFFLINE)
     {
       g_string_append_printf (text, " · state %s", pres_state_to_string (hb->state));
@@ -178,11 +219,12 @@ pres_openclaw_beacon_text (const PresHeartbeat *hb)
 
 char *
 pres_openclaw_build_system_event (const char *request_id,
-                                  const char *instance_id,
+                                  const char *device_id,
+                                  const char *mode,
                                   const PresHeartbeat *hb)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autofree char *text = pres_openclaw_beacon_text (hb);
+  g_autofree char *text = pres_openclaw_beacon_text (mode, hb);
 
   json_builder_begin_object (builder);
   add_string (builder, "type", "req");
@@ -191,9 +233,12 @@ pres_openclaw_build_system_event (const char *request_id,
   json_builder_set_member_name (builder, "params");
   json_builder_begin_object (builder);
   add_string (builder, "text", text);
-  add_string (builder, "instanceId", instance_id);
+  /* The node's row carries the device id as its instanceId: the same one
+   * here keeps the row from changing it back and forth. */
+  add_string (builder, "deviceId", device_id);
+  add_string (builder, "instanceId", device_id);
   add_string (builder, "host", hb->host);
-  add_string (builder, "mode", PRES_OPENCLAW_CLIENT_MODE);
+  add_string (builder, "mode", mode);
   add_string (builder, "version", hb->version);
   add_string (builder, "platform", PRES_OPENCLAW_PLATFORM);
   add_string (builder, "deviceFamily", hb->device_family);

@@ -10,8 +10,6 @@ G_BEGIN_DECLS
 /* The gateway's wire protocol this client speaks (research/openclaw.md). */
 #define PRES_OPENCLAW_PROTOCOL 4
 #define PRES_OPENCLAW_CLIENT_ID "openclaw-linux"
-#define PRES_OPENCLAW_CLIENT_MODE "ui"
-#define PRES_OPENCLAW_ROLE "operator"
 #define PRES_OPENCLAW_PLATFORM "linux"
 #define PRES_OPENCLAW_DEVICE_FAMILY "Linux"
 
@@ -20,19 +18,40 @@ G_BEGIN_DECLS
  * a bound, since everything here comes from the network. */
 #define PRES_OPENCLAW_MAX_FRAME_BYTES (8 * 1024 * 1024)
 
-/* read needs no explanation; admin is what system-event requires. */
-extern const char *const pres_openclaw_scopes[];
+/*
+ * The two connections of one desktop, with the same device key. The node
+ * connection is the desktop's row in the gateway's roster (keyed by the
+ * device id) and reports its input activity; the operator connection sends
+ * the presence beacons into that row, in the client mode the gateway keeps
+ * no row for, so that it adds none of its own.
+ */
+typedef enum
+{
+  PRES_OPENCLAW_ROLE_OPERATOR,
+  PRES_OPENCLAW_ROLE_NODE,
+} PresOpenclawRole;
+
+const char *pres_openclaw_role_to_string (PresOpenclawRole role);
+/* The client.mode each role connects with. */
+const char *pres_openclaw_role_mode (PresOpenclawRole role);
+/* What the operator asks for: read needs no explanation, admin is what
+ * system-event requires. A node asks for none. */
+const char *const *pres_openclaw_role_scopes (PresOpenclawRole role);
 
 /* The v3 string the device signs: every field joined with "|". TOKEN is the
  * one sent in auth ("" for none); platform and family are lowercased. */
 char *pres_openclaw_signature_payload (const char *device_id,
-                                       const char *const *scopes,
+                                       PresOpenclawRole role,
                                        gint64 signed_at,
                                        const char *token,
                                        const char *nonce);
 
 typedef struct
 {
+  PresOpenclawRole role;
+  /* A node that reports system-wide input activity declares the
+   * permission the gateway asks for it (accessibility); nothing else. */
+  gboolean declare_activity;
   const char *request_id;
   const char *instance_id;
   const char *display_name;     /* NULL: not shared */
@@ -49,9 +68,12 @@ char *pres_openclaw_build_connect (const PresOpenclawConnect *connect,
 /* The beacon's text: always starts with "Node:" (any other text becomes a
  * message in the user's agent session) and never matches the gateway's
  * text parser, so only the explicit fields count. */
-char *pres_openclaw_beacon_text (const PresHeartbeat *hb);
+char *pres_openclaw_beacon_text (const char *mode, const PresHeartbeat *hb);
+/* DEVICE_ID keys the beacon into the node connection's row (or, without
+ * one, makes it the desktop's only row); MODE is that row's. */
 char *pres_openclaw_build_system_event (const char *request_id,
-                                        const char *instance_id,
+                                        const char *device_id,
+                                        const char *mode,
                                         const PresHeartbeat *hb);
 
 typedef enum

@@ -195,9 +195,18 @@ pres_openclaw_identity_load (const char *dir, GError **error)
   return self;
 }
 
-char *
-pres_openclaw_device_token_load (const char *dir, const char *server)
+/* KIND NULL is the key of the first token a gateway gave, the operator's;
+ * every other kind has its own. */
+static char *
+token_key (const char *kind)
 {
+  return kind ? g_strdup_printf ("%s-%s", kind, TOKEN_GROUP_KEY) : g_strdup (TOKEN_GROUP_KEY);
+}
+
+char *
+pres_openclaw_device_token_load (const char *dir, const char *server, const char *kind)
+{
+  g_autofree char *key = token_key (kind);
   g_autofree char *path = g_build_filename (dir, TOKEN_FILE, NULL);
   g_autoptr (GKeyFile) file = g_key_file_new ();
   g_autofree char *contents = NULL;
@@ -212,15 +221,17 @@ pres_openclaw_device_token_load (const char *dir, const char *server)
       g_warning ("Ignoring the device tokens: %s", error->message);
       return NULL;
     }
-  return g_key_file_get_string (file, server, TOKEN_GROUP_KEY, NULL);
+  return g_key_file_get_string (file, server, key, NULL);
 }
 
 gboolean
 pres_openclaw_device_token_save (const char *dir,
                                  const char *server,
+                                 const char *kind,
                                  const char *token,
                                  GError **error)
 {
+  g_autofree char *key = token_key (kind);
   g_autofree char *path = g_build_filename (dir, TOKEN_FILE, NULL);
   g_autoptr (GKeyFile) file = g_key_file_new ();
   g_autofree char *contents = NULL;
@@ -233,9 +244,9 @@ pres_openclaw_device_token_save (const char *dir,
       g_clear_pointer (&contents, g_free);
     }
   if (token != NULL)
-    g_key_file_set_string (file, server, TOKEN_GROUP_KEY, token);
+    g_key_file_set_string (file, server, key, token);
   else
-    g_key_file_remove_group (file, server, NULL);
+    g_key_file_remove_key (file, server, key, NULL);
   contents = g_key_file_to_data (file, &length, NULL);
   return write_private_file (dir, path, contents, length, error);
 }

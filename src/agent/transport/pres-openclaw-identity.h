@@ -33,11 +33,13 @@ char *pres_openclaw_identity_sign (PresOpenclawIdentity *self, const char *paylo
 
 char *pres_openclaw_base64url (const guint8 *data, gsize length);
 
-/* The deviceToken a gateway handed out, kept per gateway URL in
+/* The deviceToken a gateway handed out, kept per gateway URL and KIND (the
+ * role it was given to; NULL for the operator's) in
  * DIR/openclaw-device-tokens (0600). NULL when there is none. */
-char *pres_openclaw_device_token_load (const char *dir, const char *server);
+char *pres_openclaw_device_token_load (const char *dir, const char *server, const char *kind);
 gboolean pres_openclaw_device_token_save (const char *dir,
                                           const char *server,
+                                          const char *kind,
                                           const char *token,
                                           GError **error);
 

@@ -1,20 +1,27 @@
 #pragma once
 
+#include <libsoup/soup.h>
+
 #include "pres-host-info.h"
+#include "pres-openclaw-activity.h"
+#include "pres-openclaw-frames.h"
 #include "pres-openclaw-identity.h"
 #include "pres-openclaw-transport.h"
 #include "pres-transport-core.h"
 
 G_BEGIN_DECLS
 
-/* Shared by pres-openclaw-transport.c (life, retries, entry points) and
- * pres-openclaw-session.c (the connection); nobody else includes it. */
+/* Shared by the transport's files (life and retries, the two connections,
+ * the session over both, the activity reports); nobody else includes it. */
 
 #define BEACON_INTERVAL_MS 30000
 #define HANDSHAKE_TIMEOUT_S 30
 #define LEAVE_DEADLINE_MS 1800
 #define WATCHDOG_PERIOD_S 15
 #define RECONNECT_MAX_MS 5000
+/* While a node pairing waits, how often the session asks again, in case
+ * the approval's event was missed. */
+#define PAIRING_RECHECK_MS 20000
 
 typedef enum
 {
@@ -22,9 +29,35 @@ typedef enum
   PHASE_OPENING,   /* the WebSocket upgrade is under way */
   PHASE_CHALLENGE, /* waiting for connect.challenge */
   PHASE_HELLO,     /* our connect is out, waiting for hello-ok */
-  PHASE_READY,     /* beacons flow */
+  PHASE_READY,     /* requests flow */
   PHASE_CLOSING,   /* a leave: our close frame is out */
 } Phase;
+
+typedef struct
+{
+  PresOpenclawTransport *transport; /* the owner */
+  PresOpenclawRole role;
+
+  GCancellable *attempt_cancellable; /* one connection attempt */
+  SoupWebsocketConnection *ws;
+  Phase phase;
+  char *connect_id;
+  guint tick_ms;
+  gint64 last_frame; /* monotonic µs of the last frame from the gateway */
+  guint handshake_id;
+  guint watchdog_id;
+
+  char *device_token; /* the gateway gives one per role */
+  gboolean use_device_token;
+  gboolean declared_activity; /* what the last connect declared */
+} PresOpenclawChannel;
+
+typedef enum
+{
+  PAIRING_UNCHECKED, /* not asked yet on this connection */
+  PAIRING_PENDING,   /* the user must approve the node */
+  PAIRING_APPROVED,
+} PairingState;
 
 struct _PresOpenclawTransport
 {
@@ -32,26 +65,26 @@ struct _PresOpenclawTransport
 
   PresTransportCore core;
   char *state_dir;
+  PresIdleSource *idle_source;
 
-  GCancellable *attempt_cancellable; /* one connection attempt */
-  SoupWebsocketConnection *ws;
+  PresOpenclawChannel operator;
+  PresOpenclawChannel node;
   PresOpenclawIdentity *identity;
   PresHostInfo *host_info;
+  PresOpenclawActivity *activity;
 
   char *open_url; /* NULL while server_url is refused */
-  char *device_token;
-  gboolean use_device_token;
-
-  Phase phase;
   guint64 next_request;
-  char *connect_id;
-  guint tick_ms;
-  gint64 last_frame; /* monotonic µs of the last frame from the gateway */
+
+  PairingState pairing;
+  char *pairing_request; /* the pending request's id */
+  gboolean pairing_listing;
+  gboolean pairing_stale;  /* the gateway refused the node's activity */
+  gint64 node_reopened_at; /* monotonic µs, for the pairing's sake */
 
   guint retry_id;
   guint beat_id;
-  guint handshake_id;
-  guint watchdog_id;
+  guint pairing_id;
   guint leave_deadline_id;
 
   gboolean building;
@@ -66,11 +99,43 @@ void pres_openclaw_transport_fail (PresOpenclawTransport *self,
 void pres_openclaw_transport_retry_in (PresOpenclawTransport *self, guint delay_ms);
 void pres_openclaw_transport_left (PresOpenclawTransport *self);
 gboolean pres_openclaw_transport_is_offline (PresOpenclawTransport *self);
+/* The node connection is wanted (the active-computer setting), and then
+ * whether it reports activity (an idle source that can tell). */
+gboolean pres_openclaw_transport_wants_node (PresOpenclawTransport *self);
+gboolean pres_openclaw_transport_reports_activity (PresOpenclawTransport *self);
+char *pres_openclaw_transport_next_request_id (PresOpenclawTransport *self, const char *method);
 
-/* pres-openclaw-session.c */
+/* pres-openclaw-channel.c: one WebSocket connection in one role. */
+void pres_openclaw_channel_init (PresOpenclawChannel *channel,
+                                 PresOpenclawTransport *transport,
+                                 PresOpenclawRole role);
+void pres_openclaw_channel_clear (PresOpenclawChannel *channel);
+void pres_openclaw_channel_open (PresOpenclawChannel *channel);
+/* Forgets the socket without a word to the gateway. */
+void pres_openclaw_channel_drop (PresOpenclawChannel *channel);
+/* Sends a close frame; FALSE when there was nothing open to close. */
+gboolean pres_openclaw_channel_close (PresOpenclawChannel *channel);
+void pres_openclaw_channel_send (PresOpenclawChannel *channel, const char *frame);
+gboolean pres_openclaw_channel_is_ready (PresOpenclawChannel *channel);
+void pres_openclaw_channel_load_token (PresOpenclawChannel *channel);
+
+/* pres-openclaw-session.c: both connections as the desktop's presence. */
 void pres_openclaw_session_open (PresOpenclawTransport *self);
 void pres_openclaw_session_drop (PresOpenclawTransport *self);
 void pres_openclaw_session_leave (PresOpenclawTransport *self);
 void pres_openclaw_session_beacon (PresOpenclawTransport *self, const char *reason);
+/* Reconnects the node alone (its permissions changed, or its pairing). */
+void pres_openclaw_session_reopen_node (PresOpenclawTransport *self);
+/* From the channels. */
+void pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *channel);
+void pres_openclaw_session_closed (PresOpenclawTransport *self, PresOpenclawChannel *channel);
+void pres_openclaw_session_event (PresOpenclawTransport *self,
+                                  PresOpenclawChannel *channel,
+                                  PresOpenclawFrame *frame);
+void pres_openclaw_session_response (PresOpenclawTransport *self,
+                                     PresOpenclawChannel *channel,
+                                     PresOpenclawFrame *frame,
+                                     const char *data,
+                                     gsize length);
 
 G_END_DECLS

@@ -2,42 +2,53 @@
 
 #include "config.h"
 
-#include <libsoup/soup.h>
-
 #include "pres-backoff.h"
 #include "pres-openclaw-errors.h"
-#include "pres-openclaw-frames.h"
+#include "pres-openclaw-node-frames.h"
 #include "pres-openclaw-private.h"
 #include "pres-token-source.h"
 
 /*
- * The transport's connection, driven by phases: the socket opens, the
- * gateway sends its challenge, our signed connect gets hello-ok, and from
- * then on beacons flow. Every way out (a refusal, a close, silence, a
- * leave) goes through pres_openclaw_session_drop(), and every way back in
- * through the transport's single retry timer, so there is never more than
- * one attempt under way.
+ * The desktop's presence over its two connections. The node connection
+ * makes the desktop's row in the gateway's roster and reports activity;
+ * the operator connection beacons into that same row (system-event with
+ * the device id) and reads the node's pairing. Both are up, or the
+ * session is down: every failure drops both and the transport's single
+ * retry timer brings both back. A node pairing that waits for the user
+ * is the one state in which the connections stay up yet Connection says
+ * unauthorized, with the command that approves it.
  */
 
-/* Forgets the socket without a word to the gateway: for failures, where
- * the gateway is gone or has already said its last. */
+static gboolean
+all_ready (PresOpenclawTransport *self)
+{
+  return pres_openclaw_channel_is_ready (&self->operator)
+         && (!pres_openclaw_transport_wants_node (self)
+             || pres_openclaw_channel_is_ready (&self->node));
+}
+
+/* Connected, unless the node pairing still waits. */
+static void
+settle_connected (PresOpenclawTransport *self)
+{
+  if (!all_ready (self) || self->pairing == PAIRING_PENDING)
+    return;
+  pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
+  pres_link_set_last_error (self->core.link, NULL);
+}
+
 void
 pres_openclaw_session_drop (PresOpenclawTransport *self)
 {
-  g_cancellable_cancel (self->attempt_cancellable);
-  g_clear_object (&self->attempt_cancellable);
   g_clear_handle_id (&self->beat_id, g_source_remove);
-  g_clear_handle_id (&self->handshake_id, g_source_remove);
-  g_clear_handle_id (&self->watchdog_id, g_source_remove);
-  g_clear_pointer (&self->connect_id, g_free);
-  if (self->ws != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->ws, self);
-      if (soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-      g_clear_object (&self->ws);
-    }
-  self->phase = PHASE_IDLE;
+  g_clear_handle_id (&self->pairing_id, g_source_remove);
+  pres_openclaw_activity_stop (self->activity);
+  pres_openclaw_channel_drop (&self->operator);
+  pres_openclaw_channel_drop (&self->node);
+  self->pairing = PAIRING_UNCHECKED;
+  self->pairing_listing = FALSE;
+  self->pairing_stale = FALSE;
+  g_clear_pointer (&self->pairing_request, g_free);
 }
 
 static gboolean
@@ -66,7 +77,7 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
                                     PRES_OPENCLAW_RETRY_AUTH_MS);
       return;
     }
-  if (self->core.token == NULL && self->device_token == NULL)
+  if (self->core.token == NULL && self->operator.device_token == NULL)
     {
       pres_openclaw_transport_fail (
         self, PRES_CONNECTION_UNAUTHORIZED,
@@ -82,34 +93,6 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static gboolean
-on_handshake_timeout (gpointer user_data)
-{
-  PresOpenclawTransport *self = user_data;
-
-  self->handshake_id = 0;
-  pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR,
-                                "The gateway did not complete the handshake", 0);
-  return G_SOURCE_REMOVE;
-}
-
-/* The gateway pings every 25 s and ticks every 30 s: a long silence means
- * the connection died without a close (a suspended laptop, a lost route). */
-static gboolean
-on_watchdog (gpointer user_data)
-{
-  PresOpenclawTransport *self = user_data;
-  gint64 silent_ms = (g_get_monotonic_time () - self->last_frame) / 1000;
-
-  if (silent_ms > 2 * (gint64)self->tick_ms + 15000)
-    {
-      self->watchdog_id = 0;
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, "The gateway went silent", 0);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
 on_beat (gpointer user_data)
 {
   PresOpenclawTransport *self = user_data;
@@ -117,12 +100,6 @@ on_beat (gpointer user_data)
   self->beat_id = 0;
   pres_openclaw_session_beacon (self, "periodic");
   return G_SOURCE_REMOVE;
-}
-
-static char *
-next_request_id (PresOpenclawTransport *self, const char *method)
-{
-  return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, method, ++self->next_request);
 }
 
 static void
@@ -137,14 +114,18 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_cancellable_is_cancelled (self->core.cancellable))
     return;
   self->building = FALSE;
-  /* Offline meanwhile: the state change closes the connection. */
-  if (hb == NULL || self->phase != PHASE_READY)
+  /* Offline meanwhile: the state change closes the connections. */
+  if (hb == NULL || !all_ready (self))
     return;
-  id = next_request_id (self, "beacon");
-  frame = pres_openclaw_build_system_event (id, self->core.instance_id, hb);
+  id = pres_openclaw_transport_next_request_id (self, "beacon");
+  frame = pres_openclaw_build_system_event (id, pres_openclaw_identity_get_id (self->identity),
+                                            pres_openclaw_transport_wants_node (self)
+                                              ? pres_openclaw_role_mode (PRES_OPENCLAW_ROLE_NODE)
+                                              : "ui",
+                                            hb);
   g_debug ("Beacon %s, last input %" G_GINT64_FORMAT " s (%s)", pres_state_to_string (hb->state),
            hb->last_input_seconds, hb->reason);
-  soup_websocket_connection_send_text (self->ws, frame);
+  pres_openclaw_channel_send (&self->operator, frame);
 
   g_clear_handle_id (&self->beat_id, g_source_remove);
   self->beat_id = g_timeout_add (pres_backoff_jitter_interval (self->core.rand, BEACON_INTERVAL_MS),
@@ -160,8 +141,8 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 pres_openclaw_session_beacon (PresOpenclawTransport *self, const char *reason)
 {
-  if (self->phase != PHASE_READY)
-    return; /* hello-ok sends one */
+  if (!all_ready (self))
+    return; /* readiness sends one */
   if (self->building)
     {
       self->pending_reason = reason;
@@ -173,255 +154,299 @@ pres_openclaw_session_beacon (PresOpenclawTransport *self, const char *reason)
 }
 
 static void
-send_connect (PresOpenclawTransport *self, JsonNode *payload)
+list_pairing (PresOpenclawTransport *self)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *nonce = NULL;
+  g_autofree char *id = NULL;
   g_autofree char *frame = NULL;
-  g_auto (PresHostPrivacy) privacy = { 0 };
-  PresOpenclawConnect connect = { 0 };
-  gint64 ts;
 
-  if (!pres_openclaw_parse_challenge (payload, &nonce, &ts, &error))
+  if (self->pairing_listing || !all_ready (self))
+    return;
+  id = pres_openclaw_transport_next_request_id (self, "pairing");
+  frame = pres_openclaw_build_request (id, "node.pair.list");
+  self->pairing_listing = TRUE;
+  pres_openclaw_channel_send (&self->operator, frame);
+}
+
+static gboolean
+on_pairing_recheck (gpointer user_data)
+{
+  PresOpenclawTransport *self = user_data;
+
+  self->pairing_id = 0;
+  list_pairing (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pres_openclaw_session_reopen_node (PresOpenclawTransport *self)
+{
+  if (self->node.phase == PHASE_IDLE && !pres_openclaw_transport_wants_node (self))
+    return;
+  g_debug ("Reconnecting the node");
+  pres_openclaw_activity_stop (self->activity);
+  pres_openclaw_channel_drop (&self->node);
+  self->pairing = PAIRING_UNCHECKED;
+  if (pres_openclaw_transport_wants_node (self))
     {
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, error->message, 0);
+      if (pres_link_get_connection (self->core.link) == PRES_CONNECTION_CONNECTED)
+        pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
+      pres_openclaw_channel_open (&self->node);
+    }
+  else
+    settle_connected (self);
+}
+
+static void
+on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char *request_id)
+{
+  g_autofree char *message = NULL;
+  PairingState was = self->pairing;
+
+  if (pairing == PRES_OPENCLAW_PAIRING_PENDING)
+    {
+      self->pairing = PAIRING_PENDING;
+      g_free (self->pairing_request);
+      self->pairing_request = g_strdup (request_id);
+      message = g_strdup_printf ("The gateway must approve this computer as a node (request %s): "
+                                 "run “openclaw nodes approve %s” on the gateway",
+                                 request_id, request_id);
+      g_message ("%s", message);
+      pres_link_set_connection (self->core.link, PRES_CONNECTION_UNAUTHORIZED);
+      pres_link_set_last_error (self->core.link, message);
+      /* The approval's event ends the wait at once; this is in case it
+       * never comes. */
+      g_clear_handle_id (&self->pairing_id, g_source_remove);
+      self->pairing_id = g_timeout_add (PAIRING_RECHECK_MS, on_pairing_recheck, self);
       return;
     }
-  pres_host_privacy_init_from_settings (&privacy, self->core.settings);
-  self->connect_id = next_request_id (self, "connect");
-  connect.request_id = self->connect_id;
-  connect.instance_id = self->core.instance_id;
-  if (privacy.share_host_name)
-    connect.display_name = privacy.host_alias ? privacy.host_alias : self->host_info->host_name;
-  if (privacy.share_device_model)
-    connect.model_identifier = self->host_info->model;
-  connect.token = self->use_device_token ? NULL : self->core.token;
-  connect.device_token = self->device_token;
-  connect.nonce = nonce;
-  /* The gateway checks signedAt against its own clock: its challenge time
-   * keeps a skewed local clock out of the way. */
-  connect.signed_at = ts;
-  frame = pres_openclaw_build_connect (&connect, self->identity);
-  g_debug ("Connecting as device %s with the %s", pres_openclaw_identity_get_id (self->identity),
-           connect.token ? "gateway token" : "device token");
-  soup_websocket_connection_send_text (self->ws, frame);
-  explicit_bzero (frame, strlen (frame));
-  self->phase = PHASE_HELLO;
-}
-
-static void
-on_hello (PresOpenclawTransport *self, JsonNode *payload)
-{
-  g_autofree char *device_token = NULL;
-  g_autoptr (GError) error = NULL;
-
-  pres_openclaw_parse_hello (payload, &device_token, &self->tick_ms);
-  if (device_token != NULL && g_strcmp0 (device_token, self->device_token) != 0)
+  /* The node's connection took the pairing it found at connect: after an
+   * approval, or when the gateway found it stale, a new one takes the
+   * approved permission; at most once per recheck period. */
+  if (was == PAIRING_PENDING || self->pairing_stale)
     {
-      if (!pres_openclaw_device_token_save (self->state_dir, self->core.server_url, device_token,
-                                            &error))
-        g_warning ("Cannot keep the gateway's device token: %s", error->message);
-      g_free (self->device_token);
-      self->device_token = g_steal_pointer (&device_token);
+      gint64 now = g_get_monotonic_time ();
+
+      self->pairing_stale = FALSE;
+      if (now - self->node_reopened_at >= (gint64)PAIRING_RECHECK_MS * 1000)
+        {
+          self->node_reopened_at = now;
+          pres_openclaw_session_reopen_node (self);
+          return;
+        }
     }
-  g_clear_handle_id (&self->handshake_id, g_source_remove);
-  self->phase = PHASE_READY;
+  if (pairing == PRES_OPENCLAW_PAIRING_UNKNOWN)
+    g_debug ("The gateway lists no pairing for this node");
+  self->pairing = PAIRING_APPROVED;
+  settle_connected (self);
+  if (pres_openclaw_transport_reports_activity (self))
+    pres_openclaw_activity_start (self->activity);
+}
+
+void
+pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *channel)
+{
+  if (channel == &self->node && self->operator.phase == PHASE_IDLE)
+    pres_openclaw_channel_open (&self->operator);
+  if (!all_ready (self))
+    return;
   pres_backoff_reset (self->core.backoff);
-  pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
-  pres_link_set_last_error (self->core.link, NULL);
-  g_debug ("Connected to the gateway (tick %u ms)", self->tick_ms);
-  self->watchdog_id = g_timeout_add_seconds (WATCHDOG_PERIOD_S, on_watchdog, self);
-  pres_openclaw_session_beacon (self, "connect");
+  if (!pres_openclaw_transport_wants_node (self))
+    settle_connected (self);
+  else
+    list_pairing (self);
+  if (channel == &self->operator|| self->beat_id == 0)
+    pres_openclaw_session_beacon (self, "connect");
+}
+
+void
+pres_openclaw_session_event (PresOpenclawTransport *self,
+                             PresOpenclawChannel *channel,
+                             PresOpenclawFrame *frame)
+{
+  /* The node's connection predates the approval (the event goes to the
+   * connections open at that moment) and so lacks what it approved. The
+   * operator hears it too: one reopen is enough. */
+  if (channel == &self->node && g_str_equal (frame->event, "node.pair.resolved")
+      && pres_openclaw_parse_pairing_resolved (frame->payload,
+                                               pres_openclaw_identity_get_id (self->identity)))
+    {
+      g_message ("The gateway approved this computer as a node");
+      pres_openclaw_session_reopen_node (self);
+    }
 }
 
 static void
-on_refused (PresOpenclawTransport *self, JsonObject *error, gboolean in_connect)
+on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
 {
-  g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (error, in_connect);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request_id = NULL;
+  PresOpenclawPairing pairing;
 
-  if (!in_connect)
+  self->pairing_listing = FALSE;
+  if (!frame->ok)
     {
-      /* The connection stays up; the next beacon may fare better. */
-      g_message ("%s", failure->message);
-      pres_link_set_connection (self->core.link, failure->connection);
+      g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (frame->error, FALSE);
+
       pres_link_set_last_error (self->core.link, failure->message);
       return;
     }
-  if (failure->retry == PRES_OPENCLAW_RETRY_DEVICE_TOKEN && self->device_token != NULL
-      && !self->use_device_token)
+  pairing = pres_openclaw_parse_pairing_list (
+    frame->payload, pres_openclaw_identity_get_id (self->identity), &request_id, &error);
+  if (error != NULL)
     {
-      g_message ("The gateway refused the token; trying the device token it gave earlier");
-      self->use_device_token = TRUE;
-      pres_openclaw_session_drop (self);
-      pres_openclaw_transport_retry_in (self, 0);
+      g_autofree char *message = g_strdup_printf ("%s; ignored", error->message);
+
+      g_message ("%s", message);
+      pres_link_set_last_error (self->core.link, message);
       return;
     }
-  if (g_str_equal (failure->code, "AUTH_DEVICE_TOKEN_MISMATCH") && self->device_token != NULL)
-    {
-      /* Revoked on the gateway: only the shared token can pair us again. */
-      pres_openclaw_device_token_save (self->state_dir, self->core.server_url, NULL, NULL);
-      g_clear_pointer (&self->device_token, g_free);
-    }
-  self->use_device_token = FALSE;
-  /* Perhaps the token file or the keyring holds a better one by then. */
-  if (failure->connection == PRES_CONNECTION_UNAUTHORIZED)
-    pres_transport_core_forget_token (&self->core);
-  pres_openclaw_transport_fail (self, failure->connection, failure->message,
-                                failure->retry == PRES_OPENCLAW_RETRY_BACKOFF
-                                  ? failure->retry_ms
-                                  : MAX (failure->retry_ms, 1000));
+  on_pairing (self, pairing, request_id);
 }
 
 static void
-on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclawTransport *self)
+on_activity_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
 {
-  g_autoptr (PresOpenclawFrame) frame = NULL;
   g_autoptr (GError) error = NULL;
-  gsize length;
-  const char *data = g_bytes_get_data (message, &length);
+  g_autofree char *reason = NULL;
+  g_autofree char *message = NULL;
+  gboolean handled;
 
-  self->last_frame = g_get_monotonic_time ();
-  if (type != SOUP_WEBSOCKET_DATA_TEXT
-      || (frame = pres_openclaw_frame_parse (data, length, &error)) == NULL)
+  if (!frame->ok)
     {
-      /* Before hello-ok nothing but the protocol is acceptable. */
-      if (self->phase != PHASE_READY)
-        pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR,
-                                      error ? error->message : "The gateway sent binary data", 0);
+      g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (frame->error, FALSE);
+
+      /* The node's pairing changed under it (an approval, a new request,
+       * a revoke). */
+      if (g_str_equal (failure->code, "PAIRING_CHANGED"))
+        {
+          self->pairing_stale = TRUE;
+          list_pairing (self);
+        }
       else
-        g_debug ("Ignoring a frame: %s", error ? error->message : "binary");
+        pres_link_set_last_error (self->core.link, failure->message);
       return;
     }
-
-  if (frame->kind == PRES_OPENCLAW_FRAME_EVENT)
+  if (!pres_openclaw_parse_event_result (frame->payload, &handled, &reason, &error))
     {
-      if (g_str_equal (frame->event, "connect.challenge") && self->phase == PHASE_CHALLENGE)
-        send_connect (self, frame->payload);
-      else if (g_str_equal (frame->event, "shutdown"))
-        /* The close follows; a restarting gateway needs a moment. */
-        pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, "The gateway is shutting down",
-                                      0);
+      message = g_strdup_printf ("%s; ignored", error->message);
+      pres_link_set_last_error (self->core.link, message);
       return;
     }
-
-  if (self->connect_id != NULL && g_str_equal (frame->id, self->connect_id))
+  if (handled)
+    return;
+  if (g_strcmp0 (reason, "permission_required") == 0 || g_strcmp0 (reason, "pairing_changed") == 0)
     {
-      if (frame->ok)
-        on_hello (self, frame->payload);
-      else
-        on_refused (self, frame->error, TRUE);
+      /* Declared, not approved: the pairing list names the request. */
+      self->pairing_stale = TRUE;
+      list_pairing (self);
+      return;
     }
-  else if (g_str_has_prefix (frame->id, "beacon-") && self->phase == PHASE_READY)
+  message = g_strdup_printf ("The gateway did not take the activity report (%s)",
+                             reason ? reason : "no reason given");
+  g_message ("%s", message);
+  pres_link_set_last_error (self->core.link, message);
+}
+
+void
+pres_openclaw_session_response (PresOpenclawTransport *self,
+                                PresOpenclawChannel *channel,
+                                PresOpenclawFrame *frame,
+                                const char *data,
+                                gsize length)
+{
+  gboolean to_pairing = g_str_has_prefix (frame->id, "pairing-") && channel == &self->operator;
+  gboolean to_activity = g_str_has_prefix (frame->id, "activity-") && channel == &self->node;
+
+  if ((to_pairing || to_activity) && length > PRES_OPENCLAW_MAX_NODE_REPLY_BYTES)
+    {
+      g_autofree char *message = g_strdup_printf (
+        "The gateway's reply to %s was %" G_GSIZE_FORMAT
+        " bytes, more than the %u a node reply may be; ignored",
+        to_pairing ? "node.pair.list" : "node.event", length, PRES_OPENCLAW_MAX_NODE_REPLY_BYTES);
+
+      g_message ("%s", message);
+      if (to_pairing)
+        self->pairing_listing = FALSE;
+      pres_link_set_last_error (self->core.link, message);
+      return;
+    }
+  if (to_pairing)
+    on_pairing_reply (self, frame);
+  else if (to_activity)
+    on_activity_reply (self, frame);
+  else if (g_str_has_prefix (frame->id, "beacon-") && channel == &self->operator)
     {
       if (!frame->ok)
-        on_refused (self, frame->error, FALSE);
-      else
         {
-          g_autofree char *reply = g_strndup (data, MIN (length, 1024));
+          g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (frame->error, FALSE);
 
-          pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
-          pres_link_set_last_error (self->core.link, NULL);
-          pres_link_set_last_heartbeat (self->core.link, g_get_real_time () / 1000);
-          pres_link_set_last_reply (self->core.link, reply);
+          /* The connection stays up; the next beacon may fare better. */
+          g_message ("%s", failure->message);
+          pres_link_set_connection (self->core.link, failure->connection);
+          pres_link_set_last_error (self->core.link, failure->message);
+          return;
         }
+      g_autofree char *reply = g_strndup (data, MIN (length, 1024));
+
+      pres_link_set_last_heartbeat (self->core.link, g_get_real_time () / 1000);
+      pres_link_set_last_reply (self->core.link, reply);
+      settle_connected (self);
     }
-}
-
-static void
-on_closed (SoupWebsocketConnection *ws, PresOpenclawTransport *self)
-{
-  g_autofree char *message = NULL;
-  gushort code = soup_websocket_connection_get_close_code (ws);
-
-  if (self->phase == PHASE_CLOSING)
-    {
-      g_debug ("Connection closed for the leave");
-      pres_openclaw_transport_left (self);
-      return;
-    }
-  message = code != 0 ? g_strdup_printf ("The gateway closed the connection (code %u)", code)
-                      : g_strdup ("The connection to the gateway broke");
-  pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, message, 0);
-}
-
-static void
-on_websocket (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (PresOpenclawTransport) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SoupWebsocketConnection) ws = NULL;
-  g_autofree char *message = NULL;
-
-  ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (ws == NULL)
-    {
-      message = g_strdup_printf ("Cannot reach the gateway: %s", error->message);
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, message, 0);
-      return;
-    }
-  self->ws = g_steal_pointer (&ws);
-  soup_websocket_connection_set_max_incoming_payload_size (self->ws, PRES_OPENCLAW_MAX_FRAME_BYTES);
-  g_signal_connect (self->ws, "message", G_CALLBACK (on_message), self);
-  g_signal_connect (self->ws, "closed", G_CALLBACK (on_closed), self);
-  self->last_frame = g_get_monotonic_time ();
-  self->phase = PHASE_CHALLENGE;
 }
 
 void
 pres_openclaw_session_open (PresOpenclawTransport *self)
 {
-  g_autoptr (SoupMessage) msg = NULL;
-
   g_clear_handle_id (&self->retry_id, g_source_remove);
   if (!self->core.started || pres_openclaw_transport_is_offline (self) || self->open_url == NULL
-      || self->phase != PHASE_IDLE)
+      || self->operator.phase != PHASE_IDLE || self->node.phase != PHASE_IDLE)
     return;
   if (!self->core.token_known)
     {
       pres_transport_core_lookup_token (&self->core, self, on_token_found);
       return;
     }
-
-  msg = soup_message_new ("GET", self->open_url);
-  if (msg == NULL)
-    {
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, "The gateway URL cannot be opened",
-                                    PRES_OPENCLAW_RETRY_MISMATCH_MS);
-      return;
-    }
-  g_debug ("Opening %s", self->core.server_url);
   if (pres_link_get_connection (self->core.link) == PRES_CONNECTION_DISCONNECTED)
     pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
-  self->phase = PHASE_OPENING;
-  self->attempt_cancellable = g_cancellable_new ();
-  self->handshake_id = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, on_handshake_timeout, self);
-  /* No Origin: with one, the gateway treats us as a browser page and
-   * refuses silent pairing on loopback. */
-  soup_session_websocket_connect_async (self->core.soup, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        self->attempt_cancellable, on_websocket,
-                                        g_object_ref (self));
+  self->pairing = PAIRING_UNCHECKED;
+  /* The node first: the gateway pairs a new device silently in the role it
+   * first comes with and adds the operator role as silently, but wants an
+   * approval to make an operator a node. */
+  if (pres_openclaw_transport_wants_node (self))
+    pres_openclaw_channel_open (&self->node);
+  else
+    pres_openclaw_channel_open (&self->operator);
 }
 
-/* Closes with a close frame and waits for the gateway's answer (or the
- * deadline); "left" and a disconnected link follow. */
+void
+pres_openclaw_session_closed (PresOpenclawTransport *self, PresOpenclawChannel *channel)
+{
+  if (self->operator.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE)
+    pres_openclaw_transport_left (self);
+}
+
+/* Withdraws the activity, closes both with a close frame and waits for the
+ * gateway's answers (or the deadline); "left" and a disconnected link
+ * follow. */
 void
 pres_openclaw_session_leave (PresOpenclawTransport *self)
 {
+  gboolean closing;
+
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  if (self->ws != NULL
-      && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+  g_clear_handle_id (&self->beat_id, g_source_remove);
+  g_clear_handle_id (&self->pairing_id, g_source_remove);
+  /* The gateway forgets a node's activity with its connection; the clear
+   * says so sooner for a gateway that waits for the close. */
+  pres_openclaw_activity_withdraw (self->activity);
+  pres_openclaw_activity_stop (self->activity);
+  closing = pres_openclaw_channel_close (&self->operator);
+  closing = pres_openclaw_channel_close (&self->node) || closing;
+  if (!closing)
     {
-      g_clear_handle_id (&self->beat_id, g_source_remove);
-      g_clear_handle_id (&self->handshake_id, g_source_remove);
-      g_clear_handle_id (&self->watchdog_id, g_source_remove);
-      self->phase = PHASE_CLOSING;
-      g_signal_handlers_disconnect_by_func (self->ws, on_message, self);
-      soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "leaving");
-      g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
-      self->leave_deadline_id = g_timeout_add (LEAVE_DEADLINE_MS, on_leave_deadline, self);
+      pres_openclaw_transport_left (self);
       return;
     }
-  pres_openclaw_transport_left (self);
+  g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
+  self->leave_deadline_id = g_timeout_add (LEAVE_DEADLINE_MS, on_leave_deadline, self);
 }

@@ -1,14 +1,18 @@
 #define G_LOG_DOMAIN "pres-openclaw"
 
 #include "pres-error.h"
+#include "pres-openclaw-node-frames.h"
 #include "pres-openclaw-private.h"
 #include "pres-server-url.h"
 
 /*
  * The transport's life: where to connect, when to retry and why it failed,
- * what the model's changes mean (a beacon, a leave, a reconnect), and the
- * sensors' entry points. The connection itself is pres-openclaw-session.c.
+ * what the model's and the settings' changes mean (a beacon, a leave, a
+ * reconnect), and the sensors' entry points. The connections are
+ * pres-openclaw-channel.c, what they do together pres-openclaw-session.c.
  */
+
+#define ACTIVE_COMPUTER_KEY "openclaw-active-computer"
 
 static void pres_openclaw_transport_iface_init (PresTransportInterface *iface);
 
@@ -63,10 +67,38 @@ quitting (PresOpenclawTransport *self)
   return self->core.quit_reason != NULL;
 }
 
+/* Neither connection open nor opening. */
+static gboolean
+session_down (PresOpenclawTransport *self)
+{
+  return self->operator.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE;
+}
+
 gboolean
 pres_openclaw_transport_is_offline (PresOpenclawTransport *self)
 {
   return quitting (self) || pres_model_get_state (self->core.model) == PRES_STATE_OFFLINE;
+}
+
+gboolean
+pres_openclaw_transport_wants_node (PresOpenclawTransport *self)
+{
+  return g_settings_get_boolean (self->core.settings, ACTIVE_COMPUTER_KEY);
+}
+
+gboolean
+pres_openclaw_transport_reports_activity (PresOpenclawTransport *self)
+{
+  /* With no idle source there is no system-wide input to report, and a
+   * permission declared for it would claim what the agent cannot see. */
+  return pres_openclaw_transport_wants_node (self)
+         && g_strcmp0 (pres_idle_source_get_name (self->idle_source), "none") != 0;
+}
+
+char *
+pres_openclaw_transport_next_request_id (PresOpenclawTransport *self, const char *method)
+{
+  return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, method, ++self->next_request);
 }
 
 /* The connection is closed (or given up on) for a leave: a sleep or
@@ -128,10 +160,8 @@ check_server_url (PresOpenclawTransport *self)
 {
   g_free (self->open_url);
   self->open_url = pres_transport_core_check_url (&self->core, pres_openclaw_check_url);
-  g_free (self->device_token);
-  self->device_token = self->open_url
-                         ? pres_openclaw_device_token_load (self->state_dir, self->core.server_url)
-                         : NULL;
+  pres_openclaw_channel_load_token (&self->operator);
+  pres_openclaw_channel_load_token (&self->node);
 }
 
 static const char *
@@ -156,9 +186,9 @@ on_state_changed (PresModel *model,
       g_debug ("Offline (%s): closing the connection", pres_reason_to_string (reason));
       pres_openclaw_session_leave (self);
     }
-  else if (self->phase == PHASE_READY)
+  else if (pres_openclaw_channel_is_ready (&self->operator))
     pres_openclaw_session_beacon (self, reason_for_change (state, previous, reason));
-  else if (self->phase == PHASE_IDLE && previous == PRES_STATE_OFFLINE)
+  else if (session_down (self) && previous == PRES_STATE_OFFLINE)
     {
       /* Back from sleep: now, whatever the backoff said. */
       pres_backoff_reset (self->core.backoff);
@@ -174,7 +204,8 @@ reopen_now (PresOpenclawTransport *self)
     return;
   pres_openclaw_session_drop (self);
   pres_backoff_reset (self->core.backoff);
-  self->use_device_token = FALSE;
+  self->operator.use_device_token = FALSE;
+  self->node.use_device_token = FALSE;
   pres_openclaw_session_open (self);
 }
 
@@ -194,7 +225,7 @@ network_changed (PresTransport *transport)
   PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (transport);
 
   /* A connection that still works is kept: the watchdog notices dead ones. */
-  if (self->phase == PHASE_IDLE)
+  if (session_down (self))
     reopen_now (self);
 }
 
@@ -205,7 +236,7 @@ resume (PresTransport *transport)
 
   /* Whatever was open before the sleep is dead on the gateway's side; an
    * attempt under way was made after it. */
-  if (self->phase == PHASE_IDLE || self->phase == PHASE_READY)
+  if (session_down (self) || pres_openclaw_channel_is_ready (&self->operator))
     reopen_now (self);
 }
 
@@ -227,6 +258,33 @@ on_settings_changed (GSettings *settings, const char *key, PresOpenclawTransport
     /* The beacon row changes now; the connection's displayName with the
      * next connection. */
     pres_openclaw_session_beacon (self, "settings");
+  else if (g_str_equal (key, ACTIVE_COMPUTER_KEY)
+           && pres_openclaw_channel_is_ready (&self->operator))
+    pres_openclaw_session_reopen_node (self);
+}
+
+/* The idle source chosen later than the node connected, or lost: the
+ * permission the node declares follows it, with a new connection. */
+static void
+on_idle_source_name (PresIdleSource *idle_source, GParamSpec *pspec, PresOpenclawTransport *self)
+{
+  if (pres_openclaw_channel_is_ready (&self->node)
+      && self->node.declared_activity != pres_openclaw_transport_reports_activity (self))
+    pres_openclaw_session_reopen_node (self);
+}
+
+static void
+send_activity (gpointer user_data, gint64 idle_seconds)
+{
+  PresOpenclawTransport *self = user_data;
+  g_autofree char *id = NULL;
+  g_autofree char *frame = NULL;
+
+  if (!pres_openclaw_channel_is_ready (&self->node))
+    return;
+  id = pres_openclaw_transport_next_request_id (self, "activity");
+  frame = pres_openclaw_build_activity (id, idle_seconds);
+  pres_openclaw_channel_send (&self->node, frame);
 }
 
 static void
@@ -236,6 +294,9 @@ start (PresTransport *transport)
   g_autoptr (GError) error = NULL;
 
   check_server_url (self);
+  if (!pres_openclaw_transport_reports_activity (self) && pres_openclaw_transport_wants_node (self))
+    g_message ("No idle source: this computer reports no activity to the gateway and cannot "
+               "become its active computer");
   self->identity = pres_openclaw_identity_load (self->state_dir, &error);
   if (self->identity == NULL)
     {
@@ -285,6 +346,9 @@ pres_openclaw_transport_dispose (GObject *object)
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
   pres_openclaw_session_drop (self);
+  if (self->idle_source != NULL)
+    g_signal_handlers_disconnect_by_data (self->idle_source, self);
+  g_clear_pointer (&self->activity, pres_openclaw_activity_free);
   pres_transport_core_dispose (&self->core, self);
 
   G_OBJECT_CLASS (pres_openclaw_transport_parent_class)->dispose (object);
@@ -295,7 +359,10 @@ pres_openclaw_transport_finalize (GObject *object)
 {
   PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (object);
 
-  g_free (self->device_token);
+  pres_openclaw_channel_clear (&self->operator);
+  pres_openclaw_channel_clear (&self->node);
+  g_clear_object (&self->idle_source);
+  g_free (self->pairing_request);
   g_free (self->open_url);
   g_free (self->state_dir);
   g_clear_pointer (&self->identity, pres_openclaw_identity_free);
@@ -317,7 +384,8 @@ pres_openclaw_transport_class_init (PresOpenclawTransportClass *klass)
 static void
 pres_openclaw_transport_init (PresOpenclawTransport *self)
 {
-  self->tick_ms = 30000;
+  pres_openclaw_channel_init (&self->operator, self, PRES_OPENCLAW_ROLE_OPERATOR);
+  pres_openclaw_channel_init (&self->node, self, PRES_OPENCLAW_ROLE_NODE);
 }
 
 PresTransport *
@@ -328,6 +396,10 @@ pres_openclaw_transport_new (const PresTransportSetup *setup)
   pres_transport_core_init (&self->core, setup);
   self->state_dir = g_strdup (setup->state_dir);
   self->host_info = pres_host_info_new_system ();
+  self->idle_source = g_object_ref (setup->idle_source);
+  self->activity
+    = pres_openclaw_activity_new (setup->model, setup->idle_source, send_activity, self);
+  g_signal_connect (setup->idle_source, "notify::name", G_CALLBACK (on_idle_source_name), self);
 
   g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
   g_signal_connect (setup->settings, "changed", G_CALLBACK (on_settings_changed), self);

@@ -2,8 +2,6 @@
 
 #include "pres-transport.h"
 
-#include "pres-http-transport.h"
-#include "pres-openclaw-transport.h"
 #include "pres-transport-core.h"
 
 G_DEFINE_INTERFACE (PresTransport, pres_transport, G_TYPE_OBJECT)
@@ -23,18 +21,6 @@ pres_transport_default_init (PresTransportInterface *iface)
    * it was sent for may go ahead. */
   signals[SIGNAL_LEFT] = g_signal_new ("left", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
-}
-
-PresTransport *
-pres_transport_new (const char *name, const PresTransportSetup *setup, GError **error)
-{
-  if (g_str_equal (name, "http"))
-    return pres_http_transport_new (setup);
-  if (g_str_equal (name, "openclaw"))
-    return pres_openclaw_transport_new (setup);
-  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-               "Unknown transport “%s” (http or openclaw)", name);
-  return NULL;
 }
 
 static PresTransportCore *

@@ -54,10 +54,6 @@ typedef struct
   const char *token_file; /* overrides the token lookup when not NULL */
 } PresTransportSetup;
 
-/* NAME is "http" or "openclaw" (the transport setting). */
-PresTransport *
-pres_transport_new (const char *name, const PresTransportSetup *setup, GError **error);
-
 void pres_transport_start (PresTransport *self);
 /* Drops the connection, looks the token up again and sends now. */
 void pres_transport_reconnect (PresTransport *self);
