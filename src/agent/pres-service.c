@@ -7,6 +7,7 @@
 #include "pres-explain.h"
 #include "pres-link.h"
 #include "pres-service.h"
+#include "pres-settings.h"
 
 /*
  * PresService exports org.presence.Agent by composition: it owns the
@@ -40,8 +41,9 @@ static guint signals[N_SIGNALS];
 
 /*
  * The generated skeleton writes properties without validation, so its
- * vtable is wrapped to refuse an out-of-range IdleTimeout with InvalidArgs
- * before anything changes.
+ * vtable is wrapped: an out-of-range IdleTimeout is refused with
+ * InvalidArgs, and one the settings backend cannot store with Failed,
+ * before anything changes. Only a stored value reaches the property.
  */
 #define PRES_TYPE_SERVICE_SKELETON (pres_service_skeleton_get_type ())
 G_DECLARE_FINAL_TYPE (PresServiceSkeleton, pres_service_skeleton, PRES, SERVICE_SKELETON,
@@ -50,6 +52,8 @@ G_DECLARE_FINAL_TYPE (PresServiceSkeleton, pres_service_skeleton, PRES, SERVICE_
 struct _PresServiceSkeleton
 {
   PresDBusAgentSkeleton parent_instance;
+
+  GSettings *settings;
 };
 
 G_DEFINE_TYPE (PresServiceSkeleton, pres_service_skeleton, PRES_DBUS_TYPE_AGENT_SKELETON)
@@ -79,6 +83,9 @@ validating_set_property (GDBusConnection *connection,
                        MIN_IDLE_TIMEOUT, MAX_IDLE_TIMEOUT, seconds);
           return FALSE;
         }
+      if (!pres_settings_store_uint (PRES_SERVICE_SKELETON (user_data)->settings,
+                                     "idle-timeout", seconds, error))
+        return FALSE;
     }
   return generated_set_property (connection, sender, object_path, interface_name, property_name,
                                  variant, error, user_data);
@@ -100,8 +107,17 @@ pres_service_skeleton_get_vtable (GDBusInterfaceSkeleton *skeleton)
 }
 
 static void
+pres_service_skeleton_dispose (GObject *object)
+{
+  g_clear_object (&PRES_SERVICE_SKELETON (object)->settings);
+
+  G_OBJECT_CLASS (pres_service_skeleton_parent_class)->dispose (object);
+}
+
+static void
 pres_service_skeleton_class_init (PresServiceSkeletonClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = pres_service_skeleton_dispose;
   G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_vtable = pres_service_skeleton_get_vtable;
 }
 
@@ -324,6 +340,7 @@ pres_service_new (PresModel      *model,
   self->link = g_object_ref (link);
   self->idle_source = g_object_ref (idle_source);
   self->skeleton = g_object_new (PRES_TYPE_SERVICE_SKELETON, NULL);
+  PRES_SERVICE_SKELETON (self->skeleton)->settings = g_object_ref (settings);
 
   pres_dbus_agent_set_version (self->skeleton, PACKAGE_VERSION);
   pres_dbus_agent_set_instance_id (self->skeleton, instance_id);
@@ -331,10 +348,11 @@ pres_service_new (PresModel      *model,
   g_object_bind_property (idle_source, "name", self->skeleton, "idle-source",
                           G_BINDING_SYNC_CREATE);
   bind_properties (self);
-  /* Both directions are live: D-Bus writes land in the settings and
-   * `gsettings set` shows on the bus at once. */
+  /* `gsettings set` shows on the bus at once. D-Bus writes are stored by
+   * validating_set_property() first, which can fail them; a binding that
+   * wrote back could not. */
   g_settings_bind (settings, "idle-timeout", self->skeleton, "idle-timeout",
-                   G_SETTINGS_BIND_DEFAULT);
+                   G_SETTINGS_BIND_GET);
 
   g_signal_connect_object (model, "state-changed", G_CALLBACK (on_state_changed), self,
                            G_CONNECT_SWAPPED);

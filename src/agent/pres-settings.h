@@ -8,4 +8,10 @@ G_BEGIN_DECLS
 
 GSettings *pres_settings_new (GError **error);
 
+/* Stores VALUE under KEY, or says why the backend did not store it. */
+gboolean pres_settings_store_uint (GSettings  *settings,
+                                   const char *key,
+                                   guint       value,
+                                   GError    **error);
+
 G_END_DECLS

@@ -209,6 +209,40 @@ def case_idle_timeout(bed):
     check(bed.prop('IdleTimeout') == 120, 'IdleTimeout unchanged')
 
 
+def check_not_stored(bed):
+    r = bed.ctl('idle-timeout', '10')
+    check(r.returncode == 1, 'idle-timeout 10 exits 1 when it cannot be stored')
+    check('cannot be stored' in r.stderr and 'settings backend' in r.stderr,
+          'the error gives the backend\'s reason')
+    check(bed.prop('IdleTimeout') == 300, 'IdleTimeout unchanged')
+    check(bed.ctl('idle-timeout').stdout == '300\n', 'idle-timeout still prints 300')
+
+
+def case_settings_read_only_keyfile(bed):
+    bed.env['GSETTINGS_BACKEND'] = 'keyfile'
+    bed.start_agent(prefix=bed.read_only(bed.path('config')))
+    check_not_stored(bed)
+
+
+def case_settings_read_only_dconf(bed):
+    # As on a desktop whose session bus activates dconf with a HOME it
+    # cannot write: the write is accepted, and lost a moment later.
+    service = shutil.which('dconf-service') or '/usr/libexec/dconf-service'
+    if not os.access(service, os.X_OK):
+        print('SKIP: no dconf-service (Debian package dconf-service)')
+        return SKIP
+    script = bed.path('dconf-service.sh')
+    with open(script, 'w') as f:
+        f.write('#!/bin/sh\nexec %s %s\n' % (
+            ' '.join("'%s'" % a for a in bed.read_only(bed.path('config'))), service))
+    os.chmod(script, 0o755)
+    with open(os.path.join(bed.services, 'ca.desrt.dconf.service'), 'w') as f:
+        f.write('[D-BUS Service]\nName=ca.desrt.dconf\nExec=%s\n' % script)
+    bed.env['GSETTINGS_BACKEND'] = 'dconf'
+    bed.start_agent()
+    check_not_stored(bed)
+
+
 def case_explain_version(bed):
     bed.start_agent()
     r = bed.ctl('explain')

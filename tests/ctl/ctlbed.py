@@ -139,12 +139,23 @@ class TestBed:
             Gio.DBusCallFlags.NONE, -1, None)
         return reply.unpack()[0]
 
-    def start_agent(self):
+    def read_only(self, directory):
+        """Makes directory read-only for the command the returned prefix
+        runs. Root writes through file modes, so for root the directory is
+        bound read-only in a mount namespace of that command alone."""
+        os.makedirs(directory, exist_ok=True)
+        if os.geteuid() != 0:
+            os.chmod(directory, 0o555)
+            return []
+        return ['unshare', '--mount', 'sh', '-c',
+                'mount --bind -o ro "$0" "$0" && exec "$@"', directory]
+
+    def start_agent(self, prefix=()):
         self.agent_runs += 1
         log = open(os.path.join(self.tmp.name, 'agent-%d.log' % self.agent_runs), 'wb')
         # A port nothing listens on: the agent's transport stays out of the way.
         self.agent = subprocess.Popen(
-            WRAPPER + [AGENT, '-v', '--server', 'http://127.0.0.1:9'],
+            list(prefix) + WRAPPER + [AGENT, '-v', '--server', 'http://127.0.0.1:9'],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
