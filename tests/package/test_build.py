@@ -84,8 +84,9 @@ def build():
 
 
 def lintian():
-    if shutil.which("lintian") is None:
-        skip("lintian is not installed (tools/install-deps installs it)")
+    for tool in ("dpkg-buildpackage", "lintian"):
+        if shutil.which(tool) is None:
+            skip("%s is not installed (tools/install-deps installs it)" % tool)
     changes = glob.glob(os.path.join(PACKAGE_DIR, "*.changes"))
     if len(changes) != 1:
         fail("no single .changes in %s (%s): run package/build first" % (PACKAGE_DIR, changes))
