@@ -57,9 +57,16 @@ def build():
                              "--output", PACKAGE_DIR],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    # The whole build log is long: its end and its error lines here, all of it beside.
+    log = PACKAGE_DIR + ".log"
+    with open(log, "w") as f:
+        f.write(result.stdout)
     print(result.stdout[-20000:])
     if result.returncode != 0:
-        fail("tools/package exited with %d" % result.returncode)
+        errors = [line for line in result.stdout.splitlines()
+                  if re.search(r"Bail out!|ERROR|error:", line)]
+        fail("tools/package exited with %d; the whole log is %s; its errors:\n%s"
+             % (result.returncode, log, "\n".join(errors[-40:])))
 
     version = subprocess.run(["dpkg-parsechangelog", "-l",
                               os.path.join(SOURCE_ROOT, "debian", "changelog"), "-S", "Version"],
@@ -84,8 +91,9 @@ def build():
 
 
 def lintian():
-    if shutil.which("lintian") is None:
-        skip("lintian is not installed (tools/install-deps installs it)")
+    for tool in ("dpkg-buildpackage", "lintian"):
+        if shutil.which(tool) is None:
+            skip("%s is not installed (tools/install-deps installs it)" % tool)
     changes = glob.glob(os.path.join(PACKAGE_DIR, "*.changes"))
     if len(changes) != 1:
         fail("no single .changes in %s (%s): run package/build first" % (PACKAGE_DIR, changes))

@@ -166,8 +166,15 @@ class Session:
         return process
 
     def log(self, log_name):
-        with open(os.path.join(self.tmp, log_name)) as f:
-            return f.read()
+        return self.read(os.path.join(self.tmp, log_name))
+
+    @staticmethod
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def stop(self):
         """Ends the process groups started here, and any process a bus activated that
@@ -240,7 +247,10 @@ class InstalledChecks:
     def purge(self):
         self.session.stop()
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        run(APT + ["purge"] + PACKAGES + sorted(self.pulled_in), env=env)
+        # apt-get refuses a name it has never seen, as when the install failed early.
+        known = [p for p in PACKAGES if package_status(p) not in ("", "un")]
+        if known or self.pulled_in:
+            run(APT + ["purge"] + known + sorted(self.pulled_in), env=env)
         if os.path.exists(MARKER):
             os.unlink(MARKER)
         for package in PACKAGES:
@@ -293,8 +303,8 @@ class InstalledChecks:
         port_file = os.path.join(session.tmp, "server.port")
         server = session.spawn([SERVER, "--dev", "--listen", "127.0.0.1:0",
                                 "--port-file", port_file], "server.log")
-        port = wait_until(lambda: server.poll() is None and os.path.exists(port_file)
-                          and open(port_file).read().strip(), 30, "the server's port file")
+        port = wait_until(lambda: server.poll() is None and session.read(port_file).strip(),
+                          30, "the server's port file")
         if server.poll() is not None:
             raise AssertionError("presence-server exited:\n" + session.log("server.log"))
         session.server_url = "http://127.0.0.1:%s" % port
@@ -312,9 +322,11 @@ class InstalledChecks:
             env=session.env)
         bus = session.spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
                             "bus.log")
-        address = wait_until(lambda: bus.poll() is None and session.log("bus.log").strip(),
-                             30, "the session bus's address")
-        session.env["DBUS_SESSION_BUS_ADDRESS"] = address.splitlines()[0]
+        # The address is the line of its own among the daemon's warnings.
+        address = wait_until(lambda: bus.poll() is None and next(
+            (line for line in session.log("bus.log").splitlines()
+             if line.startswith("unix:")), None), 30, "the session bus's address")
+        session.env["DBUS_SESSION_BUS_ADDRESS"] = address
 
         activatable = session.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                      "org.freedesktop.DBus", "ListActivatableNames")
@@ -452,12 +464,6 @@ def main():
         print("1..0 # SKIP %s" % reason)
         return 0
     tap = Tap()
-    try:
-        debs = find_debs()
-    except AssertionError as error:
-        print("1..1\nnot ok 1 - packages built\n# %s" % error)
-        return 1
-    os.chdir(PACKAGE_DIR)
 
     # A test run cut short by a timeout still purges.
     def terminate(signum, frame):
@@ -465,7 +471,13 @@ def main():
     signal.signal(signal.SIGTERM, terminate)
 
     with tempfile.TemporaryDirectory(prefix="pres-package-") as tmp:
-        checks = InstalledChecks(debs, tmp)
+        try:
+            checks = InstalledChecks(find_debs(), tmp)
+        except AssertionError as error:
+            print("1..1\nnot ok 1 - the packages are built and readable")
+            print("\n".join("# " + line for line in str(error).splitlines()))
+            return 1
+        os.chdir(PACKAGE_DIR)
         try:
             if tap.check("apt-get install ./presence-agent_*.deb ./presence-server_*.deb",
                          checks.install):
