@@ -177,8 +177,10 @@ test_state_change (Fixture *fixture, gconstpointer data)
   g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 0, NULL));
   pres_model_set_auto (fixture->model);
   g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 0, NULL));
-  PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 300);
-  g_assert_cmpint (pres_recording_server_last (fixture->server)->when - start, <, 250000);
+  /* At once, not with the next beat (30 s); how fast is bench/agent-latency's
+   * question, not a test's on a loaded machine. */
+  PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 5000);
+  g_assert_cmpint (pres_recording_server_last (fixture->server)->when - start, <, 5000000);
   pres_test_run_for (400);
   g_assert_cmpuint (pres_recording_server_count (fixture->server), ==, 2);
 
