@@ -22,6 +22,50 @@ pres_wire_error_code_to_string (PresWireError code)
   return error_codes[code];
 }
 
+static gboolean
+is_json_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+gboolean
+pres_wire_is_one_object (const char *data,
+                         gsize       length)
+{
+  gsize i = 0, depth = 0;
+  gboolean in_string = FALSE;
+
+  while (i < length && is_json_space (data[i]))
+    i++;
+  if (i == length || data[i] != '{')
+    return FALSE;
+  /* Where the first value ends: brackets outside strings. */
+  for (; i < length; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        depth++;
+      else if ((c == '}' || c == ']') && --depth == 0)
+        break;
+    }
+  for (i++; i < length; i++)
+    {
+      if (!is_json_space (data[i]))
+        return FALSE;
+    }
+  return depth == 0;
+}
+
 /* The body must be a bounded, valid UTF-8 JSON object.  g_utf8_validate also
  * rejects an embedded NUL, which json-glib would otherwise stop at. */
 static JsonObject *
@@ -52,6 +96,12 @@ parse_object (const char *data,
     {
       g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
                            "body: NUL characters (\\u0000) are not allowed");
+      return NULL;
+    }
+  if (!pres_wire_is_one_object (data, length))
+    {
+      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
+                           "body: must be one JSON object, and nothing after it");
       return NULL;
     }
   if (!json_parser_load_from_data (parser, data, length, &local_error))

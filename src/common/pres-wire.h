@@ -97,6 +97,12 @@ gboolean pres_wire_error_parse (const char *data,
                                 char      **code,
                                 char      **message);
 
+/* Whether data holds one JSON object and nothing after it but whitespace.
+ * json-glib 1.6 takes "{…}{…}" as the last of the two (and leaks the
+ * first): a message must be refused before it is given such a text. */
+gboolean pres_wire_is_one_object (const char *data,
+                                  gsize       length);
+
 /* Appends TEXT as a quoted JSON string, escaping what JSON requires. */
 void pres_wire_append_json_string (GString    *out,
                                    const char *text);

@@ -543,6 +543,7 @@ message_cb (PresWebSocket        *ws,
       return;
     }
   if (type != PRES_WEBSOCKET_TEXT || !g_utf8_validate (data, length, NULL) ||
+      !pres_wire_is_one_object (data, length) ||
       !json_parser_load_from_data (parser, data, length, NULL) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {

@@ -167,7 +167,8 @@ deliver (PresWebSocket        *ws,
       pres_websocket_close (ws, CLOSE_BAD_DATA, "text message is not valid UTF-8");
       return;
     }
-  ws->funcs->message (ws, type, data, length, ws->user_data);
+  /* An empty fragmented message has no buffer: its consumers get "". */
+  ws->funcs->message (ws, type, data != NULL ? data : "", length, ws->user_data);
 }
 
 static gboolean

@@ -219,6 +219,20 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   g_autoptr (GError) error = NULL;
   PresStore *store;
 
+  /* hiredis allocates the elements an array declares before they come: a
+   * Redis that declares millions makes it run out of memory, and the
+   * fuzzer would find nothing else. */
+  for (size_t i = 0; i < size; i++)
+    {
+      guint64 count = 0;
+
+      if (data[i] != '*' && data[i] != '%' && data[i] != '~' && data[i] != '>')
+        continue;
+      for (size_t j = i + 1; j < size && g_ascii_isdigit (data[j]) && count <= 4096; j++)
+        count = count * 10 + (data[j] - '0');
+      if (count > 4096)
+        return 0;
+    }
   /* Connections of the store before, reconnecting, are not this one's. */
   for (int stale; (stale = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0;)
     close (stale);

@@ -48,6 +48,7 @@ message_cb (PresWebSocket        *ws,
             gsize                 length,
             gpointer              user_data)
 {
+  g_assert_nonnull (data);
   /* Text is UTF-8, in which NUL is a character like any other. */
   for (const char *p = data; type == PRES_WEBSOCKET_TEXT && p < data + length;
        p = g_utf8_next_char (p))

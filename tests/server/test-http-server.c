@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http-test-client.h"
 #include "pres-http-server.h"
 #include "pres-websocket.h"
 
@@ -154,150 +155,13 @@ fixture_teardown (Fixture       *f,
     ;
 }
 
-static int
-client_connect (Fixture *f)
-{
-  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = g_htons (f->port) };
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-  addr.sin_addr.s_addr = g_htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (fd, >=, 0);
-  /* The backlog takes it; the server accepts when its loop turns. */
-  g_assert_cmpint (connect (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
-  g_assert_true (g_unix_set_fd_nonblocking (fd, TRUE, NULL));
-  return fd;
-}
-
-static void
-client_send (int         fd,
-             const char *data,
-             gsize       length)
-{
-  g_assert_cmpint (send (fd, data, length, MSG_NOSIGNAL), ==, (gssize) length);
-}
-
-static void
-client_send_text (int         fd,
-                  const char *text)
-{
-  client_send (fd, text, strlen (text));
-}
-
-/* Turns the loop and reads into buf until done (buf) is true; FALSE at EOF
- * when eof is set, which then counts as done. */
-static gboolean
-client_wait (int       fd,
-             GString  *buf,
-             gboolean (*done) (GString *buf, gpointer data),
-             gpointer  data,
-             gboolean *eof)
-{
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-
-  while (done == NULL || !done (buf, data))
-    {
-      struct pollfd pfd = { .fd = fd, .events = POLLIN };
-      char chunk[65536];
-      ssize_t n;
-
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
-      if (poll (&pfd, 1, 1) <= 0)
-        continue;
-      n = recv (fd, chunk, sizeof chunk, 0);
-      if (n < 0 && errno == EAGAIN)
-        continue;
-      if (n <= 0)
-        {
-          g_assert_nonnull (eof);
-          *eof = TRUE;
-          return FALSE;
-        }
-      g_string_append_len (buf, chunk, n);
-    }
-  return TRUE;
-}
-
-/* One complete response from the front of buf: its status, head and body. */
-static gboolean
-take_response (GString *buf,
-               guint   *status,
-               char   **head,
-               char   **body)
-{
-  const char *end = strstr (buf->str, "\r\n\r\n");
-  const char *length_header;
-  gsize head_len, body_len = 0;
-
-  if (end == NULL)
-    return FALSE;
-  head_len = end + 4 - buf->str;
-  length_header = g_strstr_len (buf->str, head_len, "Content-Length: ");
-  if (length_header != NULL)
-    body_len = g_ascii_strtoull (length_header + 16, NULL, 10);
-  if (buf->len < head_len + body_len)
-    return FALSE;
-  g_assert_true (g_str_has_prefix (buf->str, "HTTP/1.1 "));
-  *status = g_ascii_strtoull (buf->str + 9, NULL, 10);
-  *head = g_strndup (buf->str, head_len);
-  *body = g_strndup (buf->str + head_len, body_len);
-  g_string_erase (buf, 0, head_len + body_len);
-  return TRUE;
-}
-
-static gboolean
-has_responses (GString *buf,
-               gpointer data)
-{
-  g_autoptr (GString) copy = g_string_new_len (buf->str, buf->len);
-  guint want = GPOINTER_TO_UINT (data);
-
-  for (guint i = 0; i < want; i++)
-    {
-      g_autofree char *head = NULL, *body = NULL;
-      guint status;
-
-      if (!take_response (copy, &status, &head, &body))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* Waits for one response; returns its body and sets status (and head). */
-static char *
-client_response (int     fd,
-                 GString *buf,
-                 guint   *status,
-                 char   **head_out)
-{
-  g_autofree char *head = NULL;
-  char *body = NULL;
-
-  client_wait (fd, buf, has_responses, GUINT_TO_POINTER (1), NULL);
-  g_assert_true (take_response (buf, status, &head, &body));
-  if (head_out != NULL)
-    *head_out = g_steal_pointer (&head);
-  return body;
-}
-
-static void
-client_expect_eof (int      fd,
-                   GString *buf)
-{
-  gboolean eof = FALSE;
-
-  client_wait (fd, buf, NULL, NULL, &eof);
-  g_assert_true (eof);
-}
-
 static void
 test_keep_alive (Fixture       *f,
                  gconstpointer  data)
 {
   g_autoptr (GString) buf = g_string_new (NULL);
   const char *split = "PUT /echo/c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
   guint status;
   g_autofree char *head = NULL;
   g_autofree char *body = NULL;
@@ -333,7 +197,7 @@ test_pipelined (Fixture       *f,
   const char *requests = "GET /later/1 HTTP/1.1\r\nHost: x\r\n\r\n"
                          "GET /echo/2 HTTP/1.1\r\nHost: x\r\n\r\n"
                          "GET /later/3 HTTP/1.1\r\nHost: x\r\n\r\n";
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
 
   client_send_text (fd, requests);
   LOOP_UNTIL (f->held->len == 2);
@@ -364,7 +228,7 @@ test_idle_timeout (Fixture       *f,
   int fd;
 
   pres_http_server_set_idle_timeout (f->server, 300);
-  fd = client_connect (f);
+  fd = client_connect (f->port);
   /* The idle time starts after the answer, so after this: a bound that holds
    * however late this process sees the answer (valgrind, a loaded machine). */
   sent = g_get_monotonic_time ();
@@ -375,44 +239,6 @@ test_idle_timeout (Fixture       *f,
   g_assert_cmpint (g_get_monotonic_time () - sent, >=, 299 * 1000);
   g_assert_cmpuint (pres_http_server_get_n_connections (f->server), ==, 0);
   close (fd);
-}
-
-/* Sends text a byte at a time, a byte every 20 ms, until a response
- * comes; the deadline fails the test. */
-static char *
-client_trickle (int         fd,
-                const char *text,
-                GString    *buf,
-                guint      *status,
-                gsize      *sent)
-{
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-  g_autofree char *head = NULL;
-  char *body = NULL;
-
-  for (*sent = 0; !has_responses (buf, GUINT_TO_POINTER (1)); (*sent)++)
-    {
-      gint64 next = g_get_monotonic_time () + 20 * 1000;
-      struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      client_send (fd, text + *sent % strlen (text), 1);
-      while (g_get_monotonic_time () < next)
-        {
-          char chunk[4096];
-          ssize_t n;
-
-          while (g_main_context_iteration (NULL, FALSE))
-            ;
-          if (poll (&pfd, 1, 1) <= 0)
-            continue;
-          n = recv (fd, chunk, sizeof chunk, 0);
-          if (n > 0)
-            g_string_append_len (buf, chunk, n);
-        }
-    }
-  g_assert_true (take_response (buf, status, &head, &body));
-  return body;
 }
 
 /* A request trickling in a byte at a time is cut off at a fixed time from
@@ -437,7 +263,7 @@ test_request_timeout (Fixture       *f,
       g_autofree char *body = NULL;
       guint status;
       gsize sent;
-      int fd = client_connect (f);
+      int fd = client_connect (f->port);
 
       if (heads[i] == body_head)
         {
@@ -471,7 +297,7 @@ test_connection_close (Fixture       *f,
       g_autoptr (GString) buf = g_string_new (NULL);
       g_autofree char *head = NULL, *body = NULL;
       guint status;
-      int fd = client_connect (f);
+      int fd = client_connect (f->port);
 
       client_send_text (fd, requests[i]);
       body = client_response (fd, buf, &status, &head);
@@ -508,7 +334,7 @@ test_refusals (Fixture       *f,
       g_autoptr (GString) buf = g_string_new (NULL);
       g_autofree char *head = NULL, *body = NULL, *code = NULL;
       guint status;
-      int fd = client_connect (f);
+      int fd = client_connect (f->port);
 
       g_test_message ("expecting %u", cases[i].status);
       client_send (fd, cases[i].request, strlen (cases[i].request));
@@ -529,7 +355,7 @@ test_not_found (Fixture       *f,
   g_autoptr (GString) buf = g_string_new (NULL);
   g_autofree char *body = NULL;
   guint status;
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
 
   client_send_text (fd, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
   body = client_response (fd, buf, &status, NULL);
@@ -547,7 +373,7 @@ test_expect_continue (Fixture       *f,
                      "Expect: 100-continue\r\n\r\n";
   g_autofree char *body = NULL;
   guint status;
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
 
   client_send_text (fd, head);
   body = client_response (fd, buf, &status, NULL);
@@ -574,12 +400,12 @@ test_max_connections (Fixture       *f,
     {
       g_autofree char *answer = NULL;
 
-      fds[i] = client_connect (f);
+      fds[i] = client_connect (f->port);
       client_send_text (fds[i], "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
       answer = client_response (fds[i], buf, &status, NULL);
       g_assert_cmpuint (status, ==, 200);
     }
-  fds[2] = client_connect (f);
+  fds[2] = client_connect (f->port);
   body = client_response (fds[2], buf, &status, &head);
   g_assert_cmpuint (status, ==, 503);
   g_assert_nonnull (strstr (head, "\r\nRetry-After: 1\r\n"));
@@ -595,7 +421,7 @@ test_late_answer (Fixture       *f,
                   gconstpointer  data)
 {
   struct linger reset = { .l_onoff = 1, .l_linger = 0 };
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
 
   client_send_text (fd, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
   LOOP_UNTIL (f->held->len == 1);
@@ -637,7 +463,7 @@ test_websocket (Fixture       *f,
   const char frame[] = { (char) 0x81, (char) 0x82, 0, 1, 2, 3, 'h', 'i' ^ 1 };
   g_autoptr (GString) request = g_string_new (good);
   guint status;
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
 
   client_send_text (fd, bad);
   body = client_response (fd, buf, &status, &head);
@@ -677,7 +503,7 @@ test_slow_consumer (Fixture       *f,
   gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
   int small = 4096;
   guint status, sent = 0;
-  int fd = client_connect (f);
+  int fd = client_connect (f->port);
 
   setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   client_send_text (fd, handshake);

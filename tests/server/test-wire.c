@@ -364,6 +364,28 @@ test_heartbeat_invalid_utf8 (void)
   g_assert_true (g_utf8_validate (error->message, -1, NULL));
 }
 
+/* One object and nothing after it: json-glib would take the last of two
+ * concatenated objects, and leak the first. */
+static void
+test_one_object (void)
+{
+  const char *one[] = { "{}", " {\"a\":[1,{\"b\":\"}\"}]}\n", "{\"a\":\"\\\"}\"}" };
+  const char *more[] = { "{}{}", "{\"a\":1}\n{\"b\":2}", "{} x", "[{}]", "1", "", "{", "{\"a\":\"}",
+                         "{}}" };
+  const char *hb = "{\"state\":\"online\",\"session\":\"s\",\"seq\":1}"
+                   "{\"state\":\"busy\",\"session\":\"t\",\"seq\":2}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) parsed = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (one); i++)
+    g_assert_true (pres_wire_is_one_object (one[i], strlen (one[i])));
+  for (guint i = 0; i < G_N_ELEMENTS (more); i++)
+    g_assert_false (pres_wire_is_one_object (more[i], strlen (more[i])));
+  parsed = pres_heartbeat_parse (hb, strlen (hb), &error);
+  g_assert_null (parsed);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -380,6 +402,7 @@ main (int   argc,
   g_test_add_func ("/wire/heartbeat/control-chars", test_heartbeat_control_chars);
   g_test_add_func ("/wire/heartbeat/status-text-characters", test_heartbeat_status_text_characters);
   g_test_add_func ("/wire/heartbeat/invalid-utf8", test_heartbeat_invalid_utf8);
+  g_test_add_func ("/wire/one-object", test_one_object);
   g_test_add_func ("/wire/reply/roundtrip", test_reply_roundtrip);
   g_test_add_func ("/wire/reply/hostile", test_reply_hostile);
   g_test_add_func ("/wire/error/roundtrip", test_error_roundtrip);

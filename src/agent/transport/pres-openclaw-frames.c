@@ -310,7 +310,8 @@ pres_openclaw_frame_parse (const char *data, gsize length, GError **error)
     return bad_frame (error, "too large"), NULL;
   if (!g_utf8_validate_len (data, length, NULL))
     return bad_frame (error, "not UTF-8"), NULL;
-  if (!json_parser_load_from_data (parser, data, length, NULL))
+  if (!pres_wire_is_one_object (data, length) ||
+      !json_parser_load_from_data (parser, data, length, NULL))
     return bad_frame (error, "not JSON"), NULL;
   node = json_parser_get_root (parser);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
