@@ -298,7 +298,7 @@ class Observer:
 
     # Batch reads, from a thread per node
 
-    def batch_reader(self, stream, period_s=1.0):
+    def batch_reader(self, stream, period_s=0.5):
         connection = None
         path = "/v1/presence?ids=" + ",".join(self.ids)
         while not self.stopping:

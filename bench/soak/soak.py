@@ -164,6 +164,9 @@ def main():
     parser.add_argument("--interval", type=float, default=1.5)
     parser.add_argument("--kinds", type=lambda text: text.split(","), default=None,
                         help="only these fault kinds, comma-separated (%s)" % ",".join(KINDS))
+    parser.add_argument("--manual-grace", type=float, default=0.1, metavar="SECONDS",
+                        help="between a manual change and an agent's kill -9 (default 0.1: "
+                        "the agent writes its state file just after its reply)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--require-all-kinds", action="store_true",
                         help="fail unless every fault kind was applied at least once")
@@ -200,7 +203,8 @@ def main():
         def log(text):
             observer.trace(text)
             print("%7.1f %s" % (time.monotonic() - started, text), flush=True)
-        schedule = Schedule(testbed, observer, args.seed, args.minutes, log, args.kinds)
+        schedule = Schedule(testbed, observer, args.seed, args.minutes, log, args.kinds,
+                            args.manual_grace)
         thread = threading.Thread(target=schedule.run, daemon=True)
         thread.start()
         GLib.timeout_add(200, lambda: (loop.quit() if schedule.done.is_set() else True))
