@@ -26,7 +26,7 @@ MANUAL_STATES = ["busy", "appear_offline", ""]
 
 
 class Schedule:
-    def __init__(self, bed, observer, seed, minutes, log, kinds=None, manual_grace_s=0.1):
+    def __init__(self, bed, observer, seed, minutes, log, kinds=None, manual_grace_s=0.0):
         self.bed = bed
         self.observer = observer
         self.rng = random.Random(seed)
@@ -141,8 +141,8 @@ class Schedule:
             with self.observer.lock:
                 view.killing = True
             if self.rng.random() < 0.5:
-                # A manual change shortly before the kill must be on disk by
-                # then (the agent writes it on idle, just after its reply).
+                # A manual change the moment before the kill: its reply
+                # means it is kept.
                 self.set_manual(agent, self.rng.choice(MANUAL_STATES))
                 time.sleep(self.manual_grace_s)
             agent.kill_agent()

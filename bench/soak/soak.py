@@ -164,9 +164,9 @@ def main():
     parser.add_argument("--interval", type=float, default=1.5)
     parser.add_argument("--kinds", type=lambda text: text.split(","), default=None,
                         help="only these fault kinds, comma-separated (%s)" % ",".join(KINDS))
-    parser.add_argument("--manual-grace", type=float, default=0.1, metavar="SECONDS",
-                        help="between a manual change and an agent's kill -9 (default 0.1: "
-                        "the agent writes its state file just after its reply)")
+    parser.add_argument("--manual-grace", type=float, default=0.0, metavar="SECONDS",
+                        help="between the reply to a manual change and an agent's kill -9 "
+                        "(default 0)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--require-all-kinds", action="store_true",
                         help="fail unless every fault kind was applied at least once")
