@@ -39,6 +39,7 @@ class Schedule:
         self.controls = {}
         self.error = None
         self.after_convergence = None
+        self.manual_set = 0
         self.done = threading.Event()
 
     # Helpers
@@ -93,6 +94,7 @@ class Schedule:
         return took
 
     def set_manual(self, agent, manual):
+        self.manual_set += 1
         self.observer.intend_manual(agent.participant, manual)
         try:
             self.control(agent).set_manual(manual)

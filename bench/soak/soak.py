@@ -149,6 +149,9 @@ def report(schedule, observer, args, elapsed):
         lines.append("dead agents offline on the streams after %.2f s at worst (TTL %.1f s), "
                      "%d seen" % (max(observer.ghost_offline_s), args.ttl,
                                   len(observer.ghost_offline_s)))
+    lines.append("observed: %s; manual states set: %d" % (
+        ", ".join("%d %s" % (n, what) for what, n in observer.counts.items()),
+        schedule.manual_set))
     lines.append("faults applied: %d; violations: %d" % (sum(schedule.applied.values()),
                                                          len(observer.violations)))
     print("\n".join(lines), flush=True)
