@@ -23,22 +23,23 @@ from bed import Control
 KINDS = ["node-kill", "redis-kill", "redis-flush", "agent-kill", "net-loss", "suspend",
          "suspend-twice", "lock", "clock-jump", "tray-restart"]
 MANUAL_STATES = ["busy", "appear_offline", ""]
-MANUAL_SAVE_GRACE_S = 0.1
 
 
 class Schedule:
-    def __init__(self, bed, observer, seed, minutes, log, kinds=None):
+    def __init__(self, bed, observer, seed, minutes, log, kinds=None, manual_grace_s=0.0):
         self.bed = bed
         self.observer = observer
         self.rng = random.Random(seed)
         self.deadline = time.monotonic() + minutes * 60
         self.log = log
         self.kinds = kinds or KINDS
+        self.manual_grace_s = manual_grace_s
         self.applied = {k: 0 for k in KINDS}
         self.converge = {k: [] for k in KINDS}
         self.controls = {}
         self.error = None
         self.after_convergence = None
+        self.manual_set = 0
         self.done = threading.Event()
 
     # Helpers
@@ -63,9 +64,16 @@ class Schedule:
         agents = list(self.bed.agents)
         return self.rng.sample(agents, self.rng.randint(1, min(most, len(agents))))
 
-    def hold(self, low, high):
+    def hold(self, low, high, changes=False):
+        """The fault's duration; with changes, manual states change halfway
+        through, so that what recovery delivers must be the latest state."""
         seconds = self.rng.uniform(low, high)
-        time.sleep(seconds)
+        if changes:
+            time.sleep(seconds / 2)
+            self.manual_changes()
+            time.sleep(seconds / 2)
+        else:
+            time.sleep(seconds)
         return seconds
 
     def start_agent(self, agent):
@@ -86,6 +94,7 @@ class Schedule:
         return took
 
     def set_manual(self, agent, manual):
+        self.manual_set += 1
         self.observer.intend_manual(agent.participant, manual)
         try:
             self.control(agent).set_manual(manual)
@@ -105,7 +114,7 @@ class Schedule:
         cut_off = [a.participant for a in self.bed.agents if a.node is node]
         windows = self.observer.open_window(cut_off, "node-kill")
         node.kill()
-        down = self.hold(2, 5)
+        down = self.hold(2, 5, changes=True)
         node.start()
         recovered = time.monotonic()
         self.observer.close_window(windows, 1.2 * down + 1.0)
@@ -114,7 +123,7 @@ class Schedule:
     def redis_kill(self):
         windows = self.observer.open_window(self.observer.ids, "redis-kill")
         self.bed.redis.kill()
-        self.hold(2, 4)
+        self.hold(2, 4, changes=True)
         self.bed.redis.start()
         recovered = time.monotonic()
         self.observer.close_window(windows, 5.0 + 5.0 + 1.2 * self.bed.interval)
@@ -134,10 +143,10 @@ class Schedule:
             with self.observer.lock:
                 view.killing = True
             if self.rng.random() < 0.5:
-                # A manual change shortly before the kill must be on disk by
-                # then (the agent writes it on idle, just after its reply).
+                # A manual change the moment before the kill: its reply
+                # means it is kept.
                 self.set_manual(agent, self.rng.choice(MANUAL_STATES))
-                time.sleep(MANUAL_SAVE_GRACE_S)
+                time.sleep(self.manual_grace_s)
             agent.kill_agent()
         # Long enough for the ghost check to bite (TTL + 1 s) before the restart.
         time.sleep(self.bed.ttl + 2.0)
@@ -150,7 +159,7 @@ class Schedule:
         windows = self.observer.open_window([a.participant for a in victims], "net-loss")
         for agent in victims:
             agent.set_link(False)
-        down = self.hold(3, 8)
+        down = self.hold(3, 8, changes=True)
         for agent in victims:
             agent.set_link(True)
         recovered = time.monotonic()
@@ -165,7 +174,7 @@ class Schedule:
             for agent in victims:
                 for _ in range(2 if doubled else 1):
                     self.control(agent).prepare_for_sleep(True)
-            self.hold(1.5, 3) if cycle == cycles - 1 else time.sleep(0.3)
+            self.hold(1.5, 3, changes=True) if cycle == cycles - 1 else time.sleep(0.3)
             for agent in victims:
                 for _ in range(2 if doubled else 1):
                     self.control(agent).prepare_for_sleep(False)
@@ -177,7 +186,7 @@ class Schedule:
         victims = self.some_agents(3)
         for agent in victims:
             self.control(agent).lock(True)
-        self.hold(1, 3)
+        self.hold(1, 3, changes=True)
         for agent in victims:
             self.control(agent).lock(False)
         return time.monotonic()

@@ -127,6 +127,7 @@ class Observer:
         self.soup = Soup.Session()
         # How long after its death each dead agent read offline on a stream.
         self.ghost_offline_s = []
+        self.counts = {"agent state changes": 0, "stream changes": 0, "reads": 0}
 
     # Bookkeeping
 
@@ -190,6 +191,7 @@ class Observer:
                 self.violation("manual", view.agent.participant, None,
                                "ManualState %r, set %r" % (view.manual, view.intended_manual))
         if "State" in props and view.alive:
+            self.counts["agent state changes"] += 1
             view.state = props["State"]
             self.expect(view, public(view.state))
 
@@ -287,6 +289,7 @@ class Observer:
                     self.violation("duplicate", participant, stream.node.name,
                                    "%s twice in a row" % state)
                 stream.state[participant] = state
+                self.counts["stream changes"] += 1
                 self.trace("%s %s %s %s" % (participant, stream.node.name, op, state))
                 stream.history.setdefault(participant, []).append((now, state))
                 view = self.agents[participant]
@@ -298,7 +301,7 @@ class Observer:
 
     # Batch reads, from a thread per node
 
-    def batch_reader(self, stream, period_s=1.0):
+    def batch_reader(self, stream, period_s=0.5):
         connection = None
         path = "/v1/presence?ids=" + ",".join(self.ids)
         while not self.stopping:
@@ -325,6 +328,7 @@ class Observer:
 
     def on_batch(self, stream, sent, states):
         with self.lock:
+            self.counts["reads"] += 1
             for participant, state in states.items():
                 if participant in self.agents:
                     stream.batch[participant] = (sent, state)

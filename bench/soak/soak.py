@@ -149,6 +149,9 @@ def report(schedule, observer, args, elapsed):
         lines.append("dead agents offline on the streams after %.2f s at worst (TTL %.1f s), "
                      "%d seen" % (max(observer.ghost_offline_s), args.ttl,
                                   len(observer.ghost_offline_s)))
+    lines.append("observed: %s; manual states set: %d" % (
+        ", ".join("%d %s" % (n, what) for what, n in observer.counts.items()),
+        schedule.manual_set))
     lines.append("faults applied: %d; violations: %d" % (sum(schedule.applied.values()),
                                                          len(observer.violations)))
     print("\n".join(lines), flush=True)
@@ -164,6 +167,9 @@ def main():
     parser.add_argument("--interval", type=float, default=1.5)
     parser.add_argument("--kinds", type=lambda text: text.split(","), default=None,
                         help="only these fault kinds, comma-separated (%s)" % ",".join(KINDS))
+    parser.add_argument("--manual-grace", type=float, default=0.0, metavar="SECONDS",
+                        help="between the reply to a manual change and an agent's kill -9 "
+                        "(default 0)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--require-all-kinds", action="store_true",
                         help="fail unless every fault kind was applied at least once")
@@ -200,7 +206,8 @@ def main():
         def log(text):
             observer.trace(text)
             print("%7.1f %s" % (time.monotonic() - started, text), flush=True)
-        schedule = Schedule(testbed, observer, args.seed, args.minutes, log, args.kinds)
+        schedule = Schedule(testbed, observer, args.seed, args.minutes, log, args.kinds,
+                            args.manual_grace)
         thread = threading.Thread(target=schedule.run, daemon=True)
         thread.start()
         GLib.timeout_add(200, lambda: (loop.quit() if schedule.done.is_set() else True))

@@ -1,6 +1,9 @@
 #define G_LOG_DOMAIN "pres-state-file"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 
@@ -94,21 +97,24 @@ pres_state_file_load (const char     *path,
   return TRUE;
 }
 
-gboolean
-pres_state_file_save (const char           *path,
-                      const PresSavedState *saved,
-                      GError              **error)
+static char *
+serialise (const PresSavedState *saved,
+           gsize                *length)
 {
   g_autoptr (GKeyFile) key_file = g_key_file_new ();
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *data = NULL;
-  gsize length;
 
   g_key_file_set_string (key_file, GROUP, "state", pres_manual_to_string (saved->manual));
   g_key_file_set_int64 (key_file, GROUP, "until", saved->manual_until);
   g_key_file_set_string (key_file, GROUP, "status-text",
                          saved->status_text ? saved->status_text : "");
-  data = g_key_file_to_data (key_file, &length, NULL);
+  return g_key_file_to_data (key_file, length, NULL);
+}
+
+static gboolean
+make_parent (const char *path,
+             GError    **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
 
   if (g_mkdir_with_parents (dir, 0700) < 0)
     {
@@ -117,6 +123,69 @@ pres_state_file_save (const char           *path,
                    "Cannot create %s: %s", dir, g_strerror (saved_errno));
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+pres_state_file_save (const char           *path,
+                      const PresSavedState *saved,
+                      GError              **error)
+{
+  gsize length;
+  g_autofree char *data = serialise (saved, &length);
+
+  if (!make_parent (path, error))
+    return FALSE;
   /* Written to a temporary file and renamed: a crash never leaves half a file. */
   return g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+static gboolean
+write_all (int         fd,
+           const char *data,
+           gsize       length)
+{
+  while (length > 0)
+    {
+      ssize_t written = write (fd, data, length);
+
+      if (written < 0 && errno == EINTR)
+        continue;
+      if (written <= 0)
+        return FALSE;
+      data += written;
+      length -= written;
+    }
+  return TRUE;
+}
+
+gboolean
+pres_state_file_save_unsynced (const char           *path,
+                               const PresSavedState *saved,
+                               GError              **error)
+{
+  gsize length;
+  g_autofree char *data = serialise (saved, &length);
+  g_autofree char *tmp = g_strconcat (path, ".XXXXXX", NULL);
+  int saved_errno;
+  int fd;
+
+  if (!make_parent (path, error))
+    return FALSE;
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "Cannot create a file beside %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (write_all (fd, data, length) && close (fd) == 0 && rename (tmp, path) == 0)
+    return TRUE;
+  saved_errno = errno;
+  close (fd);
+  unlink (tmp);
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "Cannot write %s: %s",
+               path, g_strerror (saved_errno));
+  return FALSE;
 }

@@ -23,8 +23,14 @@ char    *pres_state_file_default_path (void);
 gboolean pres_state_file_load (const char     *path,
                                PresSavedState *out_saved,
                                GError        **error);
+/* Both replace the file whole (a temporary file, renamed). pres_state_file_save
+ * waits for the disk (fsync), for a power cut; the unsynced one costs no disk
+ * wait and survives the process's death (kill -9, a crash), not a power cut. */
 gboolean pres_state_file_save (const char           *path,
                                const PresSavedState *saved,
                                GError              **error);
+gboolean pres_state_file_save_unsynced (const char           *path,
+                                        const PresSavedState *saved,
+                                        GError              **error);
 
 G_END_DECLS

@@ -77,8 +77,8 @@ class TestAgent(AgentTestCase):
         wait_until(lambda: self.get("State") == "busy", message="busy")
         until = self.get("ManualUntil")
         instance_id = self.get("InstanceId")
-        # Saved right after the change is out; a kill before that loses it.
-        wait_until(lambda: b"Deep work" in self.state_file_contents(), message="the state saved")
+        # Written before the reply (test_kill_right_after_change_keeps_manual_state).
+        self.assertIn(b"Deep work", self.state_file_contents())
 
         agent.signal(signal.SIGKILL)
         agent.wait(timeout=10)
@@ -89,6 +89,22 @@ class TestAgent(AgentTestCase):
         self.assertEqual(self.get("ManualUntil"), until)
         self.assertEqual(self.get("StatusText"), "Deep work")
         self.assertEqual(self.get("InstanceId"), instance_id)
+
+    def test_kill_right_after_change_keeps_manual_state(self):
+        # The reply to a change means it is kept: a kill -9 the moment the
+        # caller hears it must not lose it.
+        agent = self.start_agent()
+        for manual, method in (("busy", "SetBusy"), ("appear_offline", "SetAppearOffline"),
+                               ("", None)):
+            if method is None:
+                self.call("SetAuto")
+            else:
+                self.call(method, "u", 0)
+            agent.signal(signal.SIGKILL)
+            agent.wait(timeout=10)
+            wait_until(lambda: self.name_owner() is None, message="name released")
+            agent = self.start_agent()
+            self.assertEqual(self.get("ManualState"), manual)
 
     def test_instance_id_format(self):
         self.start_agent()
