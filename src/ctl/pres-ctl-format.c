@@ -172,6 +172,10 @@ pres_ctl_format_status (GVariant *props, GDateTime *now)
   if (g_variant_dict_lookup (&dict, "Locked", "b", &locked))
     add_row (rows, _("Locked"), g_strdup (locked ? _("yes") : _("no")));
 
+  text = lookup_string (&dict, "TrayHint");
+  if (text != NULL && *text != '\0')
+    add_row (rows, _("Tray"), g_strdup (text));
+
   add_row (rows, _("Connection"), format_connection (&dict));
   add_row (rows, _("Last heartbeat"), format_heartbeat (&dict, now));
   add_row (rows, _("Server"), dup_or_null (lookup_string (&dict, "Server")));

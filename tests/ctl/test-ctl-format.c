@@ -91,6 +91,34 @@ test_status_until_auto (void)
 }
 
 static void
+test_status_tray (void)
+{
+  g_autoptr (GDateTime) now = pinned_now ();
+  GVariantBuilder b;
+  g_autoptr (GVariant) shown = NULL;
+  g_autoptr (GVariant) missing = NULL;
+  g_autofree char *out_shown = NULL;
+  g_autofree char *out_missing = NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "State", g_variant_new_string ("online"));
+  g_variant_builder_add (&b, "{sv}", "TrayHint", g_variant_new_string (""));
+  shown = g_variant_ref_sink (g_variant_builder_end (&b));
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "State", g_variant_new_string ("online"));
+  g_variant_builder_add (&b, "{sv}", "TrayHint",
+                         g_variant_new_string ("GNOME Shell shows tray icons only with …"));
+  missing = g_variant_ref_sink (g_variant_builder_end (&b));
+
+  /* A shown icon needs no line; a missing one says what to do. */
+  out_shown = pres_ctl_format_status (shown, now);
+  out_missing = pres_ctl_format_status (missing, now);
+  g_assert_cmpstr (out_shown, ==, "State: online\n");
+  g_assert_cmpstr (out_missing, ==,
+                   "State: online\nTray:  GNOME Shell shows tray icons only with …\n");
+}
+
+static void
 test_words (void)
 {
   g_autoptr (GDateTime) now = pinned_now ();
@@ -290,6 +318,7 @@ main (int   argc,
   g_test_add_func ("/ctl/format/status-auto", test_status_auto);
   g_test_add_func ("/ctl/format/status-until-auto", test_status_until_auto);
   g_test_add_func ("/ctl/format/words", test_words);
+  g_test_add_func ("/ctl/format/status-tray", test_status_tray);
   g_test_add_func ("/ctl/format/status-time-zone", test_status_time_zone);
   g_test_add_func ("/ctl/format/status-partial", test_status_partial);
   g_test_add_func ("/ctl/format/status-empty", test_status_empty);
