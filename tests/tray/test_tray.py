@@ -91,6 +91,7 @@ class TrayTestCase(AgentTestCase):
         self.agent_log = os.path.join(self.tmp.name, "agent.log")
         with open(self.agent_log, "w") as log:
             wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
+            self.started = time.time()
             agent = self.spawn(wrapper + [AGENT, "-v", "--server", self.server_url], stdout=log,
                                stderr=subprocess.STDOUT)
         wait_until(lambda: agent.proc.poll() is None and self.get("State") not in (None, "offline"),
@@ -189,8 +190,11 @@ class TestTray(TrayTestCase):
                    message="the online icon once connected")
         self.assertEqual(self.item_property("Id"), "org.presence.Agent")
         self.assertEqual(self.item_property("Status"), "Active")
-        self.assertEqual(self.item_property("Title"), "Presence: Online")
-        self.assertEqual(self.item_property("IconAccessibleDesc"), "Online")
+        # Since the agent started: its minute, or the next if one began meanwhile.
+        since = self.item_property("IconAccessibleDesc")
+        self.assertIn(since, {time.strftime("Online since %H:%M", time.localtime(t))
+                              for t in (self.started, time.time())})
+        self.assertEqual(self.item_property("Title"), "Presence: " + since)
         # Run from the build tree, the icons come from the source tree.
         theme_path = self.item_property("IconThemePath")
         self.assertEqual(os.path.realpath(theme_path), os.path.realpath(SOURCE_ICONS))
@@ -211,7 +215,8 @@ class TestTray(TrayTestCase):
         # Xvfb is no X11 session: which idle source works depends on the machine.
         no_idle = (["Auto-idle unavailable on this desktop"]
                    if self.get("IdleSource") == "none" else [])
-        self.assertEqual(labels, ["Online", "Connected to 127.0.0.1"] + no_idle
+        self.assertRegex(labels[0], r"^Online since \d\d:\d\d$")
+        self.assertEqual(labels[1:], ["Connected to 127.0.0.1"] + no_idle
                          + ["Automatic", "Busy", "Appear offline", "Busy for…",
                             "Appear offline for…", "Reconnect", "Quit"])
         durations = ["30 minutes", "1 hour", "2 hours", "Until tomorrow 09:00",
@@ -226,7 +231,7 @@ class TestTray(TrayTestCase):
             _, props = self.find(label)
             self.assertEqual(props.get("toggle-type"), "radio", label)
             self.assertEqual(props.get("toggle-state"), state, label)
-        for label in ("Online", "Busy for…", "Reconnect", "Quit"):
+        for label in (labels[0], "Busy for…", "Reconnect", "Quit"):
             self.assertNotIn("toggle-type", self.find(label)[1], label)
         self.assertEqual(len([c for c in root[2] if c[1].get("type") == "separator"]), 2)
 
