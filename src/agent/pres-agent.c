@@ -393,6 +393,7 @@ start_tray (PresAgent *self)
                            G_CONNECT_SWAPPED);
 #if HAVE_TRAY
   self->tray = pres_tray_new (self->menu);
+  pres_service_follow_tray_hint (self->service, pres_tray_get_host (self->tray));
 #else
   g_debug ("Built without the tray");
 #endif

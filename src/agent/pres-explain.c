@@ -97,6 +97,7 @@ char *
 pres_explain (PresModel      *model,
               PresIdleSource *idle_source,
               PresLink       *link,
+              const char     *tray_hint,
               gint64          now_us)
 {
   GString *out = g_string_new (NULL);
@@ -114,6 +115,8 @@ pres_explain (PresModel      *model,
   explain_manual (out, model);
   explain_auto (out, model, idle_source);
   explain_link (out, link, now_us);
+  if (tray_hint != NULL && *tray_hint != '\0')
+    g_string_append_printf (out, "Tray: %s\n", tray_hint);
 
   /* No trailing newline: callers print it with their own. */
   if (out->len > 0 && out->str[out->len - 1] == '\n')

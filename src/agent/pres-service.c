@@ -265,8 +265,9 @@ static gboolean
 handle_explain (PresService           *self,
                 GDBusMethodInvocation *invocation)
 {
-  g_autofree char *text = pres_explain (self->model, self->idle_source, self->link,
-                                        g_get_real_time ());
+  g_autofree char *text
+    = pres_explain (self->model, self->idle_source, self->link,
+                    pres_dbus_agent_get_tray_hint (self->skeleton), g_get_real_time ());
 
   pres_dbus_agent_complete_explain (self->skeleton, invocation, text);
   return TRUE;
@@ -382,6 +383,28 @@ pres_service_export (PresService     *self,
 
   return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                            PRES_AGENT_OBJECT_PATH, error);
+}
+
+static gboolean
+hint_to_property (GBinding     *binding,
+                  const GValue *from,
+                  GValue       *to,
+                  gpointer      user_data)
+{
+  const char *hint = g_value_get_string (from);
+
+  g_value_set_string (to, hint != NULL ? hint : "");
+  return TRUE;
+}
+
+void
+pres_service_follow_tray_hint (PresService *self,
+                               GObject     *host)
+{
+  g_return_if_fail (PRES_IS_SERVICE (self));
+
+  g_object_bind_property_full (host, "hint", self->skeleton, "tray-hint", G_BINDING_SYNC_CREATE,
+                               hint_to_property, NULL, NULL, NULL);
 }
 
 void

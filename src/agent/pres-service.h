@@ -26,4 +26,8 @@ gboolean pres_service_export   (PresService     *self,
                                 GError         **error);
 void     pres_service_unexport (PresService *self);
 
+/* TrayHint follows the "hint" string property of HOST (a PresTrayHost). */
+void pres_service_follow_tray_hint (PresService *self,
+                                    GObject     *host);
+
 G_END_DECLS

@@ -4,10 +4,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
 
 #include "pres-error.h"
 #include "pres-ctl.h"
 #include "pres-ctl-format.h"
+#include "pres-ctl-words.h"
 #include "pres-duration.h"
 
 /* The agent's bounds for IdleTimeout (see the D-Bus API). */
@@ -106,7 +108,8 @@ set_manual (PresCtl *ctl,
   g_autofree char *until_arg = NULL;
   const GOptionEntry entries[] = {
     { "for", 'f', 0, G_OPTION_ARG_STRING, &for_arg,
-      N_("How long: 45s, 30m, 2h, 1h30m, 1d or “until 17:00” (default: until “presencectl auto”)"),
+      N_("How long: 45s, 30m, 2h, 1h30 (or 1h30m), 1d, at most 365d, or “until 17:00” "
+         "(default: until “presencectl auto”)"),
       N_("DURATION") },
     { "until", 'u', 0, G_OPTION_ARG_STRING, &until_arg,
       N_("Until the next time the clock shows TIME, e.g. 17:00 or “tomorrow 09:00”"),
@@ -126,26 +129,21 @@ set_manual (PresCtl *ctl,
   if (agent == NULL || !call (agent, seconds, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error))
     return FALSE;
 
-  if (seconds == 0)
-    {
-      /* TRANSLATORS: %s is the state name, busy or appear_offline */
-      g_print (_("%s until you run “presencectl auto”\n"), state);
-    }
-  else
-    {
-      g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-      g_autofree char *when = pres_ctl_format_time (g_date_time_to_unix (now) + seconds, now);
+  {
+    g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+    g_autofree char *line = pres_ctl_format_manual (
+      state, seconds ? g_date_time_to_unix (now) + seconds : 0, now);
 
-      /* TRANSLATORS: the state name, then the time it ends */
-      g_print (_("%s until %s\n"), state, when);
-    }
+    pres_ctl_confirm (ctl, "%s", line);
+  }
   return TRUE;
 }
 
 gboolean
 pres_ctl_cmd_busy (PresCtl *ctl, int argc, char **argv, GError **error)
 {
-  return set_manual (ctl, argc, argv, "busy", _("Set the state to busy."),
+  return set_manual (ctl, argc, argv, "busy",
+                     _("Set the state to busy, until “presencectl auto” or for a while."),
                      pres_dbus_agent_call_set_busy_sync, error);
 }
 
@@ -153,7 +151,8 @@ gboolean
 pres_ctl_cmd_appear_offline (PresCtl *ctl, int argc, char **argv, GError **error)
 {
   return set_manual (ctl, argc, argv, "appear_offline",
-                     _("Appear offline to others while this device stays connected."),
+                     _("Appear offline to others while this device stays connected, until "
+                       "“presencectl auto” or for a while."),
                      pres_dbus_agent_call_set_appear_offline_sync, error);
 }
 
@@ -169,8 +168,20 @@ pres_ctl_cmd_auto (PresCtl *ctl, int argc, char **argv, GError **error)
     return FALSE;
 
   agent = pres_ctl_get_agent (ctl, error);
-  return agent != NULL
-         && pres_dbus_agent_call_set_auto_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (agent == NULL
+      || !pres_dbus_agent_call_set_auto_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error))
+    return FALSE;
+  if (!ctl->quiet)
+    {
+      g_autoptr (GVariant) state = pres_ctl_get_property (ctl, "State", G_VARIANT_TYPE_STRING,
+                                                          error);
+      if (state == NULL)
+        return FALSE;
+      /* TRANSLATORS: %s is the state the desktop's idle and lock give now */
+      pres_ctl_confirm (ctl, _("automatic: %s, following the desktop’s idle and lock"),
+                        pres_ctl_state_words (g_variant_get_string (state, NULL)));
+    }
+  return TRUE;
 }
 
 gboolean
@@ -229,55 +240,129 @@ pres_ctl_cmd_text (PresCtl *ctl, int argc, char **argv, GError **error)
         }
     }
   agent = pres_ctl_get_agent (ctl, error);
-  return agent != NULL
-         && pres_dbus_agent_call_set_status_text_sync (agent, text, G_DBUS_CALL_FLAGS_NONE, -1,
-                                                       NULL, error);
+  if (agent == NULL
+      || !pres_dbus_agent_call_set_status_text_sync (agent, text, G_DBUS_CALL_FLAGS_NONE, -1,
+                                                     NULL, error))
+    return FALSE;
+  if (*text == '\0')
+    pres_ctl_confirm (ctl, "%s", _("status text cleared"));
+  else
+    /* TRANSLATORS: %s is the status text */
+    pres_ctl_confirm (ctl, _("status text: “%s”"), text);
+  return TRUE;
+}
+
+/* Sources that read the time of the last input itself; the others (the
+ * Wayland idle protocols, logind's hint) only say when the idle timeout
+ * has passed, and the agent estimates from that. */
+static gboolean
+idle_source_is_exact (const char *source)
+{
+  static const char *const exact[] = { "mutter", "x11-sync", "x11-screensaver", NULL };
+
+  return g_strv_contains (exact, source);
+}
+
+static void
+print_idle_time_json (gboolean known, guint seconds, gboolean estimate, const char *source)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *out = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "seconds");
+  if (known)
+    json_builder_add_int_value (builder, seconds);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "estimate");
+  json_builder_add_boolean_value (builder, estimate);
+  json_builder_set_member_name (builder, "source");
+  json_builder_add_string_value (builder, source);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  out = json_generator_to_data (generator, NULL);
+  pres_ctl_print_raw (out);
+  pres_ctl_print_raw ("\n");
 }
 
 gboolean
 pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error)
 {
+  gboolean json = FALSE;
+  const GOptionEntry entries[]
+    = { { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          N_("Print {\"seconds\": N or null, \"estimate\": true|false, \"source\": NAME}"),
+          NULL },
+        { NULL } };
+  g_autoptr (GVariant) source_value = NULL;
+  g_autoptr (GError) local_error = NULL;
   PresDBusAgent *agent;
+  const char *source;
+  gboolean known, estimate;
   guint seconds = 0;
 
-  if (!pres_ctl_parse_options (ctl, NULL, NULL,
-                               _("Print the seconds since the last keyboard or pointer input."),
-                               &argc, &argv, error)
+  if (!pres_ctl_parse_options (
+        ctl, entries, NULL,
+        _("Print the seconds since the last keyboard or pointer input; “unknown” where the "
+          "desktop has no idle source, and marked as an estimate where the idle source only "
+          "says when the idle timeout has passed."),
+        &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 0, error))
     return FALSE;
 
   agent = pres_ctl_get_agent (ctl, error);
-  if (agent == NULL
-      || !pres_dbus_agent_call_get_idle_time_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, &seconds,
-                                                   NULL, error))
+  if (agent == NULL)
     return FALSE;
-  g_print ("%u\n", seconds);
+  source_value = pres_ctl_get_property (ctl, "IdleSource", G_VARIANT_TYPE_STRING, error);
+  if (source_value == NULL)
+    return FALSE;
+  source = g_variant_get_string (source_value, NULL);
+
+  known = pres_dbus_agent_call_get_idle_time_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, &seconds,
+                                                   NULL, &local_error);
+  /* No idle source is a fact about this desktop, not a failure. */
+  if (!known && !g_error_matches (local_error, PRES_ERROR, PRES_ERROR_NOT_SUPPORTED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  estimate = known && !idle_source_is_exact (source);
+
+  if (json)
+    print_idle_time_json (known, seconds, estimate, source);
+  else if (!known)
+    g_print (_("unknown (the agent has no idle source on this desktop; “presencectl explain” "
+               "says why)\n"));
+  else if (estimate)
+    /* TRANSLATORS: the seconds, then the idle source's name */
+    g_print (_("%u (an estimate: the %s idle source only says when input has been idle for the "
+               "idle timeout)\n"),
+             seconds, source);
+  else
+    g_print ("%u\n", seconds);
   return TRUE;
 }
 
 static gboolean
 parse_idle_timeout (const char *text, guint32 *out_seconds, GError **error)
 {
-  guint64 value = 0;
+  guint32 seconds;
 
-  /* Plain seconds as the property holds them, or a duration like 5m. */
-  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &value, NULL))
-    {
-      guint32 seconds;
-
-      if (!pres_duration_parse (text, NULL, &seconds, error))
-        return FALSE;
-      value = seconds;
-    }
-
-  if (value < IDLE_TIMEOUT_MIN || value > IDLE_TIMEOUT_MAX)
+  if (!pres_duration_parse_span (text, &seconds, error))
+    return FALSE;
+  if (seconds < IDLE_TIMEOUT_MIN || seconds > IDLE_TIMEOUT_MAX)
     {
       g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS,
-                   _("The idle timeout must be between %u and %u seconds, not “%s”."),
+                   _("The idle timeout must be between %u seconds and %u seconds (1d), "
+                     "not “%s”."),
                    IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX, text);
       return FALSE;
     }
-  *out_seconds = (guint32)value;
+  *out_seconds = seconds;
   return TRUE;
 }
 
@@ -289,9 +374,10 @@ pres_ctl_cmd_idle_timeout (PresCtl *ctl, int argc, char **argv, GError **error)
   guint32 seconds;
 
   if (!pres_ctl_parse_options (
-        ctl, NULL, N_("[SECONDS]"),
-        _("Print or set the seconds without input before the state becomes idle."), &argc, &argv,
-        error)
+        ctl, NULL, N_("[DURATION]"),
+        _("Print or set how long without input before the state becomes idle. DURATION is "
+          "seconds (300) or 45s, 10m, 1h30, 1d; from 10 seconds to 1 day. Printed in seconds."),
+        &argc, &argv, error)
       || !pres_ctl_check_args (ctl, argc, 0, 1, error))
     return FALSE;
 
@@ -316,7 +402,15 @@ pres_ctl_cmd_idle_timeout (PresCtl *ctl, int argc, char **argv, GError **error)
     G_DBUS_PROXY (agent), "org.freedesktop.DBus.Properties.Set",
     g_variant_new ("(ssv)", PRES_AGENT_INTERFACE, "IdleTimeout", g_variant_new_uint32 (seconds)),
     G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-  return reply != NULL;
+  if (reply == NULL)
+    return FALSE;
+  {
+    g_autofree char *span = pres_ctl_format_span (seconds);
+
+    /* TRANSLATORS: %s is a length of time, "10 min" */
+    pres_ctl_confirm (ctl, _("idle after %s without input"), span);
+  }
+  return TRUE;
 }
 
 gboolean
@@ -350,8 +444,20 @@ pres_ctl_cmd_reconnect (PresCtl *ctl, int argc, char **argv, GError **error)
     return FALSE;
 
   agent = pres_ctl_get_agent (ctl, error);
-  return agent != NULL
-         && pres_dbus_agent_call_reconnect_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (agent == NULL
+      || !pres_dbus_agent_call_reconnect_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error))
+    return FALSE;
+  if (!ctl->quiet)
+    {
+      g_autoptr (GVariant) server = pres_ctl_get_property (ctl, "Server", G_VARIANT_TYPE_STRING,
+                                                           error);
+      if (server == NULL)
+        return FALSE;
+      /* TRANSLATORS: %s is the server's URL */
+      pres_ctl_confirm (ctl, _("reconnecting: the full state goes to %s now"),
+                        g_variant_get_string (server, NULL));
+    }
+  return TRUE;
 }
 
 gboolean

@@ -10,6 +10,7 @@
 #include "pres-dbus.h"
 #include "pres-duration.h"
 #include "pres-ctl-format.h"
+#include "pres-ctl-words.h"
 
 static const char *
 lookup_string (GVariantDict *dict, const char *name)
@@ -91,13 +92,13 @@ format_manual (GVariantDict *dict, GDateTime *now)
     return g_strdup (_("none (automatic)"));
 
   g_variant_dict_lookup (dict, "ManualUntil", "x", &until);
-  if (until == 0)
-    /* TRANSLATORS: %s is a state name, "busy" or "appear_offline" */
-    return g_strdup_printf (_("%s until you switch back (presencectl auto)"), manual);
+  return pres_ctl_format_manual (manual, until, now);
+}
 
-  g_autofree char *when = pres_ctl_format_time (until, now);
-  /* TRANSLATORS: a state name, then the time it ends */
-  return g_strdup_printf (_("%s until %s"), manual, when);
+static char *
+state_words_or_null (const char *state)
+{
+  return state != NULL ? g_strdup (pres_ctl_state_words (state)) : NULL;
 }
 
 static char *
@@ -155,9 +156,9 @@ pres_ctl_format_status (GVariant *props, GDateTime *now)
   g_array_set_clear_func (rows, row_clear);
   g_variant_dict_init (&dict, props);
 
-  add_row (rows, _("State"), dup_or_null (lookup_string (&dict, "State")));
+  add_row (rows, _("State"), state_words_or_null (lookup_string (&dict, "State")));
   add_row (rows, _("Manual"), format_manual (&dict, now));
-  add_row (rows, _("Auto state"), dup_or_null (lookup_string (&dict, "AutoState")));
+  add_row (rows, _("Auto state"), state_words_or_null (lookup_string (&dict, "AutoState")));
 
   text = lookup_string (&dict, "StatusText");
   if (text != NULL)
@@ -166,11 +167,14 @@ pres_ctl_format_status (GVariant *props, GDateTime *now)
   add_row (rows, _("Idle source"), dup_or_null (lookup_string (&dict, "IdleSource")));
   if (g_variant_dict_lookup (&dict, "IdleTimeout", "u", &timeout))
     {
-      g_autofree char *span = pres_duration_format (timeout);
-      add_row (rows, _("Idle timeout"), g_strdup (span));
+      add_row (rows, _("Idle timeout"), pres_ctl_format_span (timeout));
     }
   if (g_variant_dict_lookup (&dict, "Locked", "b", &locked))
     add_row (rows, _("Locked"), g_strdup (locked ? _("yes") : _("no")));
+
+  text = lookup_string (&dict, "TrayHint");
+  if (text != NULL && *text != '\0')
+    add_row (rows, _("Tray"), g_strdup (text));
 
   add_row (rows, _("Connection"), format_connection (&dict));
   add_row (rows, _("Last heartbeat"), format_heartbeat (&dict, now));

@@ -216,9 +216,10 @@ pres_ctl_cmd_login (PresCtl *ctl, int argc, char **argv, GError **error)
       return FALSE;
     }
 
-  g_print (_("Token stored in the keyring for %s.\n"
-              "A running agent uses it from its next connection: presencectl reconnect\n"),
-           key);
+  pres_ctl_confirm (ctl,
+                    _("Token stored in the keyring for %s; a running agent uses it from its next "
+                      "connection (presencectl reconnect)."),
+                    key);
   return TRUE;
 }
 
@@ -257,8 +258,8 @@ pres_ctl_cmd_logout (PresCtl *ctl, int argc, char **argv, GError **error)
     }
 
   if (removed)
-    g_print (_("Token removed from the keyring for %s.\n"), key);
+    pres_ctl_confirm (ctl, _("Token removed from the keyring for %s."), key);
   else
-    g_print (_("No token was stored for %s.\n"), key);
+    pres_ctl_confirm (ctl, _("No token was stored for %s."), key);
   return TRUE;
 }

@@ -20,8 +20,15 @@ typedef struct
   gboolean json;
   int exit_signal;
   guint pending_calls;
-  GQueue held; /* changes that came while the agent's first state was asked for */
+  GQueue held;      /* of Held: what came while the agent's first state was asked for */
+  char *last_state; /* the state the last line said, to say each fact once */
 } Watch;
+
+typedef struct
+{
+  char *line;
+  char *state; /* the state this line reports; NULL: not a state line */
+} Held;
 
 static void
 write_line (Watch *watch, char *line)
@@ -40,24 +47,53 @@ write_line (Watch *watch, char *line)
   g_free (line);
 }
 
+/* Takes @line. A line for STATE that the last line already said (the
+ * agent's startup change, read once as its state and then again as its
+ * signal) is left out: one line per fact. */
+static void
+write_state_line (Watch *watch, char *line, const char *state)
+{
+  if (state != NULL && g_strcmp0 (state, watch->last_state) == 0)
+    {
+      g_free (line);
+      return;
+    }
+  if (state != NULL)
+    {
+      g_free (watch->last_state);
+      watch->last_state = g_strdup (state);
+    }
+  write_line (watch, line);
+}
+
 /* Takes @line. While the state of an agent that just appeared is being
  * read, its changes wait, so "running" comes before what it did. */
 static void
-print_line (Watch *watch, char *line)
+print_line (Watch *watch, char *line, const char *state)
 {
   if (watch->pending_calls > 0)
-    g_queue_push_tail (&watch->held, line);
+    {
+      Held *held = g_new0 (Held, 1);
+
+      held->line = line;
+      held->state = g_strdup (state);
+      g_queue_push_tail (&watch->held, held);
+    }
   else
-    write_line (watch, line);
+    write_state_line (watch, line, state);
 }
 
 static void
 flush_held (Watch *watch)
 {
-  char *line;
+  Held *held;
 
-  while ((line = g_queue_pop_head (&watch->held)) != NULL)
-    write_line (watch, line);
+  while ((held = g_queue_pop_head (&watch->held)) != NULL)
+    {
+      write_state_line (watch, held->line, held->state);
+      g_free (held->state);
+      g_free (held);
+    }
 }
 
 static void
@@ -69,7 +105,8 @@ on_state_changed (PresDBusAgent *agent,
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
 
-  print_line (watch, pres_ctl_format_state_change (now, state, previous, reason, watch->json));
+  print_line (watch, pres_ctl_format_state_change (now, state, previous, reason, watch->json),
+              state);
 }
 
 static void
@@ -102,7 +139,8 @@ got_state (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   now = g_date_time_new_now_local ();
-  write_line (watch, pres_ctl_format_agent_event (now, TRUE, state, watch->json));
+  g_clear_pointer (&watch->last_state, g_free);
+  write_state_line (watch, pres_ctl_format_agent_event (now, TRUE, state, watch->json), state);
   if (watch->pending_calls == 0)
     flush_held (watch);
 }
@@ -135,7 +173,8 @@ on_name_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
       g_main_loop_quit (watch->loop);
       return;
     }
-  print_line (watch, pres_ctl_format_agent_event (now, FALSE, NULL, watch->json));
+  print_line (watch, pres_ctl_format_agent_event (now, FALSE, NULL, watch->json), NULL);
+  g_clear_pointer (&watch->last_state, g_free);
 }
 
 static gboolean
@@ -201,6 +240,7 @@ pres_ctl_cmd_watch (PresCtl *ctl, int argc, char **argv, GError **error)
   flush_held (&watch);
   g_clear_object (&watch.cancellable);
   g_clear_pointer (&watch.loop, g_main_loop_unref);
+  g_free (watch.last_state);
 
   if (watch.exit_signal < 0)
     {

@@ -10,6 +10,7 @@
 
 #include "pres-error.h"
 #include "pres-ctl.h"
+#include "pres-ctl-hints.h"
 
 /* Long enough for a busy agent, short enough that a wedged one does not
  * look like a hung terminal. */
@@ -25,10 +26,15 @@ pres_ctl_clear (PresCtl *ctl)
 }
 
 static gboolean start_option;
+static gboolean quiet_option;
 
 static const GOptionEntry common_entries[]
   = { { "start", 0, 0, G_OPTION_ARG_NONE, &start_option,
-        N_("Start presence-agent through D-Bus activation if it is not running"), NULL },
+        N_("Start presence-agent through D-Bus activation if it is not running (where it is "
+           "installed with its D-Bus service file)"),
+        NULL },
+      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet_option,
+        N_("Do not confirm a change; errors are still printed"), NULL },
       { NULL } };
 
 /**
@@ -57,12 +63,14 @@ pres_ctl_parse_options (PresCtl *ctl,
   g_option_context_add_main_entries (context, common_entries, GETTEXT_PACKAGE);
 
   start_option = FALSE;
+  quiet_option = FALSE;
   if (!g_option_context_parse (context, argc, argv, &local_error))
     {
       g_set_error_literal (error, PRES_CTL_ERROR, PRES_CTL_ERROR_USAGE, local_error->message);
       return FALSE;
     }
   ctl->auto_start = ctl->auto_start || start_option;
+  ctl->quiet = ctl->quiet || quiet_option;
 
   /* GOption leaves the "--" that ends the options in place; what follows
    * it is an argument even if it starts with a dash (`text -- -1`). */
@@ -127,7 +135,10 @@ start_agent (GDBusConnection *bus, GError **error)
 {
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) local_error = NULL;
+  g_autofree char *command = NULL;
 
+  if (!pres_ctl_check_activatable (bus, error))
+    return FALSE;
   reply = g_dbus_connection_call_sync (
     bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
     "StartServiceByName", g_variant_new ("(su)", PRES_AGENT_BUS_NAME, 0), G_VARIANT_TYPE ("(u)"),
@@ -136,10 +147,11 @@ start_agent (GDBusConnection *bus, GError **error)
     {
       if (g_dbus_error_is_remote_error (local_error))
         g_dbus_error_strip_remote_error (local_error);
+      command = pres_ctl_agent_command (NULL);
       g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
                    _("Could not start presence-agent through D-Bus activation: %s. "
-                     "Start it by hand with: %s/presence-agent &"),
-                   local_error->message, LIBEXECDIR);
+                     "Start it by hand with: %s"),
+                   local_error->message, command);
       return FALSE;
     }
   return TRUE;
@@ -268,14 +280,28 @@ pres_ctl_print_raw (const char *text)
   fflush (stdout);
 }
 
+/* Every command that changes something says what it did, in one line, in
+ * the words of pres-ctl-words.c; --quiet is for scripts. */
+void
+pres_ctl_confirm (PresCtl *ctl, const char *format, ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  if (ctl->quiet)
+    return;
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_print ("%s\n", line);
+}
+
 static void
 print_not_running (void)
 {
-  g_printerr (_("presence-agent is not running. Start it with:\n"
-                 "  %s/presence-agent &\n"
-                 "or, where it is installed as a systemd user service:\n"
-                 "  systemctl --user start presence-agent\n"),
-              LIBEXECDIR);
+  g_autofree char *hint = pres_ctl_start_hint ();
+
+  g_printerr ("%s %s", _("presence-agent is not running."), hint);
 }
 
 /**
@@ -331,9 +357,11 @@ pres_ctl_report_error (PresCtl *ctl, const GError *error)
       || g_strcmp0 (remote, "org.freedesktop.DBus.Error.Timeout") == 0
       || g_error_matches (copy, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     {
+      g_autofree char *command = pres_ctl_agent_command ("--replace");
+
       g_printerr (_("presencectl: presence-agent did not answer in time (%s). "
-                     "Restart it with: %s/presence-agent --replace &\n"),
-                  copy->message, LIBEXECDIR);
+                     "Restart it with: %s\n"),
+                  copy->message, command);
       return 1;
     }
 

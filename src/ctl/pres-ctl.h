@@ -26,6 +26,7 @@ typedef struct
 {
   const char *command;      /* the command being run, for messages */
   gboolean auto_start;      /* --start: D-Bus activation allowed */
+  gboolean quiet;           /* --quiet: no confirmation of a change */
   gboolean connect_signals; /* the proxy should deliver StateChanged */
   GDBusConnection *bus;
   PresDBusAgent *agent;
@@ -49,6 +50,7 @@ GVariant *
 pres_ctl_get_property (PresCtl *ctl, const char *name, const GVariantType *type, GError **error);
 GVariant *pres_ctl_get_all_properties (PresCtl *ctl, GError **error);
 void pres_ctl_print_raw (const char *text);
+void pres_ctl_confirm (PresCtl *ctl, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 int pres_ctl_report_error (PresCtl *ctl, const GError *error);
 

@@ -1,5 +1,5 @@
-/* Human durations for presencectl: "45s", "30m", "2h", "1h30m", "1d",
- * "until 17:00", "until tomorrow 09:00".
+/* Human durations for presencectl: "45s", "30m", "2h", "1h30m" (or "1h30"),
+ * "1d", "until 17:00", "until tomorrow 09:00".
  *
  * Pure: no I/O, the current time comes in as an argument, so the tests can
  * pin it.
@@ -14,7 +14,8 @@
 #include "pres-duration.h"
 
 #define FORMS_HINT                                                                                 \
-  N_("Use a duration like 45s, 30m, 2h, 1h30m or 1d, or a time like “until 17:00”.")
+  N_("Use a duration like 45s, 30m, 2h, 1h30 or 1d, or a time like “until 17:00”.")
+#define SPAN_HINT N_("Use seconds (300) or a duration like 45s, 10m, 1h30 or 1d.")
 
 typedef struct
 {
@@ -30,13 +31,19 @@ static const Unit units[] = {
   { 's', 1 },
 };
 
+/* HINT lists the forms the caller accepts. */
+static gboolean
+set_error_with (GError **error, const char *hint, const char *text, const char *why)
+{
+  /* TRANSLATORS: what was typed, what is wrong with it, then the valid forms */
+  g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, _("“%s”: %s %s"), text, why, _(hint));
+  return FALSE;
+}
+
 static gboolean
 set_error (GError **error, const char *text, const char *why)
 {
-  /* TRANSLATORS: what was typed, what is wrong with it, then the valid forms */
-  g_set_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS, _("“%s”: %s %s"), text, why,
-               _(FORMS_HINT));
-  return FALSE;
+  return set_error_with (error, FORMS_HINT, text, why);
 }
 
 static gboolean
@@ -62,13 +69,17 @@ check_range (const char *text, guint64 seconds, guint32 *out_seconds, GError **e
 }
 
 static gboolean
-parse_relative (const char *orig, const char *p, guint32 *out_seconds, GError **error)
+parse_relative (const char *hint,
+                const char *orig,
+                const char *p,
+                guint32 *out_seconds,
+                GError **error)
 {
   guint64 total = 0;
   guint next_unit = 0;
 
   if (*p == '-')
-    return set_error (error, orig, _("a duration cannot be negative."));
+    return set_error_with (error, hint, orig, _("a duration cannot be negative."));
 
   while (*p != '\0')
     {
@@ -76,24 +87,31 @@ parse_relative (const char *orig, const char *p, guint32 *out_seconds, GError **
       guint i;
 
       if (!g_ascii_isdigit (*p))
-        return set_error (error, orig, _("this is not a duration."));
+        return set_error_with (error, hint, orig, _("this is not a duration."));
 
       /* Saturate: anything past the maximum is out of range anyway, and
        * this keeps the sum below from overflowing. */
       for (; g_ascii_isdigit (*p); p++)
         value = MIN (value * 10 + (guint64)(*p - '0'), PRES_DURATION_MAX_SECONDS + 1);
 
+      /* A trailing number takes the unit after the last one, as people
+       * write it: 1h30 is 1h30m, 2m30 is 2m30s. */
+      if (*p == '\0' && next_unit > 0 && next_unit < G_N_ELEMENTS (units))
+        {
+          total += value * units[next_unit].seconds;
+          break;
+        }
       if (*p == '\0')
-        return set_error (error, orig, _("the number has no unit (s, m, h or d)."));
+        return set_error_with (error, hint, orig, _("the number has no unit (s, m, h or d)."));
 
       for (i = 0; i < G_N_ELEMENTS (units); i++)
         if (units[i].unit == *p)
           break;
       if (i == G_N_ELEMENTS (units))
-        return set_error (error, orig, _("this is not a duration."));
+        return set_error_with (error, hint, orig, _("this is not a duration."));
       if (i < next_unit)
-        return set_error (error, orig,
-                          _("put the larger units first, each unit once (like 1h30m)."));
+        return set_error_with (error, hint, orig,
+                               _("put the larger units first, each unit once (like 1h30m)."));
 
       next_unit = i + 1;
       total += value * units[i].seconds;
@@ -243,7 +261,41 @@ pres_duration_parse (const char *text, GDateTime *now, guint32 *out_seconds, GEr
       return parse_until (copy, copy + strlen ("until "), now, out_seconds, error);
     }
 
-  return parse_relative (copy, copy, out_seconds, error);
+  return parse_relative (FORMS_HINT, copy, copy, out_seconds, error);
+}
+
+/**
+ * pres_duration_parse_span:
+ * @text: what the user typed
+ * @out_seconds: (out): the duration, 1 s … %PRES_DURATION_MAX_SECONDS
+ * @error: %PRES_ERROR_INVALID_ARGS with a message that shows the valid forms
+ *
+ * For settings that hold a length of time (the idle timeout): the same
+ * relative forms as pres_duration_parse(), plus plain seconds, and no time
+ * of day.
+ *
+ * Returns: whether @text is such a duration in range
+ */
+gboolean
+pres_duration_parse_span (const char *text, guint32 *out_seconds, GError **error)
+{
+  g_autofree char *copy = NULL;
+  guint64 value;
+
+  g_return_val_if_fail (out_seconds != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (text == NULL || !g_utf8_validate (text, -1, NULL))
+    return set_error_with (error, SPAN_HINT, "", _("this is not a duration."));
+  copy = g_strstrip (g_strdup (text));
+  if (*copy == '\0')
+    return set_error_with (error, SPAN_HINT, text, _("no duration given."));
+  if (g_ascii_string_to_unsigned (copy, 10, 0, G_MAXUINT64, &value, NULL))
+    return check_range (copy, value, out_seconds, error);
+  if (g_str_has_prefix (copy, "until"))
+    return set_error_with (error, SPAN_HINT, copy,
+                           _("this takes a length of time, not a time of day."));
+  return parse_relative (SPAN_HINT, copy, copy, out_seconds, error);
 }
 
 /**

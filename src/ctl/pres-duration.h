@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 gboolean
 pres_duration_parse (const char *text, GDateTime *now, guint32 *out_seconds, GError **error);
 
+gboolean pres_duration_parse_span (const char *text, guint32 *out_seconds, GError **error);
+
 char *pres_duration_format (guint64 seconds);
 
 G_END_DECLS

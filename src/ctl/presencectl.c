@@ -24,13 +24,15 @@ typedef struct
 
 static const Command commands[] = {
   { "status", pres_ctl_cmd_status, "[--json]", N_("Show the state and the agent’s status") },
-  { "busy", pres_ctl_cmd_busy, "[--for DURATION]", N_("Set busy, until “auto” or for a while") },
-  { "appear-offline", pres_ctl_cmd_appear_offline, "[--for DURATION]",
+  { "busy", pres_ctl_cmd_busy, "[--for DURATION | --until TIME]",
+    N_("Set busy, until “auto” or for a while") },
+  { "appear-offline", pres_ctl_cmd_appear_offline, "[--for DURATION | --until TIME]",
     N_("Appear offline to others") },
   { "auto", pres_ctl_cmd_auto, "", N_("Follow the desktop’s idle and lock again") },
   { "text", pres_ctl_cmd_text, "[TEXT | --clear]", N_("Print, set or clear the status text") },
-  { "idle-time", pres_ctl_cmd_idle_time, "", N_("Print the seconds since the last input") },
-  { "idle-timeout", pres_ctl_cmd_idle_timeout, "[SECONDS]", N_("Print or set the idle timeout") },
+  { "idle-time", pres_ctl_cmd_idle_time, "[--json]",
+    N_("Print the seconds since the last input, or “unknown”") },
+  { "idle-timeout", pres_ctl_cmd_idle_timeout, "[DURATION]", N_("Print or set the idle timeout") },
   { "watch", pres_ctl_cmd_watch, "[--json]", N_("Print each state change until interrupted") },
   { "explain", pres_ctl_cmd_explain, "", N_("Explain why the state is what it is") },
   { "reconnect", pres_ctl_cmd_reconnect, "", N_("Reconnect to the server now") },
@@ -62,9 +64,12 @@ print_usage (FILE *stream)
     }
   g_string_append (out,
                    _("\nWithout a command: status.\n"
-                      "Durations: 45s, 30m, 2h, 1h30m, 1d, “until 17:00”, “until tomorrow 09:00”.\n"
-                      "Every command takes --help, and --start to start the agent through\n"
-                      "D-Bus activation if it is not running.\n"));
+                      "DURATION: 45s, 30m, 2h, 1h30 (or 1h30m), 1d; for busy and appear-offline\n"
+                      "also “until 17:00” or “until tomorrow 09:00”; for idle-timeout also\n"
+                      "plain seconds (300).\n"
+                      "Every command takes --help; --quiet, which leaves out the line that\n"
+                      "confirms a change; and --start, which starts the agent through D-Bus\n"
+                      "activation if it is not running (where it is installed).\n"));
 
   if (stream == stderr)
     g_printerr ("%s", out->str);

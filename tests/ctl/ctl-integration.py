@@ -12,6 +12,7 @@ process group and is killed by that group.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,8 +97,11 @@ def case_not_running(bed):
         r = bed.ctl(*args)
         check(r.returncode == 1, '%s exits 1 without an agent' % args[0])
         check('presence-agent is not running' in r.stderr, 'says the agent is not running')
-        check('presence-agent &' in r.stderr and 'systemctl --user start' in r.stderr,
-              'says how to start it')
+        # Run from the build tree: the agent built beside it, not an
+        # installed path that does not exist.
+        check(AGENT + ' &' in r.stderr, 'names the build tree\'s agent')
+        check('/libexec/' not in r.stderr and 'systemctl' not in r.stderr,
+              'no installed paths from a build tree')
     r = bed.ctl('version')
     check(r.returncode == 0 and 'presence-agent: not running' in r.stdout,
           'version works without an agent')
@@ -190,13 +194,16 @@ def case_watch_waits(bed):
 
 
 def case_idle_time(bed):
+    # No display in the bed: the agent has no idle source.
     bed.start_agent()
+    check(bed.prop('IdleSource') == 'none', 'no idle source without a display')
     r = bed.ctl('idle-time')
-    if bed.prop('IdleSource') == 'none':
-        check(r.returncode == 1, 'idle-time exits 1 when the agent cannot see idleness')
-        check(r.stderr.strip() != '' and r.stdout == '', 'and says why on stderr')
-    else:
-        check(r.returncode == 0 and r.stdout.strip().isdigit(), 'idle-time prints seconds')
+    check(r.returncode == 0, 'idle-time exits 0 where there is no idle source')
+    check(r.stdout.startswith('unknown (') and r.stderr == '', 'and prints unknown, saying why')
+    r = bed.ctl('idle-time', '--json')
+    check(r.returncode == 0, 'idle-time --json exits 0')
+    check(json.loads(r.stdout) == {'seconds': None, 'estimate': False, 'source': 'none'},
+          'the JSON says the figure is unknown')
 
 
 def case_idle_timeout(bed):
@@ -207,6 +214,81 @@ def case_idle_timeout(bed):
     r = bed.ctl('idle-timeout', '5')
     check(r.returncode == 2 and '10' in r.stderr, 'idle-timeout 5 exits 2')
     check(bed.prop('IdleTimeout') == 120, 'IdleTimeout unchanged')
+
+
+def case_confirmations(bed):
+    bed.start_agent()
+    target = time.localtime(time.time() + 2 * 3600 + 51 * 60)
+    clock = '%02d:%02d' % (target.tm_hour, target.tm_min)
+    expected = {
+        ('busy',): 'busy until you run “presencectl auto”',
+        ('busy', '--for', '1h30'): 'busy until ',
+        ('busy', '--until', clock): 'busy until %s (in 2 h 5' % clock,
+        ('appear-offline',): 'appear offline until you run “presencectl auto”',
+        ('auto',): 'automatic: online, following the desktop’s idle and lock',
+        ('text', 'In a meeting'): 'status text: “In a meeting”',
+        ('text', '--clear'): 'status text cleared',
+        ('idle-timeout', '10m'): 'idle after 10 min without input',
+        ('reconnect',): 'reconnecting: the full state goes to http://127.0.0.1:9 now',
+    }
+    for args, line in expected.items():
+        r = bed.ctl(*args)
+        check(r.returncode == 0, '%s exits 0' % ' '.join(args))
+        check(r.stdout.count('\n') == 1 and line in r.stdout,
+              '%s confirms in one line: %r' % (' '.join(args), line))
+        check('appear_offline' not in r.stdout, 'in words, not the wire name')
+        r = bed.ctl(*args, '--quiet')
+        check(r.returncode == 0 and r.stdout == '', '%s --quiet prints nothing' % ' '.join(args))
+    check(bed.prop('IdleTimeout') == 600, 'the changes were made')
+
+
+def case_durations(bed):
+    bed.start_agent()
+    before = int(time.time())
+    check(bed.ctl('busy', '--for', '1h30').returncode == 0, 'busy --for 1h30 exits 0')
+    check(abs(bed.prop('ManualUntil') - before - 5400) <= 2 * SLOW, '1h30 is 90 minutes')
+    check(bed.ctl('idle-timeout', '1h30').returncode == 0, 'idle-timeout 1h30 exits 0')
+    check(bed.prop('IdleTimeout') == 5400, 'the idle timeout is 90 minutes')
+    check(bed.ctl('idle-timeout', '300').returncode == 0, 'idle-timeout takes plain seconds')
+    check(bed.prop('IdleTimeout') == 300, 'IdleTimeout is 300')
+    for bad in ('abc', 'until 17:00'):
+        r = bed.ctl('idle-timeout', bad)
+        check(r.returncode == 2, 'idle-timeout %s exits 2' % bad)
+        check('seconds (300)' in r.stderr and 'a time like' not in r.stderr,
+              'the hint is about lengths of time, not times of day')
+    check(bed.prop('IdleTimeout') == 300, 'IdleTimeout unchanged')
+
+
+def case_start_without_service(bed):
+    r = bed.ctl('status', '--start')
+    check(r.returncode == 1, '--start without a service file exits 1')
+    check('D-Bus service file' in r.stderr and 'build tree' in r.stderr,
+          'says why --start cannot work here')
+    check(AGENT + ' &' in r.stderr, 'and how to start the agent by hand')
+
+
+def case_help_readme(bed):
+    """Every command and option of presencectl is in the README, and the
+    README's presencectl section lists nothing the binary does not have."""
+    readme_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                               'README.md')
+    with open(readme_path) as f:
+        readme = f.read()
+    section = readme.split('\n## presencectl\n', 1)[1].split('\n## ', 1)[0]
+    r = bed.ctl('--help')
+    check(r.returncode == 0, '--help exits 0')
+    commands = re.findall(r'^  ([a-z-]+) ', r.stdout.split('Commands:', 1)[1], re.M)
+    check(len(commands) >= 10, 'the help lists the commands')
+    for command in commands:
+        check(re.search(r'presencectl %s\b' % re.escape(command), section),
+              'README lists presencectl %s' % command)
+        help_text = bed.ctl(command, '--help').stdout
+        for option in set(re.findall(r'^ +(?:-\w, )?(--[a-z-]+)', help_text, re.M)) - {'--help'}:
+            check(re.search(r'presencectl %s\b[^\n]*%s\b' % (re.escape(command), option),
+                            section) or option in ('--start', '--quiet') and option in section,
+                  'README gives presencectl %s %s' % (command, option))
+    for command in re.findall(r'^presencectl ([a-z-]+)', section, re.M):
+        check(command in commands, 'README\'s presencectl %s exists' % command)
 
 
 def check_not_stored(bed):
@@ -350,7 +432,7 @@ def case_login_keyring(bed):
 CASES = {name[len('case_'):].replace('_', '-'): fn
          for name, fn in globals().items() if name.startswith('case_')}
 NEEDS_NO_AGENT = {'not-running', 'usage', 'login-no-keyring', 'login-keyring',
-                  'auto-start-fails'}
+                  'auto-start-fails', 'start-without-service', 'help-readme'}
 
 
 def main():

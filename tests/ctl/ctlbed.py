@@ -235,6 +235,7 @@ class LineReader:
         self.proc = proc
         self.buf = b''
         self.lines = []
+        self.transcript = []  # every line, also those wait_line() consumed
 
     def poll(self):
         try:
@@ -247,6 +248,7 @@ class LineReader:
             for line in done:
                 print('  watch: ' + line.decode())
                 self.lines.append(line.decode())
+                self.transcript.append(line.decode())
         return self.lines
 
     def wait_line(self, predicate, what, timeout=10.0):

@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pres-ctl-format.h"
+#include "pres-ctl-words.h"
 
 /* 2026-11-23 16:30:00 UTC */
 #define NOW_UNIX G_GINT64_CONSTANT (1795451400)
@@ -50,11 +51,11 @@ test_status_full (void)
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   const char *expected =
     "State:          busy\n"
-    "Manual:         busy until 2026-11-23 18:00:00 (in 1h30m)\n"
+    "Manual:         busy until 18:00 (in 1 h 30 min)\n"
     "Auto state:     online\n"
     "Status text:    In a “meeting”\n"
     "Idle source:    mutter\n"
-    "Idle timeout:   5m\n"
+    "Idle timeout:   5 min\n"
     "Locked:         yes\n"
     "Connection:     error (connection refused)\n"
     "Last heartbeat: 2026-11-23 16:29:48 (12s ago)\n"
@@ -86,7 +87,62 @@ test_status_until_auto (void)
   g_autoptr (GVariant) props = full_props ("appear_offline", 0, "", 0);
   g_autofree char *out = pres_ctl_format_status (props, now);
 
-  g_assert_nonnull (strstr (out, "Manual:         appear_offline until you switch back"));
+  g_assert_nonnull (strstr (out, "Manual:         appear offline until you run “presencectl auto”"));
+}
+
+static void
+test_status_tray (void)
+{
+  g_autoptr (GDateTime) now = pinned_now ();
+  GVariantBuilder b;
+  g_autoptr (GVariant) shown = NULL;
+  g_autoptr (GVariant) missing = NULL;
+  g_autofree char *out_shown = NULL;
+  g_autofree char *out_missing = NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "State", g_variant_new_string ("online"));
+  g_variant_builder_add (&b, "{sv}", "TrayHint", g_variant_new_string (""));
+  shown = g_variant_ref_sink (g_variant_builder_end (&b));
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "State", g_variant_new_string ("online"));
+  g_variant_builder_add (&b, "{sv}", "TrayHint",
+                         g_variant_new_string ("GNOME Shell shows tray icons only with …"));
+  missing = g_variant_ref_sink (g_variant_builder_end (&b));
+
+  /* A shown icon needs no line; a missing one says what to do. */
+  out_shown = pres_ctl_format_status (shown, now);
+  out_missing = pres_ctl_format_status (missing, now);
+  g_assert_cmpstr (out_shown, ==, "State: online\n");
+  g_assert_cmpstr (out_missing, ==,
+                   "State: online\nTray:  GNOME Shell shows tray icons only with …\n");
+}
+
+static void
+test_words (void)
+{
+  g_autoptr (GDateTime) now = pinned_now ();
+  gint64 at = g_date_time_to_unix (now);
+  g_autofree char *forever = pres_ctl_format_manual ("appear_offline", 0, now);
+  g_autofree char *today = pres_ctl_format_manual ("busy", at + 2 * 3600 + 50 * 60, now);
+  g_autofree char *tomorrow = pres_ctl_format_manual ("busy", at + 20 * 3600, now);
+  g_autofree char *later = pres_ctl_format_manual ("busy", at + 3 * 86400 + 3600, now);
+
+  g_assert_cmpstr (pres_ctl_state_words ("appear_offline"), ==, "appear offline");
+  g_assert_cmpstr (pres_ctl_state_words ("from-a-newer-agent"), ==, "from-a-newer-agent");
+  g_assert_cmpstr (forever, ==, "appear offline until you run “presencectl auto”");
+  /* pinned_now() is 2026-11-23 16:30:00 UTC. */
+  g_assert_cmpstr (today, ==, "busy until 19:20 (in 2 h 50 min)");
+  g_assert_cmpstr (tomorrow, ==, "busy until tomorrow 12:30 (in 20 h)");
+  g_assert_cmpstr (later, ==, "busy until 2026-11-26 17:30 (in 3 d 1 h)");
+  for (guint i = 0; i < 5; i++)
+    {
+      static const guint64 spans[] = { 0, 45, 90, 3600, 93784 };
+      static const char *const words[] = { "0 s", "45 s", "1 min 30 s", "1 h", "1 d 2 h" };
+      g_autofree char *span = pres_ctl_format_span (spans[i]);
+
+      g_assert_cmpstr (span, ==, words[i]);
+    }
 }
 
 static void
@@ -99,7 +155,7 @@ test_status_time_zone (void)
   g_autofree char *out = pres_ctl_format_status (props, now);
 
   /* Times show in the caller's zone; a past expiry says how long ago. */
-  g_assert_nonnull (strstr (out, "busy until 2026-11-23 12:59:00 (1m ago)\n"));
+  g_assert_nonnull (strstr (out, "busy until 12:59 (ended 1 min ago)\n"));
 }
 
 static void
@@ -261,6 +317,8 @@ main (int   argc,
   g_test_add_func ("/ctl/format/status-full", test_status_full);
   g_test_add_func ("/ctl/format/status-auto", test_status_auto);
   g_test_add_func ("/ctl/format/status-until-auto", test_status_until_auto);
+  g_test_add_func ("/ctl/format/words", test_words);
+  g_test_add_func ("/ctl/format/status-tray", test_status_tray);
   g_test_add_func ("/ctl/format/status-time-zone", test_status_time_zone);
   g_test_add_func ("/ctl/format/status-partial", test_status_partial);
   g_test_add_func ("/ctl/format/status-empty", test_status_empty);

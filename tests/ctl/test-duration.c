@@ -66,6 +66,11 @@ test_relative (void)
   assert_parses ("365d", NULL, PRES_DURATION_MAX_SECONDS);
   assert_parses ("31536000s", NULL, PRES_DURATION_MAX_SECONDS);
   assert_parses ("364d23h59m60s", NULL, PRES_DURATION_MAX_SECONDS);
+  /* A trailing number takes the next smaller unit, as people write it. */
+  assert_parses ("1h30", NULL, 5400);
+  assert_parses ("1h 30", NULL, 5400);
+  assert_parses ("2m30", NULL, 150);
+  assert_parses ("1d12", NULL, 129600);
 }
 
 static void
@@ -73,7 +78,7 @@ test_relative_bad (void)
 {
   const char *bad[] = {
     "", "   ", "garbage", "5", "5x", "m", "h1", "1.5h", "1,5h", "1H", "1 h", "+5m", "5m-",
-    "30m1h", "1h1h", "1s1m", "1h30", "1h30mm", "1w", "0x10s", "½h", "five minutes",
+    "30m1h", "1h1h", "1s1m", "1s30", "1h30mm", "1h30m15m", "1w", "0x10s", "½h", "five minutes",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -102,6 +107,33 @@ test_relative_range (void)
   g_assert_false (pres_duration_parse ("366d", NULL, &seconds, &error));
   g_assert_nonnull (strstr (error->message, "366d"));
   g_assert_nonnull (strstr (error->message, "31536000"));
+}
+
+static void
+test_span (void)
+{
+  const char *bad[] = { "", "abc", "5x", "0", "0s", "until 17:00", "until", "-5m", "366d" };
+  guint32 seconds = 0;
+
+  g_assert_true (pres_duration_parse_span ("300", &seconds, NULL));
+  g_assert_cmpuint (seconds, ==, 300);
+  g_assert_true (pres_duration_parse_span ("10m", &seconds, NULL));
+  g_assert_cmpuint (seconds, ==, 600);
+  g_assert_true (pres_duration_parse_span (" 1h30 ", &seconds, NULL));
+  g_assert_cmpuint (seconds, ==, 5400);
+
+  /* The hint names what a span takes, never a time of day. */
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_assert_false (pres_duration_parse_span (bad[i], &seconds, &error));
+      g_assert_error (error, PRES_ERROR, PRES_ERROR_INVALID_ARGS);
+      g_assert_null (strstr (error->message, "17:00”."));
+      if (strstr (bad[i], "until") == NULL && strstr (error->message, "year") == NULL
+          && strstr (error->message, "one second") == NULL)
+        g_assert_nonnull (strstr (error->message, "seconds (300)"));
+    }
 }
 
 static void
@@ -234,6 +266,7 @@ main (int   argc,
   g_test_add_func ("/ctl/duration/relative", test_relative);
   g_test_add_func ("/ctl/duration/relative-bad", test_relative_bad);
   g_test_add_func ("/ctl/duration/relative-range", test_relative_range);
+  g_test_add_func ("/ctl/duration/span", test_span);
   g_test_add_func ("/ctl/duration/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/ctl/duration/until", test_until);
   g_test_add_func ("/ctl/duration/until-local-zone", test_until_local_zone);

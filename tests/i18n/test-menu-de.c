@@ -22,7 +22,7 @@ test_labels (MenuFixture  *fixture,
                           "  Bis morgen 09:00\n"
                           "  Bis zur nächsten Änderung\n";
   g_autofree char *expected = g_strconcat ("--\n"
-                                           "Online\n"
+                                           "Online seit 13:00\n"
                                            "Nicht verbunden\n"
                                            "Automatische Abwesenheit in dieser Arbeitsumgebung "
                                            "nicht verfügbar\n"
@@ -40,7 +40,7 @@ test_labels (MenuFixture  *fixture,
                                            NULL);
 
   g_assert_cmpstr (out, ==, expected);
-  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Anwesenheit: Online");
+  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Anwesenheit: Online seit 13:00");
 }
 
 static void

@@ -52,6 +52,16 @@ class TestInstall(AgentTestCase):
         self.assertEqual(sorted(installed - expected), [], "installed but not expected")
         self.assertEqual(sorted(expected - installed), [], "expected but not installed")
 
+    def test_not_running_hint(self):
+        """An installed presencectl names the installed agent, never the build tree."""
+        program = self.destdir + os.path.join(DIRS["bindir"], "presencectl")
+        result = subprocess.run([program, "status"], env=self.env, capture_output=True,
+                                text=True, timeout=30)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(os.path.join(DIRS["libexecdir"], "presence-agent") + " &", result.stderr)
+        self.assertIn("systemctl --user start presence-agent", result.stderr)
+        self.assertNotIn(BUILDDIR, result.stderr)
+
     def test_dbus_activation(self):
         service_file = self.destdir + os.path.join(DIRS["dbus_service_dir"],
                                                    "org.presence.Agent.service")

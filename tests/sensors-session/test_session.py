@@ -50,6 +50,8 @@ class RecordingProxy:
     hold_leaves: a leave is forwarded at once, but its reply waits until
     release_leave() (the server has the leave; the agent does not know yet).
     on_leave(): called when a leave arrives, before it is forwarded.
+    failing: requests are recorded and answered 502 Bad Gateway, as
+    by a server that is down behind its proxy.
     """
 
     def __init__(self, upstream_port):
@@ -58,6 +60,7 @@ class RecordingProxy:
         self.leave_released = threading.Event()
         self.leave_forwarded = threading.Event()
         self.on_leave = None
+        self.failing = False
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -70,6 +73,11 @@ class RecordingProxy:
                 if leave and proxy.on_leave is not None:
                     proxy.on_leave()
                 proxy.requests.append((self.command, self.path, body))
+                if proxy.failing:
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=5)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() in ("authorization", "content-type")}
@@ -417,6 +425,32 @@ class SessionTestCase(AgentTestCase):
                    timeout=2, message="the busy heartbeat")
         self.assertEqual(self.proxy.reasons().count("network"), 1, self.proxy.reasons())
         print("network heartbeat %.2f s after the change" % took)
+
+    def test_network_up_retries_at_once(self):
+        """Deep in the backoff (2.4–3.6 s between attempts), the network
+        coming back brings the next attempt forward: it is the one sent for
+        the network change, not the timer's."""
+        self.start_system_bus()
+        self.start_mock(self.sysbus, ["--system", "--template", "networkmanager"],
+                        "org.freedesktop.NetworkManager")
+        self.start_agent_here()
+        self.wait_presence("online")
+        self.proxy.failing = True
+        self.call("SetBusy", "u", 0)
+        sent = len(self.proxy.heartbeats())
+        wait_until(lambda: len(self.proxy.heartbeats()) >= sent + 3, timeout=15,
+                   message="three failed attempts")
+        self.assertIn("then every 2.4–3.6 s", self.get("LastError"))
+        self.proxy.failing = False
+        before = len(self.proxy.heartbeats())
+        # Down and back up: one burst, one retry once it settles.
+        for connectivity in (2, 4):
+            self.sys_call("org.freedesktop.NetworkManager", "/org/freedesktop/NetworkManager",
+                          MOCK_IFACE, "SetConnectivity", "(u)", (connectivity,))
+        wait_until(lambda: self.get("Connection") == "connected", timeout=5,
+                   message="connected after the network change")
+        self.assertEqual(self.proxy.reasons()[before], "network", self.proxy.reasons())
+        self.wait_presence("busy")
 
     # Without logind
 

@@ -255,6 +255,7 @@ test_unauthorized (Fixture *fixture, gconstpointer data)
   PRES_TEST_WAIT (pres_link_get_connection (fixture->link) == PRES_CONNECTION_UNAUTHORIZED, 2000);
   g_assert_true (error_says (fixture, "refused the token"));
   g_assert_true (error_says (fixture, "presencectl login"));
+  g_assert_true (error_says (fixture, "retrying in 300 s (then every 5 min"));
   g_assert_false (error_says (fixture, TOKEN));
   /* No hot loop: state changes do not bypass the slow retry either. */
   g_assert_true (pres_model_set_manual (fixture->model, PRES_MANUAL_BUSY, 0, NULL));

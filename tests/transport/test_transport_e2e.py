@@ -26,8 +26,10 @@ from testbed import AGENT, BUILDDIR, AgentTestCase, wait_until
 
 SERVER = os.path.join(BUILDDIR, "src", "server", "presence-server")
 
-# pres-backoff.h: attempt k waits [max(1, 0.8·2^k), min(60, 1.2·2^k)] s.
-BACKOFF_BOUNDS = [(1.0, 1.2), (1.6, 2.4), (3.2, 4.8), (6.4, 9.6)]
+# pres-backoff.h: attempt k waits [max(1, 0.8·n), 1.2·n] s, n = min(3, 2^k).
+BACKOFF_BOUNDS = [(1.0, 1.2), (1.6, 2.4), (2.4, 3.6), (2.4, 3.6)]
+# The promise to a user: connected again this soon after the server is back.
+RECOVERY_S = 5.0
 
 
 def http_get(port, path, token):
@@ -293,6 +295,37 @@ class TransportTestCase(AgentTestCase):
             self.assertLessEqual(gap, high + 0.4, gaps)
         self.assertEqual(self.get("Connection"), "error")
         self.assertNotEqual(self.get("LastError"), "")
+
+    def recover_after_outage(self, failed_attempts):
+        """Stops the server, lets the agent fail FAILED_ATTEMPTS times (the
+        outage's length, counted by the agent itself), starts the server on
+        the same port and measures until the agent is connected."""
+        self.start_server()
+        self.start_agent_on(self.port)
+        port = self.port
+        stopped = time.monotonic()
+        self.stop_server()
+        wait_until(lambda: "attempt %d," % (failed_attempts + 1) in self.get("LastError"),
+                   timeout=5 * failed_attempts, message="%d failed attempts" % failed_attempts)
+        error = self.get("LastError")
+        self.assertIn("then every 2.4–3.6 s until the server answers", error)
+        self.start_server(port=port)
+        returned = time.monotonic()
+        wait_until(lambda: self.get("Connection") == "connected", timeout=RECOVERY_S,
+                   message="connected within %.0f s of the server's return" % RECOVERY_S)
+        print("outage %.1f s (%r): connected %.2f s after the server returned"
+              % (returned - stopped, error, time.monotonic() - returned))
+        self.assertEqual(self.get("LastError"), "")
+        self.wait_presence("online")
+
+    def test_recovery_short_outage(self):
+        self.recover_after_outage(1)
+
+    def test_recovery_outage_past_the_cap(self):
+        self.recover_after_outage(4)
+
+    def test_recovery_long_outage(self):
+        self.recover_after_outage(10)
 
     def recover_from(self, garbage, words):
         bad = BadServer(garbage)

@@ -68,7 +68,7 @@ test_structure (MenuFixture  *fixture,
   const char *submenus[][2] = { { "Busy for…", "busy-for" },
                                 { "Appear offline for…", "appear-offline-for" } };
   g_autoptr (GString) expected = g_string_new ("--\n"
-                                               "Online\n"
+                                               "Online since 13:00\n"
                                                "Not connected\n"
                                                "Auto-idle unavailable on this desktop\n"
                                                "--\n"
@@ -88,8 +88,8 @@ test_structure (MenuFixture  *fixture,
   g_assert_cmpstr (out, ==, expected->str);
   assert_mode (fixture, "auto");
   g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-online");
-  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Presence: Online");
-  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online");
+  g_assert_cmpstr (pres_menu_get_title (fixture->menu), ==, "Presence: Online since 13:00");
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online since 13:00");
 }
 
 static void
@@ -124,7 +124,7 @@ test_states (MenuFixture  *fixture,
   pres_model_set_asleep (fixture->model, FALSE);
   pres_model_set_auto (fixture->model);
   pres_model_set_idle (fixture->model, FALSE);
-  assert_status (fixture, "Online | Not connected");
+  assert_status (fixture, "Online since 13:00 | Not connected");
   assert_mode (fixture, "auto");
 }
 
@@ -144,10 +144,13 @@ test_idle_minutes (MenuFixture  *fixture,
   pres_fake_clock_advance (fixture->clock, 113 * MINUTE_MS);
   g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Idle for 2 h 5 min");
 
-  /* Back to online: no timer left behind. */
+  /* Back to online: the minute count's timer is gone; one is left, for the
+   * date that "since" gains after midnight. */
   pres_model_set_idle (fixture->model, FALSE);
-  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online");
-  g_assert_cmpuint (pres_fake_clock_n_timers (fixture->clock), ==, 0);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online since 15:05");
+  g_assert_cmpuint (pres_fake_clock_n_timers (fixture->clock), ==, 1);
+  pres_fake_clock_advance (fixture->clock, 9 * 60 * MINUTE_MS);
+  g_assert_cmpstr (pres_menu_get_header (fixture->menu), ==, "Online since Mon 5 Jan, 15:05");
 }
 
 static void
@@ -181,7 +184,7 @@ test_expiry (MenuFixture  *fixture,
   assert_mode (fixture, "busy");
   pres_fake_clock_advance (fixture->clock, 30 * MINUTE_MS);
   g_assert_cmpint (pres_model_get_state (fixture->model), ==, PRES_STATE_ONLINE);
-  assert_status (fixture, "Online | Not connected");
+  assert_status (fixture, "Online since 13:30 | Not connected");
   assert_mode (fixture, "auto");
   g_assert_cmpstr (pres_menu_get_icon_name (fixture->menu), ==, "org.presence.Agent-online");
 }
@@ -267,7 +270,7 @@ test_connection (MenuFixture  *fixture,
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *expected = g_strdup_printf ("Online | %s", cases[i].line);
+      g_autofree char *expected = g_strdup_printf ("Online since 13:00 | %s", cases[i].line);
       g_autofree char *icon = g_strconcat ("org.presence.Agent-", cases[i].icon, NULL);
 
       pres_link_set_connection (fixture->link, cases[i].connection);
@@ -277,9 +280,9 @@ test_connection (MenuFixture  *fixture,
 
   pres_link_set_connection (fixture->link, PRES_CONNECTION_CONNECTED);
   pres_link_set_server (fixture->link, "http://127.0.0.1:8787");
-  assert_status (fixture, "Online | Connected to 127.0.0.1");
+  assert_status (fixture, "Online since 13:00 | Connected to 127.0.0.1");
   pres_link_set_server (fixture->link, "");
-  assert_status (fixture, "Online | No presence server set");
+  assert_status (fixture, "Online since 13:00 | No presence server set");
 }
 
 static void
@@ -290,11 +293,11 @@ test_others_see (MenuFixture  *fixture,
 
   pres_link_set_connection (fixture->link, PRES_CONNECTION_CONNECTED);
   pres_link_set_public_state (fixture->link, "online");
-  assert_status (fixture, "Online | Connected to presence.example.org");
+  assert_status (fixture, "Online since 13:00 | Connected to presence.example.org");
 
   /* Another device of the same person is busy. */
   pres_link_set_public_state (fixture->link, "busy");
-  assert_status (fixture, "Online | Others see you as busy (another device) | "
+  assert_status (fixture, "Online since 13:00 | Others see you as busy (another device) | "
                           "Connected to presence.example.org");
 
   /* Appearing offline here: until the server answers, its old word is not
@@ -307,12 +310,12 @@ test_others_see (MenuFixture  *fixture,
 
   pres_model_set_auto (fixture->model);
   pres_link_set_public_state (fixture->link, "idle");
-  assert_status (fixture, "Online | Others see you as idle (another device) | "
+  assert_status (fixture, "Online since 13:00 | Others see you as idle (another device) | "
                           "Connected to presence.example.org");
 
   /* A lost connection makes the server's last word unknown: no line. */
   pres_link_set_connection (fixture->link, PRES_CONNECTION_ERROR);
-  assert_status (fixture, "Online | Reconnecting to presence.example.org…");
+  assert_status (fixture, "Online since 13:00 | Reconnecting to presence.example.org…");
 }
 
 static void
@@ -320,7 +323,7 @@ test_auto_idle (MenuFixture  *fixture,
                 gconstpointer data)
 {
   /* With a source that sees input there is no warning line... */
-  assert_status (fixture, "Online | Not connected");
+  assert_status (fixture, "Online since 13:00 | Not connected");
 
   /* ...and with the "none" source there is. */
   {
@@ -330,7 +333,7 @@ test_auto_idle (MenuFixture  *fixture,
     MenuFixture other = *fixture;
 
     other.menu = menu;
-    assert_status (&other, "Online | Not connected | Auto-idle unavailable on this desktop");
+    assert_status (&other, "Online since 13:00 | Not connected | Auto-idle unavailable on this desktop");
   }
 }
 

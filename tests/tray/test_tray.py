@@ -10,6 +10,7 @@ A missing peer makes the test exit 77 with the reason.
 """
 
 import os
+import re
 import select
 import shlex
 import shutil
@@ -90,6 +91,7 @@ class TrayTestCase(AgentTestCase):
         self.agent_log = os.path.join(self.tmp.name, "agent.log")
         with open(self.agent_log, "w") as log:
             wrapper = shlex.split(os.environ.get("PRES_TEST_WRAPPER", ""))
+            self.started = time.time()
             agent = self.spawn(wrapper + [AGENT, "-v", "--server", self.server_url], stdout=log,
                                stderr=subprocess.STDOUT)
         wait_until(lambda: agent.proc.poll() is None and self.get("State") not in (None, "offline"),
@@ -188,8 +190,11 @@ class TestTray(TrayTestCase):
                    message="the online icon once connected")
         self.assertEqual(self.item_property("Id"), "org.presence.Agent")
         self.assertEqual(self.item_property("Status"), "Active")
-        self.assertEqual(self.item_property("Title"), "Presence: Online")
-        self.assertEqual(self.item_property("IconAccessibleDesc"), "Online")
+        # Since the agent started: its minute, or the next if one began meanwhile.
+        since = self.item_property("IconAccessibleDesc")
+        self.assertIn(since, {time.strftime("Online since %H:%M", time.localtime(t))
+                              for t in (self.started, time.time())})
+        self.assertEqual(self.item_property("Title"), "Presence: " + since)
         # Run from the build tree, the icons come from the source tree.
         theme_path = self.item_property("IconThemePath")
         self.assertEqual(os.path.realpath(theme_path), os.path.realpath(SOURCE_ICONS))
@@ -210,7 +215,8 @@ class TestTray(TrayTestCase):
         # Xvfb is no X11 session: which idle source works depends on the machine.
         no_idle = (["Auto-idle unavailable on this desktop"]
                    if self.get("IdleSource") == "none" else [])
-        self.assertEqual(labels, ["Online", "Connected to 127.0.0.1"] + no_idle
+        self.assertRegex(labels[0], r"^Online since \d\d:\d\d$")
+        self.assertEqual(labels[1:], ["Connected to 127.0.0.1"] + no_idle
                          + ["Automatic", "Busy", "Appear offline", "Busy for…",
                             "Appear offline for…", "Reconnect", "Quit"])
         durations = ["30 minutes", "1 hour", "2 hours", "Until tomorrow 09:00",
@@ -225,7 +231,7 @@ class TestTray(TrayTestCase):
             _, props = self.find(label)
             self.assertEqual(props.get("toggle-type"), "radio", label)
             self.assertEqual(props.get("toggle-state"), state, label)
-        for label in ("Online", "Busy for…", "Reconnect", "Quit"):
+        for label in (labels[0], "Busy for…", "Reconnect", "Quit"):
             self.assertNotIn("toggle-type", self.find(label)[1], label)
         self.assertEqual(len([c for c in root[2] if c[1].get("type") == "separator"]), 2)
 
@@ -301,6 +307,8 @@ class TestTray(TrayTestCase):
         self.assertEqual(word, "registered", line)
         self.assertLess(float(delay), 1.0, "the agent said:\n" + self.agent_output())
         self.wait_for_item()
+        # Past the grace, once the icon is seen there is nothing to advise.
+        wait_until(lambda: self.get("TrayHint") == "", message="no TrayHint with a tray")
 
     def test_watcher_restarted(self):
         self.start_display()
@@ -325,6 +333,7 @@ class TestTray(TrayTestCase):
         self.assertIn("presencectl busy", body)
         self.assertIn("presencectl auto", body)
         self.assertEqual(icon, "org.presence.Agent")
+        return body
 
     def test_no_watcher_notifies_once(self):
         self.start_display()
@@ -332,14 +341,75 @@ class TestTray(TrayTestCase):
         self.start_tray_agent()
         self.assert_one_notification()
 
+    def own_gnome_shell_name(self):
+        """What the agent knows GNOME Shell by: its name on the session bus
+        (the real shell with its tray is in test_gnome_shell.py)."""
+        owner = self.spawn(["/usr/bin/python3", "-c", """
+import sys
+from gi.repository import Gio, GLib
+loop = GLib.MainLoop()
+Gio.bus_own_name(Gio.BusType.SESSION, "org.gnome.Shell", Gio.BusNameOwnerFlags.NONE, None,
+                 lambda *a: print("ready", flush=True), lambda *a: sys.exit(1))
+loop.run()
+"""], stdout=subprocess.PIPE, text=True)
+        self.assertEqual(owner.proc.stdout.readline().strip(), "ready")
+
+    def data_dirs_with(self, extension=None):
+        data = os.path.join(self.tmp.name, "share")
+        os.makedirs(data, exist_ok=True)
+        if extension is not None:
+            directory = os.path.join(data, "gnome-shell", "extensions", extension)
+            os.makedirs(directory)
+            with open(os.path.join(directory, "metadata.json"), "w") as f:
+                f.write('{"uuid": "%s"}\n' % extension)
+        # Only these data dirs, so the machine's own extensions do not count;
+        # GIO's GNOME proxy resolver would look for its schema there.
+        self.env["XDG_DATA_DIRS"] = data
+        self.env["XDG_DATA_HOME"] = os.path.join(self.tmp.name, "user-share")
+        self.env["GIO_USE_PROXY_RESOLVER"] = "dummy"
+
+    def assert_gnome_hint(self, *words):
+        body = self.assert_one_notification()
+        hint = self.get("TrayHint")
+        for word in words:
+            self.assertIn(word, body)
+            self.assertIn(word, hint)
+        self.assertIn("Tray: " + hint, self.call("Explain")[0])
+        ctl = subprocess.run([os.path.join(BUILDDIR, "src", "ctl", "presencectl"), "status"],
+                             env=self.env, capture_output=True, text=True, timeout=30)
+        self.assertRegex(ctl.stdout, r"(?m)^Tray: +" + re.escape(hint) + "$")
+
+    def test_gnome_shell_without_extension(self):
+        self.start_display()
+        self.start_notification_daemon()
+        self.own_gnome_shell_name()
+        self.data_dirs_with(None)
+        self.start_tray_agent()
+        self.assert_gnome_hint("GNOME Shell shows tray icons only with the AppIndicator extension",
+                               "Debian package gnome-shell-extension-appindicator",
+                               "gnome-extensions enable ubuntu-appindicators@ubuntu.com",
+                               "gnome-extensions enable appindicatorsupport@rgcjonas.gmail.com")
+
+    def test_gnome_shell_extension_not_enabled(self):
+        self.start_display()
+        self.start_notification_daemon()
+        self.own_gnome_shell_name()
+        self.data_dirs_with("ubuntu-appindicators@ubuntu.com")
+        self.start_tray_agent()
+        self.assert_gnome_hint("installed but not running",
+                               "gnome-extensions enable ubuntu-appindicators@ubuntu.com")
+        self.assertNotIn("Debian package", self.get("TrayHint"))
+
     def test_no_display_notifies_once(self):
         self.env.pop("DISPLAY", None)
         self.start_notification_daemon()
         agent = self.start_tray_agent()
         self.assert_one_notification()
+        self.assertIn("no display", self.get("TrayHint"))
         agent.stop()
         log = self.agent_output()
         self.assertEqual(log.count("No display: running without a tray icon"), 1, log)
+        self.assertNotIn("No tray icon", log)  # one line for the one fact
 
     def test_watcher_without_host_notifies(self):
         self.start_display()

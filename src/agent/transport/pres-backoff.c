@@ -32,12 +32,15 @@ pres_backoff_bounds (guint failures, guint *min_ms, guint *max_ms)
 {
   guint nominal = PRES_BACKOFF_MAX_MS;
 
-  /* 2^6 s already exceeds the cap; stop shifting before it overflows. */
+  /* 2^6 × the base already exceeds the cap; stop shifting before it
+   * overflows. */
   if (failures < 6)
     nominal = MIN (PRES_BACKOFF_BASE_MS << failures, PRES_BACKOFF_MAX_MS);
 
+  /* Jitter on both sides of the cap too, or a crowd of agents at the cap
+   * would bunch at its upper end. */
   *min_ms = MAX (PRES_BACKOFF_BASE_MS, nominal / 5 * 4);
-  *max_ms = MIN (PRES_BACKOFF_MAX_MS, nominal / 5 * 6);
+  *max_ms = nominal / 5 * 6;
 }
 
 guint

@@ -11,7 +11,10 @@
 
 #define COALESCE_MS 250
 #define DEFAULT_INTERVAL_MS 30000
+/* A refused or missing token is not mended by retrying: the slow retry
+ * only picks up a token stored meanwhile by means that send no signal. */
 #define UNAUTHORIZED_RETRY_MS (5 * 60 * 1000)
+#define UNAUTHORIZED_SCHEDULE "then every 5 min until a token is accepted"
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (PresHttpTransport,
                                pres_http_transport,
@@ -38,7 +41,7 @@ on_timer (gpointer user_data)
 
 /* Sends in DELAY_MS unless a send is already due sooner. */
 static void
-schedule (PresHttpTransport *self, const char *reason, guint delay_ms)
+schedule_send (PresHttpTransport *self, const char *reason, guint delay_ms)
 {
   gint64 due = g_get_monotonic_time () + (gint64)delay_ms * 1000;
 
@@ -57,7 +60,7 @@ pres_http_transport_schedule_now (PresHttpTransport *self, const char *reason)
   if (self->busy)
     self->queued_reason = reason;
   else
-    schedule (self, reason, 0);
+    schedule_send (self, reason, 0);
 }
 
 /* A change goes out at once, but at most one per COALESCE_MS: changes in
@@ -74,24 +77,39 @@ pres_http_transport_schedule_change (PresHttpTransport *self, const char *reason
   else if (self->failing && self->timer_id != 0)
     return; /* the pending retry carries the new state */
   else
-    schedule (self, reason, since >= COALESCE_MS ? 0 : COALESCE_MS - since);
+    schedule_send (self, reason, since >= COALESCE_MS ? 0 : COALESCE_MS - since);
 }
 
+/* LastError says what failed, when the next attempt is due and what the
+ * schedule after it is, so `presencectl status` answers "when will it be
+ * back?" without a look at the code. SCHEDULE NULL: the backoff's. */
 static void
 report_failure (PresHttpTransport *self,
                 PresConnection connection,
                 const char *message,
-                guint retry_ms)
+                guint retry_ms,
+                const char *schedule)
 {
+  g_autofree char *backoff_schedule = NULL;
   g_autofree char *text = NULL;
 
-  text = g_strdup_printf ("%s; retrying in %u s", message, MAX (1, (retry_ms + 500) / 1000));
+  if (schedule == NULL)
+    {
+      guint min_ms, max_ms;
+
+      pres_backoff_bounds (G_MAXUINT, &min_ms, &max_ms);
+      schedule = backoff_schedule = g_strdup_printf (
+        "attempt %u, then every %.1f–%.1f s until the server answers",
+        pres_backoff_get_failures (self->core.backoff) + 1, min_ms / 1000.0, max_ms / 1000.0);
+    }
+  text = g_strdup_printf ("%s; retrying in %u s (%s)", message, MAX (1, (retry_ms + 500) / 1000),
+                          schedule);
   g_debug ("%s", text);
   pres_link_set_connection (self->core.link, connection);
   pres_link_set_last_error (self->core.link, text);
   self->failing = TRUE;
   self->queued_reason = NULL;
-  schedule (self, "connect", retry_ms);
+  schedule_send (self, "connect", retry_ms);
 }
 
 void
@@ -112,7 +130,8 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   if (error != NULL)
     {
-      report_failure (self, PRES_CONNECTION_ERROR, error->message, UNAUTHORIZED_RETRY_MS);
+      report_failure (self, PRES_CONNECTION_ERROR, error->message, UNAUTHORIZED_RETRY_MS,
+                      UNAUTHORIZED_SCHEDULE);
       return;
     }
   if (self->core.token == NULL)
@@ -120,7 +139,7 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
       report_failure (self, PRES_CONNECTION_UNAUTHORIZED,
                       "No access token: run “presencectl login”, or give the agent "
                       "--token-file or PRESENCE_TOKEN",
-                      UNAUTHORIZED_RETRY_MS);
+                      UNAUTHORIZED_RETRY_MS, UNAUTHORIZED_SCHEDULE);
       return;
     }
   self->core.token_known = TRUE;
@@ -152,7 +171,7 @@ on_connection_closed (gpointer user_data)
    * the full state at once. The delay spreads out the agents of a server
    * that restarted, which all notice at the same moment. */
   if (!self->busy && !self->left && self->core.quit_reason == NULL)
-    schedule (self, "connect", g_rand_int_range (self->core.rand, 500, 1500));
+    schedule_send (self, "connect", g_rand_int_range (self->core.rand, 500, 1500));
   return G_SOURCE_REMOVE;
 }
 
@@ -291,24 +310,27 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
             self->queued_reason = NULL;
             pres_http_transport_schedule_change (self, reason);
           }
-        schedule (self, "periodic",
+        schedule_send (self, "periodic",
                   pres_backoff_jitter_interval (self->core.rand, self->interval_ms));
         break;
       case PRES_HTTP_OUTCOME_UNAUTHORIZED:
         /* Perhaps "presencectl login" stores a better token meanwhile. */
         self->core.token_known = FALSE;
         report_failure (self, PRES_CONNECTION_UNAUTHORIZED, outcome->message,
-                        UNAUTHORIZED_RETRY_MS);
+                        UNAUTHORIZED_RETRY_MS, UNAUTHORIZED_SCHEDULE);
         break;
       case PRES_HTTP_OUTCOME_RETRY_AFTER:
-        report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
-                        outcome->retry_after_ms ? outcome->retry_after_ms
-                                                : pres_backoff_next (self->core.backoff));
+        if (outcome->retry_after_ms != 0)
+          report_failure (self, PRES_CONNECTION_ERROR, outcome->message, outcome->retry_after_ms,
+                          "as the server asked");
+        else
+          report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
+                          pres_backoff_next (self->core.backoff), NULL);
         break;
       case PRES_HTTP_OUTCOME_FAILED:
       default:
         report_failure (self, PRES_CONNECTION_ERROR, outcome->message,
-                        pres_backoff_next (self->core.backoff));
+                        pres_backoff_next (self->core.backoff), NULL);
         break;
     }
 }

@@ -2,9 +2,12 @@
 
 #include "config.h"
 
+#include <langinfo.h>
 #include <glib/gi18n.h>
 
 #include "pres-menu-labels.h"
+
+#include <string.h>
 
 /*
  * The words the tray says about the state, in the user's language and time
@@ -55,6 +58,61 @@ pres_menu_label_manual (PresState state,
   /* xgettext:no-c-format */
   when = g_date_time_format (until, _("%a %-d %b, %H:%M"));
   return g_strdup_printf (busy ? _("Busy until %s") : _("Appearing offline until %s"), when);
+}
+
+/* The locale's time of day without seconds, for g_date_time_format():
+ * "%H:%M" in most locales, "%I:%M %p" where the clock is 12-hour. */
+static char *
+locale_clock_format (void)
+{
+  g_autofree char *format = g_strdup (nl_langinfo (T_FMT));
+  GString *out;
+
+  /* Spell out the shorthands, then drop the seconds. */
+  if (strstr (format, "%r") != NULL)
+    {
+      g_autofree char *ampm = g_strdup (nl_langinfo (T_FMT_AMPM));
+      GString *expanded = g_string_new (format);
+
+      g_string_replace (expanded, "%r", *ampm != '\0' ? ampm : "%I:%M:%S %p", 0);
+      g_free (format);
+      format = g_string_free (expanded, FALSE);
+    }
+  out = g_string_new (format);
+  g_string_replace (out, "%T", "%H:%M:%S", 0);
+  g_string_replace (out, "%X", "%H:%M:%S", 0);
+  g_string_replace (out, ":%S", "", 0);
+  g_string_replace (out, ".%S", "", 0);
+  if (strstr (out->str, "%M") == NULL)
+    g_string_assign (out, "%H:%M");
+  return g_string_free (out, FALSE);
+}
+
+char *
+pres_menu_label_online (gint64    since_us,
+                        gint64    now_us,
+                        gboolean *changes_at_midnight)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_from_unix_local (now_us / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) since = g_date_time_new_from_unix_local (since_us / G_USEC_PER_SEC);
+  g_autofree char *clock_format = locale_clock_format ();
+  g_autofree char *clock = NULL;
+
+  if (since_us <= 0 || since == NULL || now == NULL)
+    return g_strdup (_("Online"));
+  clock = g_date_time_format (since, clock_format);
+  *changes_at_midnight = TRUE;
+  if (same_day (since, now))
+    /* TRANSLATORS: %s is a time of day in the locale's format, "14:02" */
+    return g_strdup_printf (_("Online since %s"), clock);
+  {
+    /* TRANSLATORS: a date for g_date_time_format(), "Wed 7 Jan" */
+    /* xgettext:no-c-format */
+    g_autofree char *day = g_date_time_format (since, _("%a %-d %b"));
+
+    /* TRANSLATORS: a date, then a time of day: "Online since Wed 7 Jan, 14:02" */
+    return g_strdup_printf (_("Online since %s, %s"), day, clock);
+  }
 }
 
 char *

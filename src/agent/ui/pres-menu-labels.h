@@ -13,6 +13,12 @@ char *pres_menu_label_manual (PresState state,
                               gint64    now_us,
                               gboolean *changes_at_midnight);
 
+/* "Online since 14:02" in the locale's time format, with the date when it
+ * was not today; sets *changes_at_midnight. */
+char *pres_menu_label_online (gint64    since_us,
+                              gint64    now_us,
+                              gboolean *changes_at_midnight);
+
 /* "Idle for 12 min"; *next_ms says when the count of minutes moves on. */
 char *pres_menu_label_idle (gint64 since_us,
                             gint64 now_us,

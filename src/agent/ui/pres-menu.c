@@ -75,7 +75,12 @@ format_header (PresMenu *self,
   switch (state)
     {
       case PRES_STATE_ONLINE:
-        return g_strdup (_("Online"));
+        header = pres_menu_label_online (pres_model_get_state_since (self->model), now_us,
+                                         &changes_at_midnight);
+        /* "since 14:02" becomes "since Wed 7 Jan, 14:02" after midnight. */
+        if (changes_at_midnight)
+          *refresh_ms = 10 * 60 * 1000;
+        return header;
       case PRES_STATE_IDLE:
         return pres_menu_label_idle (pres_model_get_state_since (self->model), now_us, refresh_ms);
       case PRES_STATE_BUSY:

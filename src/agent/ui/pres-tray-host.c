@@ -9,6 +9,12 @@
 #define WATCHER_NAME "org.kde.StatusNotifierWatcher"
 #define WATCHER_PATH "/StatusNotifierWatcher"
 #define WATCHER_INTERFACE "org.kde.StatusNotifierWatcher"
+#define GNOME_SHELL_NAME "org.gnome.Shell"
+
+/* The AppIndicator extension as Debian's gnome-shell-extension-appindicator
+ * installs it, and as extensions.gnome.org does. */
+#define DEBIAN_APPINDICATOR_UUID "ubuntu-appindicators@ubuntu.com"
+#define EGO_APPINDICATOR_UUID "appindicatorsupport@rgcjonas.gmail.com"
 
 struct _PresTrayHost
 {
@@ -17,6 +23,7 @@ struct _PresTrayHost
   GCancellable    *cancellable;
   GDBusConnection *connection; /* while a watcher is there */
   guint            watch_id;
+  guint            shell_watch_id;
   guint            registered_signal_id;
   guint            unregistered_signal_id;
   guint            grace_id;
@@ -24,6 +31,9 @@ struct _PresTrayHost
   gboolean watcher;
   gboolean host_registered;
   gboolean can_show;
+  gboolean gnome_shell;
+  gboolean grace_over;
+  char    *hint; /* NULL while an icon can be seen, or during the grace */
 };
 
 enum
@@ -31,12 +41,91 @@ enum
   PROP_0,
   PROP_WATCHER,
   PROP_HOST_REGISTERED,
+  PROP_HINT,
   N_PROPS
 };
 
 static GParamSpec *props[N_PROPS];
 
 G_DEFINE_TYPE (PresTrayHost, pres_tray_host, G_TYPE_OBJECT)
+
+/* The UUID of an AppIndicator extension installed for this user or the
+ * system, NULL if there is none. */
+static const char *
+installed_appindicator (void)
+{
+  static const char *const uuids[] = { DEBIAN_APPINDICATOR_UUID, EGO_APPINDICATOR_UUID };
+  const char *const *system_dirs = g_get_system_data_dirs ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (uuids); i++)
+    {
+      g_autofree char *user = g_build_filename (g_get_user_data_dir (), "gnome-shell",
+                                                "extensions", uuids[i], "metadata.json", NULL);
+
+      if (g_file_test (user, G_FILE_TEST_EXISTS))
+        return uuids[i];
+      for (guint j = 0; system_dirs[j] != NULL; j++)
+        {
+          g_autofree char *path = g_build_filename (system_dirs[j], "gnome-shell", "extensions",
+                                                    uuids[i], "metadata.json", NULL);
+
+          if (g_file_test (path, G_FILE_TEST_EXISTS))
+            return uuids[i];
+        }
+    }
+  return NULL;
+}
+
+/* Stock GNOME Shell has no tray at all: a GNOME user needs the extension,
+ * and the command that enables the one installed. */
+static char *
+gnome_hint (void)
+{
+  const char *uuid = installed_appindicator ();
+
+  if (uuid != NULL)
+    return g_strdup_printf (_("GNOME Shell shows tray icons only with the AppIndicator "
+                              "extension, which is installed but not running: run "
+                              "“gnome-extensions enable %s” (if it was installed in this "
+                              "session, log out and back in first)."),
+                            uuid);
+  return g_strdup_printf (_("GNOME Shell shows tray icons only with the AppIndicator extension: "
+                            "install the Debian package gnome-shell-extension-appindicator, log "
+                            "out and back in, then run “gnome-extensions enable %s” (for the "
+                            "extension from extensions.gnome.org: “gnome-extensions enable %s”)."),
+                          DEBIAN_APPINDICATOR_UUID, EGO_APPINDICATOR_UUID);
+}
+
+/* One sentence for the notification, Explain and `presencectl status`:
+ * why no icon can be seen and what gets one. */
+static char *
+compute_hint (PresTrayHost *self)
+{
+  if (!self->grace_over || (self->can_show && self->watcher && self->host_registered))
+    return NULL;
+  if (!self->can_show)
+    return g_strdup (_("No tray icon: the agent has no display to show one on."));
+  if (!self->watcher && self->gnome_shell)
+    return gnome_hint ();
+  if (!self->watcher)
+    return g_strdup (_("No tray icon: nothing on this desktop hosts tray icons (no "
+                       "org.kde.StatusNotifierWatcher on the session bus); a panel with a "
+                       "StatusNotifierItem tray, such as waybar’s or KDE Plasma’s, shows it."));
+  return g_strdup (_("No tray icon: a StatusNotifierWatcher runs but no tray host has "
+                     "registered with it; start the panel that shows the tray."));
+}
+
+static void
+update_hint (PresTrayHost *self)
+{
+  g_autofree char *hint = compute_hint (self);
+
+  if (g_strcmp0 (hint, self->hint) == 0)
+    return;
+  g_free (self->hint);
+  self->hint = g_steal_pointer (&hint);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HINT]);
+}
 
 static void
 set_host_registered (PresTrayHost *self,
@@ -47,6 +136,7 @@ set_host_registered (PresTrayHost *self,
   g_debug ("Tray host %s", registered ? "registered" : "gone");
   self->host_registered = registered;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HOST_REGISTERED]);
+  update_hint (self);
 }
 
 static void
@@ -129,6 +219,7 @@ on_watcher_appeared (GDBusConnection *connection,
   /* A restarted watcher is a new one: say so even if none was seen gone. */
   self->watcher = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_WATCHER]);
+  update_hint (self);
 }
 
 static void
@@ -145,6 +236,30 @@ on_watcher_vanished (GDBusConnection *connection,
   g_debug ("Tray watcher gone");
   self->watcher = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_WATCHER]);
+  update_hint (self);
+}
+
+static void
+on_shell_appeared (GDBusConnection *connection,
+                   const char      *name,
+                   const char      *owner,
+                   gpointer         user_data)
+{
+  PresTrayHost *self = user_data;
+
+  self->gnome_shell = TRUE;
+  update_hint (self);
+}
+
+static void
+on_shell_vanished (GDBusConnection *connection,
+                   const char      *name,
+                   gpointer         user_data)
+{
+  PresTrayHost *self = user_data;
+
+  self->gnome_shell = FALSE;
+  update_hint (self);
 }
 
 static void
@@ -167,6 +282,7 @@ send_notification (PresTrayHost *self)
 {
   g_autoptr (GDBusConnection) bus = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *body = NULL;
   GVariantBuilder actions, hints;
 
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
@@ -175,17 +291,17 @@ send_notification (PresTrayHost *self)
       g_warning ("Cannot show the no-tray notification: %s", error->message);
       return;
     }
+  body = g_strdup_printf ("%s\n%s", self->hint,
+                          _("Meanwhile, set your state from a terminal: “presencectl busy --for "
+                            "1h”, “presencectl appear-offline”, “presencectl auto”; "
+                            "“presencectl status” shows it."));
   g_variant_builder_init (&actions, G_VARIANT_TYPE_STRING_ARRAY);
   g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
   g_dbus_connection_call (
     bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
     "org.freedesktop.Notifications", "Notify",
     g_variant_new ("(susssasa{sv}i)", _("Presence"), 0, "org.presence.Agent",
-                   _("Presence is running without a tray icon"),
-                   _("Set your state from a terminal: “presencectl busy --for 1h”, "
-                     "“presencectl appear-offline”, “presencectl auto”. "
-                     "“presencectl status” shows it."),
-                   &actions, &hints, -1),
+                   _("Presence is running without a tray icon"), body, &actions, &hints, -1),
     G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, on_notified, NULL);
 }
 
@@ -195,11 +311,13 @@ on_grace_over (gpointer user_data)
   PresTrayHost *self = user_data;
 
   self->grace_id = 0;
-  if (self->can_show && self->watcher && self->host_registered)
+  self->grace_over = TRUE;
+  update_hint (self);
+  if (self->hint == NULL)
     return G_SOURCE_REMOVE;
-  g_message ("No tray icon can be shown (%s); telling the user about presencectl",
-             !self->can_show ? "no display" : !self->watcher ? "no StatusNotifierWatcher"
-                                                             : "no tray host");
+  /* Without a display the tray has said so already: one line per fact. */
+  if (self->can_show)
+    g_message ("%s", self->hint);
   send_notification (self);
   return G_SOURCE_REMOVE;
 }
@@ -211,6 +329,9 @@ pres_tray_host_new (guint grace_ms)
 
   self->watch_id = g_bus_watch_name (G_BUS_TYPE_SESSION, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                      on_watcher_appeared, on_watcher_vanished, self, NULL);
+  self->shell_watch_id = g_bus_watch_name (G_BUS_TYPE_SESSION, GNOME_SHELL_NAME,
+                                           G_BUS_NAME_WATCHER_FLAGS_NONE, on_shell_appeared,
+                                           on_shell_vanished, self, NULL);
   self->grace_id = g_timeout_add (grace_ms, on_grace_over, self);
   return self;
 }
@@ -229,12 +350,20 @@ pres_tray_host_get_host_registered (PresTrayHost *self)
   return self->host_registered;
 }
 
+const char *
+pres_tray_host_get_hint (PresTrayHost *self)
+{
+  g_return_val_if_fail (PRES_IS_TRAY_HOST (self), NULL);
+  return self->hint;
+}
+
 void
 pres_tray_host_set_can_show (PresTrayHost *self,
                              gboolean      can_show)
 {
   g_return_if_fail (PRES_IS_TRAY_HOST (self));
   self->can_show = can_show;
+  update_hint (self);
 }
 
 static void
@@ -253,6 +382,9 @@ pres_tray_host_get_property (GObject    *object,
       case PROP_HOST_REGISTERED:
         g_value_set_boolean (value, self->host_registered);
         break;
+      case PROP_HINT:
+        g_value_set_string (value, self->hint);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -265,11 +397,20 @@ pres_tray_host_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
+  g_clear_handle_id (&self->shell_watch_id, g_bus_unwatch_name);
   g_clear_handle_id (&self->grace_id, g_source_remove);
   forget_watcher (self);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (pres_tray_host_parent_class)->dispose (object);
+}
+
+static void
+pres_tray_host_finalize (GObject *object)
+{
+  g_free (PRES_TRAY_HOST (object)->hint);
+
+  G_OBJECT_CLASS (pres_tray_host_parent_class)->finalize (object);
 }
 
 static void
@@ -280,9 +421,11 @@ pres_tray_host_class_init (PresTrayHostClass *klass)
 
   object_class->get_property = pres_tray_host_get_property;
   object_class->dispose = pres_tray_host_dispose;
+  object_class->finalize = pres_tray_host_finalize;
 
   props[PROP_WATCHER] = g_param_spec_boolean ("watcher", NULL, NULL, FALSE, ro);
   props[PROP_HOST_REGISTERED] = g_param_spec_boolean ("host-registered", NULL, NULL, FALSE, ro);
+  props[PROP_HINT] = g_param_spec_string ("hint", NULL, NULL, NULL, ro);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

@@ -16,12 +16,15 @@ G_DECLARE_FINAL_TYPE (PresTrayHost, pres_tray_host, PRES, TRAY_HOST, GObject)
  * When no icon can be seen GRACE_MS after creation (no watcher, no host, or
  * no display at all: pres_tray_host_set_can_show()), one desktop
  * notification tells how to set the state without a tray. At most one per
- * run: a panel that comes and goes must not nag.
+ * run: a panel that comes and goes must not nag. From then on "hint" says in
+ * one sentence why no icon is seen and what gets one (on GNOME Shell: the
+ * AppIndicator extension), NULL while one is seen.
  */
 PresTrayHost *pres_tray_host_new (guint grace_ms);
 
 gboolean pres_tray_host_get_watcher         (PresTrayHost *self);
 gboolean pres_tray_host_get_host_registered (PresTrayHost *self);
+const char *pres_tray_host_get_hint         (PresTrayHost *self);
 void     pres_tray_host_set_can_show        (PresTrayHost *self,
                                              gboolean      can_show);
 

@@ -335,3 +335,10 @@ pres_tray_init (PresTray *self)
   self->radio_items = g_ptr_array_new ();
   self->watched_models = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
+
+GObject *
+pres_tray_get_host (PresTray *self)
+{
+  g_return_val_if_fail (PRES_IS_TRAY (self), NULL);
+  return G_OBJECT (self->host);
+}

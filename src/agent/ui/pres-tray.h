@@ -15,4 +15,7 @@ G_DECLARE_FINAL_TYPE (PresTray, pres_tray, PRES, TRAY, GObject)
  */
 PresTray *pres_tray_new (PresMenu *menu);
 
+/* Whether and why not an icon can be seen: a PresTrayHost. */
+GObject *pres_tray_get_host (PresTray *self);
+
 G_END_DECLS
