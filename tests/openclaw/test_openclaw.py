@@ -307,6 +307,23 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.wait_beacon(lambda row: True, 20, "a beacon row")
         self.assertIsNone(self.node_entry().get("lastActiveAtMs"), self.node_entry())
 
+    def test_without_the_node_beacons_make_the_one_row(self):
+        # A keyfile backend: the setting must hold before the agent starts.
+        settings = os.path.join(self.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+        os.makedirs(settings)
+        with open(os.path.join(settings, "keyfile"), "w") as f:
+            f.write("[org/presence/Agent]\nopenclaw-active-computer=false\n")
+        self.env["GSETTINGS_BACKEND"] = "keyfile"
+        self.start_openclaw_agent()
+        wait_until(lambda: self.get("Connection") == "connected", timeout=30,
+                   message="connected as the operator alone")
+        row = self.wait_beacon(lambda row: True, 20, "a beacon row")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+        self.assertEqual(row["mode"], "ui")
+        self.assertNotIn("roles", row)
+        self.assertIsNone(self.node_entry())
+        self.assertNotIn(" as node", self.agent_log())
+
     def test_one_row_across_restarts_and_three_minutes(self):
         self.start_openclaw_agent()
         self.approve()

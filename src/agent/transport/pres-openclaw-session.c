@@ -27,11 +27,14 @@ all_ready (PresOpenclawTransport *self)
              || pres_openclaw_channel_is_ready (&self->node));
 }
 
-/* Connected, unless the node pairing still waits. */
+/* Connected once the node's pairing is known to be approved. An error
+ * said while connected stays the last one until a new connection. */
 static void
 settle_connected (PresOpenclawTransport *self)
 {
-  if (!all_ready (self) || self->pairing == PAIRING_PENDING)
+  if (!all_ready (self)
+      || (pres_openclaw_transport_wants_node (self) && self->pairing != PAIRING_APPROVED)
+      || pres_link_get_connection (self->core.link) == PRES_CONNECTION_CONNECTED)
     return;
   pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
   pres_link_set_last_error (self->core.link, NULL);
@@ -275,6 +278,17 @@ pres_openclaw_session_event (PresOpenclawTransport *self,
     }
 }
 
+/* The pairing is not known (a refused or unreadable answer): asked again
+ * later, and nothing else changes meanwhile. */
+static void
+pairing_unknown (PresOpenclawTransport *self, const char *message)
+{
+  g_message ("%s", message);
+  pres_link_set_last_error (self->core.link, message);
+  g_clear_handle_id (&self->pairing_id, g_source_remove);
+  self->pairing_id = g_timeout_add (PAIRING_RECHECK_MS, on_pairing_recheck, self);
+}
+
 static void
 on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
 {
@@ -287,7 +301,7 @@ on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
     {
       g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (frame->error, FALSE);
 
-      pres_link_set_last_error (self->core.link, failure->message);
+      pairing_unknown (self, failure->message);
       return;
     }
   pairing = pres_openclaw_parse_pairing_list (
@@ -296,8 +310,7 @@ on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
     {
       g_autofree char *message = g_strdup_printf ("%s; ignored", error->message);
 
-      g_message ("%s", message);
-      pres_link_set_last_error (self->core.link, message);
+      pairing_unknown (self, message);
       return;
     }
   on_pairing (self, pairing, request_id);
@@ -364,10 +377,16 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
         " bytes, more than the %u a node reply may be; ignored",
         to_pairing ? "node.pair.list" : "node.event", length, PRES_OPENCLAW_MAX_NODE_REPLY_BYTES);
 
-      g_message ("%s", message);
       if (to_pairing)
-        self->pairing_listing = FALSE;
-      pres_link_set_last_error (self->core.link, message);
+        {
+          self->pairing_listing = FALSE;
+          pairing_unknown (self, message);
+        }
+      else
+        {
+          g_message ("%s", message);
+          pres_link_set_last_error (self->core.link, message);
+        }
       return;
     }
   if (to_pairing)
