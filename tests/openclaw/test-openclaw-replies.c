@@ -249,6 +249,31 @@ test_hostile (Fixture *fixture, gconstpointer data)
   assert_nothing_changed (fixture, "malformed node pairing request id; ignored");
 }
 
+static void
+test_frame_too_large (Fixture *fixture, gconstpointer data)
+{
+  start (fixture);
+  PRES_TEST_WAIT (error_says (fixture, "larger than"), 5000);
+  g_assert_cmpint (pres_link_get_connection (fixture->link), ==, PRES_CONNECTION_ERROR);
+}
+
+static const char *
+huge_reply (void)
+{
+  static char *reply;
+
+  if (reply == NULL)
+    {
+      GString *text = g_string_new ("{\"paired\":[],\"pending\":[],\"padding\":\"");
+
+      while (text->len < 9 * 1024 * 1024)
+        g_string_append (text, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+      g_string_append (text, "\"}");
+      reply = g_string_free (text, FALSE);
+    }
+  return reply;
+}
+
 static const char *
 oversized_reply (void)
 {
@@ -282,5 +307,8 @@ main (int argc, char *argv[])
               "{\"paired\":[],\"pending\":[{\"nodeId\":\"" NODE_ID_PLACEHOLDER
               "\",\"requestId\":\"$(reboot)\"}]}",
               fixture_set_up, test_hostile, fixture_tear_down);
+  /* Above the WebSocket's bound: refused unread, the connection closes. */
+  g_test_add ("/openclaw-replies/frame-too-large", Fixture, huge_reply (), fixture_set_up,
+              test_frame_too_large, fixture_tear_down);
   return g_test_run ();
 }

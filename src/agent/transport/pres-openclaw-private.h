@@ -50,6 +50,7 @@ typedef struct
   char *device_token; /* the gateway gives one per role */
   gboolean use_device_token;
   gboolean declared_activity; /* what the last connect declared */
+  gboolean too_big;           /* libsoup refused a frame above our bound */
 } PresOpenclawChannel;
 
 typedef enum
