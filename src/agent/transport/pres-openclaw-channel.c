@@ -151,6 +151,10 @@ send_connect (PresOpenclawChannel *channel, JsonNode *payload)
    * keeps a skewed local clock out of the way. */
   connect.signed_at = ts;
   channel->declared_activity = connect.declare_activity;
+  /* Said when it matters: the idle source may be chosen only after start. */
+  if (channel->role == PRES_OPENCLAW_ROLE_NODE && !connect.declare_activity)
+    g_message ("No idle source: this computer reports no activity to the gateway and cannot "
+               "become its active computer");
   frame = pres_openclaw_build_connect (&connect, self->identity);
   g_debug ("Connecting as %s %s with the %s%s", role_name (channel),
            pres_openclaw_identity_get_id (self->identity),

@@ -294,9 +294,6 @@ start (PresTransport *transport)
   g_autoptr (GError) error = NULL;
 
   check_server_url (self);
-  if (!pres_openclaw_transport_reports_activity (self) && pres_openclaw_transport_wants_node (self))
-    g_message ("No idle source: this computer reports no activity to the gateway and cannot "
-               "become its active computer");
   self->identity = pres_openclaw_identity_load (self->state_dir, &error);
   if (self->identity == NULL)
     {
