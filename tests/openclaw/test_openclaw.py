@@ -310,6 +310,14 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.assertEqual(node["commands"], [])
         self.assertEqual(node["activeNodeId"], self.device_id)
 
+        # The leave withdraws the activity, then closes; a clean exit (under
+        # valgrind: nothing lost on the way).
+        self.agent.signal(15)
+        self.assertEqual(self.agent.wait(30), 0, self.agent_log()[-2000:])
+        self.assertIn("Activity: withdrawn", self.agent_log())
+        wait_until(lambda: not (self.node_entry() or {}).get("connected"), timeout=5,
+                   message="the node disconnected")
+
     def test_idle_source_none_declares_and_reports_nothing(self):
         self.env.pop("DISPLAY")
         self.env["XDG_SESSION_TYPE"] = "tty"
