@@ -68,7 +68,7 @@ struct _PresOpenclawTransport
   char *state_dir;
   PresIdleSource *idle_source;
 
-  PresOpenclawChannel operator;
+  PresOpenclawChannel op; /* the operator connection */
   PresOpenclawChannel node;
   PresOpenclawIdentity *identity;
   PresHostInfo *host_info;
@@ -78,7 +78,6 @@ struct _PresOpenclawTransport
   guint64 next_request;
 
   PairingState pairing;
-  char *pairing_request; /* the pending request's id */
   gboolean pairing_listing;
   gboolean pairing_stale;  /* the gateway refused the node's activity */
   gint64 node_reopened_at; /* monotonic µs, for the pairing's sake */

@@ -22,7 +22,7 @@
 static gboolean
 all_ready (PresOpenclawTransport *self)
 {
-  return pres_openclaw_channel_is_ready (&self->operator)
+  return pres_openclaw_channel_is_ready (&self->op)
          && (!pres_openclaw_transport_wants_node (self)
              || pres_openclaw_channel_is_ready (&self->node));
 }
@@ -46,12 +46,11 @@ pres_openclaw_session_drop (PresOpenclawTransport *self)
   g_clear_handle_id (&self->beat_id, g_source_remove);
   g_clear_handle_id (&self->pairing_id, g_source_remove);
   pres_openclaw_activity_stop (self->activity);
-  pres_openclaw_channel_drop (&self->operator);
+  pres_openclaw_channel_drop (&self->op);
   pres_openclaw_channel_drop (&self->node);
   self->pairing = PAIRING_UNCHECKED;
   self->pairing_listing = FALSE;
   self->pairing_stale = FALSE;
-  g_clear_pointer (&self->pairing_request, g_free);
 }
 
 static gboolean
@@ -80,7 +79,7 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
                                     PRES_OPENCLAW_RETRY_AUTH_MS);
       return;
     }
-  if (self->core.token == NULL && self->operator.device_token == NULL)
+  if (self->core.token == NULL && self->op.device_token == NULL)
     {
       pres_openclaw_transport_fail (
         self, PRES_CONNECTION_UNAUTHORIZED,
@@ -128,7 +127,7 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
                                             hb);
   g_debug ("Beacon %s, last input %" G_GINT64_FORMAT " s (%s)", pres_state_to_string (hb->state),
            hb->last_input_seconds, hb->reason);
-  pres_openclaw_channel_send (&self->operator, frame);
+  pres_openclaw_channel_send (&self->op, frame);
 
   g_clear_handle_id (&self->beat_id, g_source_remove);
   self->beat_id = g_timeout_add (pres_backoff_jitter_interval (self->core.rand, BEACON_INTERVAL_MS),
@@ -167,7 +166,7 @@ list_pairing (PresOpenclawTransport *self)
   id = pres_openclaw_transport_next_request_id (self, "pairing");
   frame = pres_openclaw_build_request (id, "node.pair.list");
   self->pairing_listing = TRUE;
-  pres_openclaw_channel_send (&self->operator, frame);
+  pres_openclaw_channel_send (&self->op, frame);
 }
 
 static gboolean
@@ -208,8 +207,6 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
   if (pairing == PRES_OPENCLAW_PAIRING_PENDING)
     {
       self->pairing = PAIRING_PENDING;
-      g_free (self->pairing_request);
-      self->pairing_request = g_strdup (request_id);
       message = g_strdup_printf ("The gateway must approve this computer as a node (request %s): "
                                  "run “openclaw nodes approve %s” on the gateway",
                                  request_id, request_id);
@@ -248,8 +245,8 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
 void
 pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *channel)
 {
-  if (channel == &self->node && self->operator.phase == PHASE_IDLE)
-    pres_openclaw_channel_open (&self->operator);
+  if (channel == &self->node && self->op.phase == PHASE_IDLE)
+    pres_openclaw_channel_open (&self->op);
   if (!all_ready (self))
     return;
   pres_backoff_reset (self->core.backoff);
@@ -257,7 +254,7 @@ pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *c
     settle_connected (self);
   else
     list_pairing (self);
-  if (channel == &self->operator|| self->beat_id == 0)
+  if (channel == &self->op || self->beat_id == 0)
     pres_openclaw_session_beacon (self, "connect");
 }
 
@@ -367,7 +364,7 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
                                 const char *data,
                                 gsize length)
 {
-  gboolean to_pairing = g_str_has_prefix (frame->id, "pairing-") && channel == &self->operator;
+  gboolean to_pairing = g_str_has_prefix (frame->id, "pairing-") && channel == &self->op;
   gboolean to_activity = g_str_has_prefix (frame->id, "activity-") && channel == &self->node;
 
   if ((to_pairing || to_activity) && length > PRES_OPENCLAW_MAX_NODE_REPLY_BYTES)
@@ -393,7 +390,7 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
     on_pairing_reply (self, frame);
   else if (to_activity)
     on_activity_reply (self, frame);
-  else if (g_str_has_prefix (frame->id, "beacon-") && channel == &self->operator)
+  else if (g_str_has_prefix (frame->id, "beacon-") && channel == &self->op)
     {
       if (!frame->ok)
         {
@@ -418,7 +415,7 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
   if (!self->core.started || pres_openclaw_transport_is_offline (self) || self->open_url == NULL
-      || self->operator.phase != PHASE_IDLE || self->node.phase != PHASE_IDLE)
+      || self->op.phase != PHASE_IDLE || self->node.phase != PHASE_IDLE)
     return;
   if (!self->core.token_known)
     {
@@ -434,13 +431,13 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
   if (pres_openclaw_transport_wants_node (self))
     pres_openclaw_channel_open (&self->node);
   else
-    pres_openclaw_channel_open (&self->operator);
+    pres_openclaw_channel_open (&self->op);
 }
 
 void
 pres_openclaw_session_closed (PresOpenclawTransport *self, PresOpenclawChannel *channel)
 {
-  if (self->operator.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE)
+  if (self->op.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE)
     pres_openclaw_transport_left (self);
 }
 
@@ -459,7 +456,7 @@ pres_openclaw_session_leave (PresOpenclawTransport *self)
    * says so sooner for a gateway that waits for the close. */
   pres_openclaw_activity_withdraw (self->activity);
   pres_openclaw_activity_stop (self->activity);
-  closing = pres_openclaw_channel_close (&self->operator);
+  closing = pres_openclaw_channel_close (&self->op);
   closing = pres_openclaw_channel_close (&self->node) || closing;
   if (!closing)
     {
