@@ -401,7 +401,8 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.addCleanup(lambda: (bus.terminate(), bus.wait()))
         env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
         env["DISPLAY"] = start_xvfb(self.spawn)
-        log = open(os.path.join(home, "agent.log"), "w")
+        self.second_log = os.path.join(home, "agent.log")
+        log = open(self.second_log, "w")
         process = subprocess.Popen(self.agent_argv(env=env), env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -457,8 +458,17 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.approve(first)
         self.approve(other)
         for node in (first, other):
-            wait_until(lambda: (self.node_entry(node) or {}).get("lastActiveAtMs"), timeout=60,
-                       message="activity from both desktops")
+            try:
+                wait_until(lambda: (self.node_entry(node) or {}).get("lastActiveAtMs"), timeout=60,
+                           message="activity from both desktops")
+            except AssertionError:
+                with open(self.second_log, errors="replace") as f:
+                    second = f.read()
+                raise AssertionError("no activity from %s\nnodes: %s\nfirst agent:\n%s\n"
+                                     "second agent:\n%s"
+                                     % ("the first" if node == first else "the second",
+                                        self.reader.request("node.list", {}),
+                                        self.agent_log()[-3000:], second[-3000:]))
 
         # Input into the one that is not active makes it active, then the
         # same the other way round: two real changes, the first one last.

@@ -221,18 +221,26 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
     }
   /* The node's connection took the pairing it found at connect: after an
    * approval, or when the gateway found it stale, a new one takes the
-   * approved permission; at most once per recheck period. */
+   * approved permission; at most once per recheck period, the recheck
+   * coming back to it when it is too soon. */
   if (was == PAIRING_PENDING || self->pairing_stale)
     {
       gint64 now = g_get_monotonic_time ();
+      gint64 wait_ms = (self->node_reopened_at + (gint64)PAIRING_RECHECK_MS * 1000 - now) / 1000;
 
-      self->pairing_stale = FALSE;
-      if (now - self->node_reopened_at >= (gint64)PAIRING_RECHECK_MS * 1000)
+      if (self->node_reopened_at == 0 || wait_ms <= 0)
         {
+          self->pairing_stale = FALSE;
           self->node_reopened_at = now;
           pres_openclaw_session_reopen_node (self);
-          return;
         }
+      else
+        {
+          self->pairing_stale = TRUE;
+          g_clear_handle_id (&self->pairing_id, g_source_remove);
+          self->pairing_id = g_timeout_add ((guint)wait_ms, on_pairing_recheck, self);
+        }
+      return;
     }
   if (pairing == PRES_OPENCLAW_PAIRING_UNKNOWN)
     g_debug ("The gateway lists no pairing for this node");
