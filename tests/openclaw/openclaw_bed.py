@@ -185,8 +185,8 @@ def b64url(data):
 # A minimal WebSocket client: text frames, ping/pong, close.
 
 class WebSocket:
-    def __init__(self, port, timeout=30):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=30, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         try:
             self._upgrade(port)
         except BaseException:
@@ -339,9 +339,12 @@ class GatewayExited(AssertionError):
 class Gateway:
     """openclaw gateway run on 127.0.0.1:port with a throwaway state."""
 
-    def __init__(self, root, workdir, token, port=None):
+    def __init__(self, root, workdir, token, port=None, custom_host=None):
+        """CUSTOM_HOST: a second address (of the test's own namespace) to
+        listen on besides loopback, for clients the gateway sees as remote."""
         self.root = root
         self.token = token
+        self.custom_host = custom_host
         self.port = port or free_port()
         self.workdir = workdir
         self.proc = None
@@ -361,9 +364,11 @@ class Gateway:
         # that reaches out (catalogues, updates, mDNS, telemetry) is off.
         with open(self.config, "w") as f:
             json.dump({
-                "gateway": {"mode": "local", "port": self.port, "bind": "loopback",
-                            "auth": {"mode": "token", "token": token},
-                            "tailscale": {"mode": "off"}},
+                "gateway": dict({"mode": "local", "port": self.port, "bind": "loopback",
+                                 "auth": {"mode": "token", "token": token},
+                                 "tailscale": {"mode": "off"}},
+                                **({"bind": "custom", "customBindHost": self.custom_host}
+                                   if self.custom_host else {})),
                 "discovery": {"mdns": {"mode": "off"}},
                 "update": {"checkOnStart": False},
                 "telemetry": {"enabled": False},
@@ -389,7 +394,7 @@ class Gateway:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [node_path(self.root), openclaw_entry(self.root), "gateway", "run",
-             "--port", str(self.port), "--bind", "loopback"],
+             "--port", str(self.port), "--bind", "custom" if self.custom_host else "loopback"],
             cwd=self.state, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
         log.close()

@@ -4,7 +4,8 @@
 
 /* Every error frame of research/openclaw.md §9, as the gateway sent it,
  * and what the user is told. No refusal that needs the user to act may be
- * retried sooner than once a minute. */
+ * retried sooner than once a minute, but a pairing, which the user approves
+ * on the gateway and then waits for, every 30 s. */
 
 typedef struct
 {
@@ -59,24 +60,24 @@ static const Case cases[] = {
   { "identity-required",
     "{\"code\":\"NOT_PAIRED\",\"message\":\"device identity required\",\"details\":{\"code\":"
     "\"DEVICE_IDENTITY_REQUIRED\"}}",
-    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000, "device identity" },
+    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 30000, "device identity" },
   { "pairing-metadata-upgrade",
     "{\"code\":\"NOT_PAIRED\",\"message\":\"pairing required: device identity changed and must "
     "be re-approved\",\"details\":{\"code\":\"PAIRING_REQUIRED\",\"reason\":\"metadata-upgrade\","
     "\"requestId\":\"req-77\"}}",
-    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000,
+    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 30000,
     "openclaw devices approve req-77" },
   { "pairing-not-paired",
     "{\"code\":\"NOT_PAIRED\",\"message\":\"pairing required: device is not approved yet\","
     "\"details\":{\"code\":\"PAIRING_REQUIRED\",\"reason\":\"not-paired\"}}",
-    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000,
+    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 30000,
     "openclaw devices approve --latest" },
   /* The request id goes into a command the user copies: a hostile one is
    * left out. */
   { "pairing-hostile-request-id",
     "{\"code\":\"NOT_PAIRED\",\"message\":\"pairing required\",\"details\":{\"code\":"
     "\"PAIRING_REQUIRED\",\"requestId\":\"x; rm -rf ~\"}}",
-    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 60000,
+    TRUE, PRES_CONNECTION_UNAUTHORIZED, PRES_OPENCLAW_RETRY_AFTER, 30000,
     "openclaw devices approve --latest" },
   { "origin-not-allowed",
     "{\"code\":\"INVALID_REQUEST\",\"message\":\"origin not allowed\",\"details\":{\"code\":"

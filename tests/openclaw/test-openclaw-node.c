@@ -2,6 +2,7 @@
 
 #include "pres-openclaw-activity.h"
 #include "pres-openclaw-node-frames.h"
+#include "pres-recording-server.h"
 
 /* The node frames against fixed vectors (the shapes the gateway's schemas
  * accept, research/openclaw.md and the gateway's node-presence schema),
@@ -251,6 +252,112 @@ test_activity_clock (void)
   g_assert_cmpint (pres_openclaw_activity_clock_due (&clock, t0 + 60000, 3), ==, 0);
 }
 
+/* An idle source that tells a set idle time at once. */
+#define FAKE_TYPE_IDLE (fake_idle_get_type ())
+G_DECLARE_FINAL_TYPE (FakeIdle, fake_idle, FAKE, IDLE, PresIdleSource)
+
+struct _FakeIdle
+{
+  PresIdleSource parent_instance;
+  guint seconds;
+};
+
+G_DEFINE_TYPE (FakeIdle, fake_idle, PRES_TYPE_IDLE_SOURCE)
+
+static void
+fake_get_idle_time_async (PresIdleSource *self,
+                          GCancellable *cancellable,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_return_int (task, FAKE_IDLE (self)->seconds);
+}
+
+static guint
+fake_get_idle_time_finish (PresIdleSource *self, GAsyncResult *result, GError **error)
+{
+  return (guint)g_task_propagate_int (G_TASK (result), error);
+}
+
+static void
+fake_idle_class_init (FakeIdleClass *klass)
+{
+  PresIdleSourceClass *idle_class = PRES_IDLE_SOURCE_CLASS (klass);
+
+  idle_class->name = "fake";
+  idle_class->get_idle_time_async = fake_get_idle_time_async;
+  idle_class->get_idle_time_finish = fake_get_idle_time_finish;
+}
+
+static void
+fake_idle_init (FakeIdle *self)
+{
+}
+
+static void
+record_send (gpointer user_data, gint64 idle_seconds)
+{
+  g_array_append_val ((GArray *)user_data, idle_seconds);
+}
+
+/* Which states report, which withdraw: busy reports (the user is there),
+ * a lock and appearing offline withdraw, once. */
+static void
+test_activity_states (void)
+{
+  g_autoptr (PresClock) clock = pres_clock_new_system ();
+  g_autoptr (PresModel) model = pres_model_new (clock);
+  g_autoptr (FakeIdle) idle = g_object_new (FAKE_TYPE_IDLE, NULL);
+  g_autoptr (GArray) sent = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (PresOpenclawActivity) activity = NULL;
+
+  pres_model_start (model);
+  activity = pres_openclaw_activity_new (model, PRES_IDLE_SOURCE (idle), record_send, sent);
+  idle->seconds = 7;
+  pres_openclaw_activity_start (activity);
+  PRES_TEST_WAIT (sent->len == 1, 2000);
+  g_assert_cmpint (g_array_index (sent, gint64, 0), ==, 7);
+
+  /* Busy: nothing withdrawn, and newer input still goes (after the gap,
+   * which the clock tests cover; here the report stands). */
+  g_assert_true (pres_model_set_manual (model, PRES_MANUAL_BUSY, 0, NULL));
+  pres_test_run_for (50);
+  g_assert_cmpuint (sent->len, ==, 1);
+
+  pres_model_set_locked (model, TRUE);
+  PRES_TEST_WAIT (sent->len == 2, 2000);
+  g_assert_cmpint (g_array_index (sent, gint64, 1), ==, -1);
+  /* Withdrawn once, however often it is told. */
+  pres_openclaw_activity_update (activity);
+  g_assert_false (pres_openclaw_activity_withdraw (activity));
+  g_assert_cmpuint (sent->len, ==, 2);
+
+  pres_model_set_locked (model, FALSE);
+  PRES_TEST_WAIT (sent->len == 3, 2000);
+  g_assert_cmpint (g_array_index (sent, gint64, 2), ==, 7);
+
+  g_assert_true (pres_model_set_manual (model, PRES_MANUAL_APPEAR_OFFLINE, 0, NULL));
+  PRES_TEST_WAIT (sent->len == 4, 2000);
+  g_assert_cmpint (g_array_index (sent, gint64, 3), ==, -1);
+  pres_test_run_for (50);
+  g_assert_cmpuint (sent->len, ==, 4);
+
+  /* Back: a report again; a leave withdraws it. */
+  pres_model_set_auto (model);
+  PRES_TEST_WAIT (sent->len == 5, 2000);
+  g_assert_true (pres_openclaw_activity_withdraw (activity));
+  g_assert_cmpint (g_array_index (sent, gint64, 5), ==, -1);
+
+  /* Stopped (the connection gone): nothing more, whatever happens. */
+  pres_openclaw_activity_stop (activity);
+  pres_model_set_locked (model, TRUE);
+  pres_model_set_locked (model, FALSE);
+  pres_test_run_for (50);
+  g_assert_cmpuint (sent->len, ==, 6);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -265,5 +372,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/openclaw-node/pairing-list-hostile", test_pairing_list_hostile);
   g_test_add_func ("/openclaw-node/pairing-resolved", test_pairing_resolved);
   g_test_add_func ("/openclaw-node/activity-clock", test_activity_clock);
+  g_test_add_func ("/openclaw-node/activity-states", test_activity_states);
   return g_test_run ();
 }

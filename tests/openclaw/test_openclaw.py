@@ -40,6 +40,7 @@ TOKEN = "presence-test-token-0123456789"
 
 
 class OpenclawTestCase(AgentTestCase):
+    REMOTE_ADDRESS = None
 
     def setUp(self):
         if SKIP:
@@ -51,7 +52,12 @@ class OpenclawTestCase(AgentTestCase):
             self.skipTest(str(e))
         self.env["DISPLAY"] = self.display
         self.env["XDG_SESSION_TYPE"] = "x11"
-        self.gateway = bed.Gateway(ROOT, self.tmp.name, TOKEN)
+        if self.REMOTE_ADDRESS:
+            # An address of this test's own namespace that is not loopback:
+            # the gateway sees a client there as another computer.
+            subprocess.run(["ip", "addr", "replace", self.REMOTE_ADDRESS + "/32", "dev", "lo"],
+                           check=True)
+        self.gateway = bed.Gateway(ROOT, self.tmp.name, TOKEN, custom_host=self.REMOTE_ADDRESS)
         self.reader = None
         try:
             print("gateway ready in %.1f s" % self.gateway.start_ready())
@@ -70,7 +76,17 @@ class OpenclawTestCase(AgentTestCase):
             self.gateway.stop()
         super().tearDown()
 
-    def agent_argv(self, token=TOKEN, env=None):
+    def use_settings(self, **keys):
+        """A keyfile backend: settings that must hold before the agent starts."""
+        settings = os.path.join(self.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+        os.makedirs(settings, exist_ok=True)
+        with open(os.path.join(settings, "keyfile"), "w") as f:
+            f.write("[org/presence/Agent]\n")
+            for key, value in keys.items():
+                f.write("%s=%s\n" % (key.replace("_", "-"), value))
+        self.env["GSETTINGS_BACKEND"] = "keyfile"
+
+    def agent_argv(self, token=TOKEN, env=None, host="127.0.0.1"):
         env = env or self.env
         token_file = os.path.join(env["XDG_RUNTIME_DIR"], "token")
         with open(token_file, "w") as f:
@@ -79,12 +95,12 @@ class OpenclawTestCase(AgentTestCase):
         wrapper = os.environ.get("PRES_TEST_WRAPPER", "").split()
         return wrapper + [
             bed_agent(), "-v", "--no-tray", "--transport", "openclaw",
-            "--server", "ws://127.0.0.1:%d" % self.gateway.port, "--token-file", token_file]
+            "--server", "ws://%s:%d" % (host, self.gateway.port), "--token-file", token_file]
 
-    def start_openclaw_agent(self, token=TOKEN):
+    def start_openclaw_agent(self, token=TOKEN, host="127.0.0.1"):
         self.log_path = os.path.join(self.tmp.name, "agent.log")
         log = open(self.log_path, "a")
-        self.agent = self.spawn(self.agent_argv(token), stdout=log, stderr=log)
+        self.agent = self.spawn(self.agent_argv(token, host=host), stdout=log, stderr=log)
         log.close()
         self.wait_for_agent(self.agent)
         self.instance_id = self.get("InstanceId")
@@ -294,6 +310,14 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.assertEqual(node["commands"], [])
         self.assertEqual(node["activeNodeId"], self.device_id)
 
+        # The leave withdraws the activity, then closes; a clean exit (under
+        # valgrind: nothing lost on the way).
+        self.agent.signal(15)
+        self.assertEqual(self.agent.wait(30), 0, self.agent_log()[-2000:])
+        self.assertIn("Activity: withdrawn", self.agent_log())
+        wait_until(lambda: not (self.node_entry() or {}).get("connected"), timeout=5,
+                   message="the node disconnected")
+
     def test_idle_source_none_declares_and_reports_nothing(self):
         self.env.pop("DISPLAY")
         self.env["XDG_SESSION_TYPE"] = "tty"
@@ -306,6 +330,18 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.assertNotIn("accessibility", node.get("permissions") or {})
         self.wait_beacon(lambda row: True, 20, "a beacon row")
         self.assertIsNone(self.node_entry().get("lastActiveAtMs"), self.node_entry())
+
+    def test_without_the_node_beacons_make_the_one_row(self):
+        self.use_settings(openclaw_active_computer="false")
+        self.start_openclaw_agent()
+        wait_until(lambda: self.get("Connection") == "connected", timeout=30,
+                   message="connected as the operator alone")
+        row = self.wait_beacon(lambda row: True, 20, "a beacon row")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+        self.assertEqual(row["mode"], "ui")
+        self.assertNotIn("roles", row)
+        self.assertIsNone(self.node_entry())
+        self.assertNotIn(" as node", self.agent_log())
 
     def test_one_row_across_restarts_and_three_minutes(self):
         self.start_openclaw_agent()
@@ -365,7 +401,8 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.addCleanup(lambda: (bus.terminate(), bus.wait()))
         env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
         env["DISPLAY"] = start_xvfb(self.spawn)
-        log = open(os.path.join(home, "agent.log"), "w")
+        self.second_log = os.path.join(home, "agent.log")
+        log = open(self.second_log, "w")
         process = subprocess.Popen(self.agent_argv(env=env), env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -421,8 +458,17 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.approve(first)
         self.approve(other)
         for node in (first, other):
-            wait_until(lambda: (self.node_entry(node) or {}).get("lastActiveAtMs"), timeout=60,
-                       message="activity from both desktops")
+            try:
+                wait_until(lambda: (self.node_entry(node) or {}).get("lastActiveAtMs"), timeout=60,
+                           message="activity from both desktops")
+            except AssertionError:
+                with open(self.second_log, errors="replace") as f:
+                    second = f.read()
+                raise AssertionError("no activity from %s\nnodes: %s\nfirst agent:\n%s\n"
+                                     "second agent:\n%s"
+                                     % ("the first" if node == first else "the second",
+                                        self.reader.request("node.list", {}),
+                                        self.agent_log()[-3000:], second[-3000:]))
 
         # Input into the one that is not active makes it active, then the
         # same the other way round: two real changes, the first one last.
@@ -448,6 +494,63 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.call("SetAppearOffline", "u", 0)
         self.wait_active(other, 5, "appearing offline leaves the second active")
         self.assertNotIn("lastActiveAtMs", self.node_entry(first))
+
+
+class OpenclawRemoteTest(OpenclawTestCase):
+    """A desktop the gateway does not pair silently: it comes from an
+    address that is not loopback (inside the test's own namespace)."""
+
+    REMOTE_ADDRESS = "10.77.0.1"
+
+    def pending_approval(self):
+        """The approve command LastError names, as (kind, request id)."""
+        error = self.get("LastError") or ""
+        for kind in ("devices", "nodes"):
+            mark = "“openclaw %s approve " % kind
+            if mark in error:
+                return kind, error.split(mark, 1)[1].split("”", 1)[0]
+        return None
+
+    def test_remote_pairing_names_the_approve_command_and_connects(self):
+        self.use_settings(allow_insecure="true")
+        self.start_openclaw_agent(host=self.REMOTE_ADDRESS)
+        admin = bed.Operator(self.gateway.port, TOKEN, "presence-test-admin",
+                             scopes=["operator.read", "operator.pairing", "operator.admin"])
+        self.addCleanup(admin.close)
+        began = time.monotonic()
+        approvals = []
+        # Each approval the agent asks for is given as the operator would;
+        # each must bring the next step within 60 s, with no restart.
+        while self.get("Connection") != "connected":
+            self.assertLess(time.monotonic() - began, 300, "not connected after 5 minutes")
+            wanted = wait_until(lambda: self.get("Connection") == "connected"
+                                or self.pending_approval(), timeout=60,
+                                message="a pairing to approve, or connected")
+            if wanted is True:
+                break
+            kind, request_id = wanted
+            self.assertEqual(self.get("Connection"), "unauthorized")
+            listing = admin.request("device.pair.list" if kind == "devices" else "node.pair.list",
+                                    {})
+            ours = [entry for entry in listing["pending"] if entry["requestId"] == request_id]
+            self.assertEqual(len(ours), 1, listing)
+            self.assertEqual(ours[0].get("deviceId", ours[0].get("nodeId")), self.device_id)
+            admin.request("device.pair.approve" if kind == "devices" else "node.pair.approve",
+                          {"requestId": request_id})
+            approved = time.monotonic()
+            approvals.append(kind)
+            wait_until(lambda: self.get("Connection") == "connected"
+                       or self.pending_approval() not in (None, (kind, request_id)),
+                       timeout=60, message="the next step within 60 s of approving %s %s"
+                       % (kind, request_id))
+            print("approved %s %s: next step after %.1f s"
+                  % (kind, request_id, time.monotonic() - approved))
+        self.assertIsNone(self.agent.proc.poll(), "the agent restarted")
+        self.assertEqual(approvals[0], "devices", approvals)
+        print("approvals: %s" % approvals)
+        self.wait_beacon(lambda row: True, 30, "a beacon row")
+        self.assertEqual(len(self.our_rows()), 1, self.our_rows())
+        self.assertEqual(self.our_rows()[0].get("ip"), self.REMOTE_ADDRESS)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,10 @@ send_connect (PresOpenclawChannel *channel, JsonNode *payload)
    * keeps a skewed local clock out of the way. */
   connect.signed_at = ts;
   channel->declared_activity = connect.declare_activity;
+  /* Said when it matters: the idle source may be chosen only after start. */
+  if (channel->role == PRES_OPENCLAW_ROLE_NODE && !connect.declare_activity)
+    g_message ("No idle source: this computer reports no activity to the gateway and cannot "
+               "become its active computer");
   frame = pres_openclaw_build_connect (&connect, self->identity);
   g_debug ("Connecting as %s %s with the %s%s", role_name (channel),
            pres_openclaw_identity_get_id (self->identity),
@@ -263,6 +267,15 @@ on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclaw
     pres_openclaw_session_response (self, channel, frame, data, length);
 }
 
+/* libsoup says why it gave up (a frame above our bound, a protocol
+ * error) here, just before "closed". */
+static void
+on_error (SoupWebsocketConnection *ws, GError *error, PresOpenclawChannel *channel)
+{
+  channel->too_big = g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+  g_debug ("WebSocket error: %s", error->message);
+}
+
 static void
 on_closed (SoupWebsocketConnection *ws, PresOpenclawChannel *channel)
 {
@@ -276,12 +289,12 @@ on_closed (SoupWebsocketConnection *ws, PresOpenclawChannel *channel)
       pres_openclaw_session_closed (channel->transport, channel);
       return;
     }
-  /* 1009: a frame above our bound, which libsoup refuses unread. */
-  message = code == SOUP_WEBSOCKET_CLOSE_TOO_BIG ? g_strdup_printf (
-              "The gateway sent a frame larger than %u bytes", PRES_OPENCLAW_MAX_FRAME_BYTES)
-            : code != 0 ? g_strdup_printf ("The gateway closed the %s connection (code %u)",
-                                           role_name (channel), code)
-                        : g_strdup ("The connection to the gateway broke");
+  /* A frame above our bound, which libsoup refuses unread. */
+  message = channel->too_big ? g_strdup_printf ("The gateway sent a frame larger than %u bytes",
+                                                PRES_OPENCLAW_MAX_FRAME_BYTES)
+            : code != 0      ? g_strdup_printf ("The gateway closed the %s connection (code %u)",
+                                                role_name (channel), code)
+                             : g_strdup ("The connection to the gateway broke");
   pres_openclaw_transport_fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
 }
 
@@ -307,7 +320,9 @@ on_websocket (GObject *source, GAsyncResult *result, gpointer user_data)
   soup_websocket_connection_set_max_incoming_payload_size (channel->ws,
                                                            PRES_OPENCLAW_MAX_FRAME_BYTES);
   g_signal_connect (channel->ws, "message", G_CALLBACK (on_message), channel);
+  g_signal_connect (channel->ws, "error", G_CALLBACK (on_error), channel);
   g_signal_connect (channel->ws, "closed", G_CALLBACK (on_closed), channel);
+  channel->too_big = FALSE;
   channel->last_frame = g_get_monotonic_time ();
   channel->phase = PHASE_CHALLENGE;
 }

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
  * long (the user has something to fix, and a reconnect request, a network
  * change or a settings change tries at once): never a hot loop. */
 #define PRES_OPENCLAW_RETRY_AUTH_MS (5 * 60 * 1000)
-#define PRES_OPENCLAW_RETRY_PAIRING_MS (60 * 1000)
+/* Someone approves the pairing and waits for the desktop to come. */
+#define PRES_OPENCLAW_RETRY_PAIRING_MS (30 * 1000)
 #define PRES_OPENCLAW_RETRY_MISMATCH_MS (30 * 60 * 1000)
 
 typedef enum

@@ -50,6 +50,7 @@ typedef struct
   char *device_token; /* the gateway gives one per role */
   gboolean use_device_token;
   gboolean declared_activity; /* what the last connect declared */
+  gboolean too_big;           /* libsoup refused a frame above our bound */
 } PresOpenclawChannel;
 
 typedef enum
@@ -67,7 +68,7 @@ struct _PresOpenclawTransport
   char *state_dir;
   PresIdleSource *idle_source;
 
-  PresOpenclawChannel operator;
+  PresOpenclawChannel op; /* the operator connection */
   PresOpenclawChannel node;
   PresOpenclawIdentity *identity;
   PresHostInfo *host_info;
@@ -77,7 +78,6 @@ struct _PresOpenclawTransport
   guint64 next_request;
 
   PairingState pairing;
-  char *pairing_request; /* the pending request's id */
   gboolean pairing_listing;
   gboolean pairing_stale;  /* the gateway refused the node's activity */
   gint64 node_reopened_at; /* monotonic µs, for the pairing's sake */

@@ -22,16 +22,19 @@
 static gboolean
 all_ready (PresOpenclawTransport *self)
 {
-  return pres_openclaw_channel_is_ready (&self->operator)
+  return pres_openclaw_channel_is_ready (&self->op)
          && (!pres_openclaw_transport_wants_node (self)
              || pres_openclaw_channel_is_ready (&self->node));
 }
 
-/* Connected, unless the node pairing still waits. */
+/* Connected once the node's pairing is known to be approved. An error
+ * said while connected stays the last one until a new connection. */
 static void
 settle_connected (PresOpenclawTransport *self)
 {
-  if (!all_ready (self) || self->pairing == PAIRING_PENDING)
+  if (!all_ready (self)
+      || (pres_openclaw_transport_wants_node (self) && self->pairing != PAIRING_APPROVED)
+      || pres_link_get_connection (self->core.link) == PRES_CONNECTION_CONNECTED)
     return;
   pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
   pres_link_set_last_error (self->core.link, NULL);
@@ -43,12 +46,11 @@ pres_openclaw_session_drop (PresOpenclawTransport *self)
   g_clear_handle_id (&self->beat_id, g_source_remove);
   g_clear_handle_id (&self->pairing_id, g_source_remove);
   pres_openclaw_activity_stop (self->activity);
-  pres_openclaw_channel_drop (&self->operator);
+  pres_openclaw_channel_drop (&self->op);
   pres_openclaw_channel_drop (&self->node);
   self->pairing = PAIRING_UNCHECKED;
   self->pairing_listing = FALSE;
   self->pairing_stale = FALSE;
-  g_clear_pointer (&self->pairing_request, g_free);
 }
 
 static gboolean
@@ -77,7 +79,7 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
                                     PRES_OPENCLAW_RETRY_AUTH_MS);
       return;
     }
-  if (self->core.token == NULL && self->operator.device_token == NULL)
+  if (self->core.token == NULL && self->op.device_token == NULL)
     {
       pres_openclaw_transport_fail (
         self, PRES_CONNECTION_UNAUTHORIZED,
@@ -125,7 +127,7 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
                                             hb);
   g_debug ("Beacon %s, last input %" G_GINT64_FORMAT " s (%s)", pres_state_to_string (hb->state),
            hb->last_input_seconds, hb->reason);
-  pres_openclaw_channel_send (&self->operator, frame);
+  pres_openclaw_channel_send (&self->op, frame);
 
   g_clear_handle_id (&self->beat_id, g_source_remove);
   self->beat_id = g_timeout_add (pres_backoff_jitter_interval (self->core.rand, BEACON_INTERVAL_MS),
@@ -164,7 +166,7 @@ list_pairing (PresOpenclawTransport *self)
   id = pres_openclaw_transport_next_request_id (self, "pairing");
   frame = pres_openclaw_build_request (id, "node.pair.list");
   self->pairing_listing = TRUE;
-  pres_openclaw_channel_send (&self->operator, frame);
+  pres_openclaw_channel_send (&self->op, frame);
 }
 
 static gboolean
@@ -205,8 +207,6 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
   if (pairing == PRES_OPENCLAW_PAIRING_PENDING)
     {
       self->pairing = PAIRING_PENDING;
-      g_free (self->pairing_request);
-      self->pairing_request = g_strdup (request_id);
       message = g_strdup_printf ("The gateway must approve this computer as a node (request %s): "
                                  "run “openclaw nodes approve %s” on the gateway",
                                  request_id, request_id);
@@ -221,18 +221,26 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
     }
   /* The node's connection took the pairing it found at connect: after an
    * approval, or when the gateway found it stale, a new one takes the
-   * approved permission; at most once per recheck period. */
+   * approved permission; at most once per recheck period, the recheck
+   * coming back to it when it is too soon. */
   if (was == PAIRING_PENDING || self->pairing_stale)
     {
       gint64 now = g_get_monotonic_time ();
+      gint64 wait_ms = (self->node_reopened_at + (gint64)PAIRING_RECHECK_MS * 1000 - now) / 1000;
 
-      self->pairing_stale = FALSE;
-      if (now - self->node_reopened_at >= (gint64)PAIRING_RECHECK_MS * 1000)
+      if (self->node_reopened_at == 0 || wait_ms <= 0)
         {
+          self->pairing_stale = FALSE;
           self->node_reopened_at = now;
           pres_openclaw_session_reopen_node (self);
-          return;
         }
+      else
+        {
+          self->pairing_stale = TRUE;
+          g_clear_handle_id (&self->pairing_id, g_source_remove);
+          self->pairing_id = g_timeout_add ((guint)wait_ms, on_pairing_recheck, self);
+        }
+      return;
     }
   if (pairing == PRES_OPENCLAW_PAIRING_UNKNOWN)
     g_debug ("The gateway lists no pairing for this node");
@@ -245,8 +253,8 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
 void
 pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *channel)
 {
-  if (channel == &self->node && self->operator.phase == PHASE_IDLE)
-    pres_openclaw_channel_open (&self->operator);
+  if (channel == &self->node && self->op.phase == PHASE_IDLE)
+    pres_openclaw_channel_open (&self->op);
   if (!all_ready (self))
     return;
   pres_backoff_reset (self->core.backoff);
@@ -254,7 +262,7 @@ pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *c
     settle_connected (self);
   else
     list_pairing (self);
-  if (channel == &self->operator|| self->beat_id == 0)
+  if (channel == &self->op || self->beat_id == 0)
     pres_openclaw_session_beacon (self, "connect");
 }
 
@@ -275,6 +283,17 @@ pres_openclaw_session_event (PresOpenclawTransport *self,
     }
 }
 
+/* The pairing is not known (a refused or unreadable answer): asked again
+ * later, and nothing else changes meanwhile. */
+static void
+pairing_unknown (PresOpenclawTransport *self, const char *message)
+{
+  g_message ("%s", message);
+  pres_link_set_last_error (self->core.link, message);
+  g_clear_handle_id (&self->pairing_id, g_source_remove);
+  self->pairing_id = g_timeout_add (PAIRING_RECHECK_MS, on_pairing_recheck, self);
+}
+
 static void
 on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
 {
@@ -287,7 +306,7 @@ on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
     {
       g_autoptr (PresOpenclawFailure) failure = pres_openclaw_failure_new (frame->error, FALSE);
 
-      pres_link_set_last_error (self->core.link, failure->message);
+      pairing_unknown (self, failure->message);
       return;
     }
   pairing = pres_openclaw_parse_pairing_list (
@@ -296,8 +315,7 @@ on_pairing_reply (PresOpenclawTransport *self, PresOpenclawFrame *frame)
     {
       g_autofree char *message = g_strdup_printf ("%s; ignored", error->message);
 
-      g_message ("%s", message);
-      pres_link_set_last_error (self->core.link, message);
+      pairing_unknown (self, message);
       return;
     }
   on_pairing (self, pairing, request_id);
@@ -354,7 +372,7 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
                                 const char *data,
                                 gsize length)
 {
-  gboolean to_pairing = g_str_has_prefix (frame->id, "pairing-") && channel == &self->operator;
+  gboolean to_pairing = g_str_has_prefix (frame->id, "pairing-") && channel == &self->op;
   gboolean to_activity = g_str_has_prefix (frame->id, "activity-") && channel == &self->node;
 
   if ((to_pairing || to_activity) && length > PRES_OPENCLAW_MAX_NODE_REPLY_BYTES)
@@ -364,17 +382,23 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
         " bytes, more than the %u a node reply may be; ignored",
         to_pairing ? "node.pair.list" : "node.event", length, PRES_OPENCLAW_MAX_NODE_REPLY_BYTES);
 
-      g_message ("%s", message);
       if (to_pairing)
-        self->pairing_listing = FALSE;
-      pres_link_set_last_error (self->core.link, message);
+        {
+          self->pairing_listing = FALSE;
+          pairing_unknown (self, message);
+        }
+      else
+        {
+          g_message ("%s", message);
+          pres_link_set_last_error (self->core.link, message);
+        }
       return;
     }
   if (to_pairing)
     on_pairing_reply (self, frame);
   else if (to_activity)
     on_activity_reply (self, frame);
-  else if (g_str_has_prefix (frame->id, "beacon-") && channel == &self->operator)
+  else if (g_str_has_prefix (frame->id, "beacon-") && channel == &self->op)
     {
       if (!frame->ok)
         {
@@ -399,7 +423,7 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
   if (!self->core.started || pres_openclaw_transport_is_offline (self) || self->open_url == NULL
-      || self->operator.phase != PHASE_IDLE || self->node.phase != PHASE_IDLE)
+      || self->op.phase != PHASE_IDLE || self->node.phase != PHASE_IDLE)
     return;
   if (!self->core.token_known)
     {
@@ -415,13 +439,13 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
   if (pres_openclaw_transport_wants_node (self))
     pres_openclaw_channel_open (&self->node);
   else
-    pres_openclaw_channel_open (&self->operator);
+    pres_openclaw_channel_open (&self->op);
 }
 
 void
 pres_openclaw_session_closed (PresOpenclawTransport *self, PresOpenclawChannel *channel)
 {
-  if (self->operator.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE)
+  if (self->op.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE)
     pres_openclaw_transport_left (self);
 }
 
@@ -440,7 +464,7 @@ pres_openclaw_session_leave (PresOpenclawTransport *self)
    * says so sooner for a gateway that waits for the close. */
   pres_openclaw_activity_withdraw (self->activity);
   pres_openclaw_activity_stop (self->activity);
-  closing = pres_openclaw_channel_close (&self->operator);
+  closing = pres_openclaw_channel_close (&self->op);
   closing = pres_openclaw_channel_close (&self->node) || closing;
   if (!closing)
     {

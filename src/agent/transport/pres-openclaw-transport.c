@@ -71,7 +71,7 @@ quitting (PresOpenclawTransport *self)
 static gboolean
 session_down (PresOpenclawTransport *self)
 {
-  return self->operator.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE;
+  return self->op.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE;
 }
 
 gboolean
@@ -160,7 +160,7 @@ check_server_url (PresOpenclawTransport *self)
 {
   g_free (self->open_url);
   self->open_url = pres_transport_core_check_url (&self->core, pres_openclaw_check_url);
-  pres_openclaw_channel_load_token (&self->operator);
+  pres_openclaw_channel_load_token (&self->op);
   pres_openclaw_channel_load_token (&self->node);
 }
 
@@ -186,7 +186,7 @@ on_state_changed (PresModel *model,
       g_debug ("Offline (%s): closing the connection", pres_reason_to_string (reason));
       pres_openclaw_session_leave (self);
     }
-  else if (pres_openclaw_channel_is_ready (&self->operator))
+  else if (pres_openclaw_channel_is_ready (&self->op))
     pres_openclaw_session_beacon (self, reason_for_change (state, previous, reason));
   else if (session_down (self) && previous == PRES_STATE_OFFLINE)
     {
@@ -204,7 +204,7 @@ reopen_now (PresOpenclawTransport *self)
     return;
   pres_openclaw_session_drop (self);
   pres_backoff_reset (self->core.backoff);
-  self->operator.use_device_token = FALSE;
+  self->op.use_device_token = FALSE;
   self->node.use_device_token = FALSE;
   pres_openclaw_session_open (self);
 }
@@ -236,7 +236,7 @@ resume (PresTransport *transport)
 
   /* Whatever was open before the sleep is dead on the gateway's side; an
    * attempt under way was made after it. */
-  if (session_down (self) || pres_openclaw_channel_is_ready (&self->operator))
+  if (session_down (self) || pres_openclaw_channel_is_ready (&self->op))
     reopen_now (self);
 }
 
@@ -258,8 +258,7 @@ on_settings_changed (GSettings *settings, const char *key, PresOpenclawTransport
     /* The beacon row changes now; the connection's displayName with the
      * next connection. */
     pres_openclaw_session_beacon (self, "settings");
-  else if (g_str_equal (key, ACTIVE_COMPUTER_KEY)
-           && pres_openclaw_channel_is_ready (&self->operator))
+  else if (g_str_equal (key, ACTIVE_COMPUTER_KEY) && pres_openclaw_channel_is_ready (&self->op))
     pres_openclaw_session_reopen_node (self);
 }
 
@@ -294,9 +293,6 @@ start (PresTransport *transport)
   g_autoptr (GError) error = NULL;
 
   check_server_url (self);
-  if (!pres_openclaw_transport_reports_activity (self) && pres_openclaw_transport_wants_node (self))
-    g_message ("No idle source: this computer reports no activity to the gateway and cannot "
-               "become its active computer");
   self->identity = pres_openclaw_identity_load (self->state_dir, &error);
   if (self->identity == NULL)
     {
@@ -359,10 +355,9 @@ pres_openclaw_transport_finalize (GObject *object)
 {
   PresOpenclawTransport *self = PRES_OPENCLAW_TRANSPORT (object);
 
-  pres_openclaw_channel_clear (&self->operator);
+  pres_openclaw_channel_clear (&self->op);
   pres_openclaw_channel_clear (&self->node);
   g_clear_object (&self->idle_source);
-  g_free (self->pairing_request);
   g_free (self->open_url);
   g_free (self->state_dir);
   g_clear_pointer (&self->identity, pres_openclaw_identity_free);
@@ -384,7 +379,7 @@ pres_openclaw_transport_class_init (PresOpenclawTransportClass *klass)
 static void
 pres_openclaw_transport_init (PresOpenclawTransport *self)
 {
-  pres_openclaw_channel_init (&self->operator, self, PRES_OPENCLAW_ROLE_OPERATOR);
+  pres_openclaw_channel_init (&self->op, self, PRES_OPENCLAW_ROLE_OPERATOR);
   pres_openclaw_channel_init (&self->node, self, PRES_OPENCLAW_ROLE_NODE);
 }
 

@@ -12,11 +12,13 @@ G_DECLARE_FINAL_TYPE (PresOpenclawTransport,
                       GObject)
 
 /*
- * The transport to an OpenClaw gateway: one operator WebSocket connection
- * with this device's signed identity, and a "system-event" presence beacon
- * at once on every change and every 30 s. Going offline (sleep, logout,
- * quit) closes the connection: that is its leave. The setup's state_dir
- * keeps the device key and the gateway's device token.
+ * The transport to an OpenClaw gateway: with this device's signed
+ * identity, a node connection (the desktop's roster row, its activity for
+ * the gateway's active computer) and an operator connection that sends a
+ * "system-event" presence beacon into that row at once on every change and
+ * every 30 s. Going offline (sleep, logout, quit) closes both: that is its
+ * leave. The setup's state_dir keeps the device key and the gateway's
+ * device tokens.
  */
 PresTransport *pres_openclaw_transport_new (const PresTransportSetup *setup);
 
