@@ -181,6 +181,67 @@ get_int (JsonObject *object,
   return TRUE;
 }
 
+/* Depth 1 is the data object itself. */
+static gboolean
+within_depth (JsonNode *node,
+              guint     depth)
+{
+  if (depth > PRES_WIRE_MAX_DATA_DEPTH)
+    return FALSE;
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_autoptr (GList) members = json_object_get_values (json_node_get_object (node));
+
+      for (GList *l = members; l != NULL; l = l->next)
+        if (!within_depth (l->data, depth + 1))
+          return FALSE;
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        if (!within_depth (json_array_get_element (array, i), depth + 1))
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* Application data is stored and sent to every subscriber as the server
+ * wrote it: compact, so the bound is on what is kept, not on the spacing
+ * a client chose. */
+static gboolean
+get_data (JsonObject *object,
+          const char *name,
+          char      **out,
+          GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  g_autoptr (JsonGenerator) generator = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return set_field_error (error, name, "must be a JSON object");
+  if (!within_depth (node, 1))
+    return set_field_error (error, name, "at most %d levels of nesting are allowed",
+                            PRES_WIRE_MAX_DATA_DEPTH);
+  generator = json_generator_new ();
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, &length);
+  if (length > PRES_WIRE_MAX_DATA_BYTES)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE,
+                   "%s: at most %d bytes of JSON are allowed, got %" G_GSIZE_FORMAT, name,
+                   PRES_WIRE_MAX_DATA_BYTES, length);
+      return FALSE;
+    }
+  *out = g_steal_pointer (&text);
+  return TRUE;
+}
+
 static gboolean
 get_state (JsonObject *object,
            gboolean    allow_offline,
@@ -210,6 +271,7 @@ pres_heartbeat_new (void)
 
   hb->state = PRES_STATE_ONLINE;
   hb->last_input_seconds = -1;
+  hb->ttl_ms = PRES_HEARTBEAT_TTL_ABSENT;
   return hb;
 }
 
@@ -226,6 +288,7 @@ pres_heartbeat_copy (const PresHeartbeat *hb)
   copy->model_identifier = g_strdup (hb->model_identifier);
   copy->mode = g_strdup (hb->mode);
   copy->reason = g_strdup (hb->reason);
+  copy->data = g_strdup (hb->data);
   return copy;
 }
 
@@ -242,6 +305,7 @@ pres_heartbeat_free (PresHeartbeat *hb)
   g_free (hb->model_identifier);
   g_free (hb->mode);
   g_free (hb->reason);
+  g_free (hb->data);
   g_free (hb);
 }
 
@@ -277,6 +341,10 @@ pres_heartbeat_to_json (const PresHeartbeat *hb)
   append_string_member (out, "model_identifier", hb->model_identifier);
   append_string_member (out, "mode", hb->mode);
   append_string_member (out, "reason", hb->reason);
+  if (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT)
+    g_string_append_printf (out, ",\"ttl_ms\":%" G_GINT64_FORMAT, hb->ttl_ms);
+  if (hb->data != NULL)
+    g_string_append_printf (out, ",\"data\":%s", hb->data);
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }
@@ -308,11 +376,37 @@ pres_heartbeat_parse (const char *data,
       !get_string (object, "device_family", FALSE, 0, &hb->device_family, error) ||
       !get_string (object, "model_identifier", FALSE, 0, &hb->model_identifier, error) ||
       !get_string (object, "mode", FALSE, 0, &hb->mode, error) ||
-      !get_string (object, "reason", FALSE, 0, &hb->reason, error))
+      !get_string (object, "reason", FALSE, 0, &hb->reason, error) ||
+      /* Any integer here: the server's bounds are checked, and named, by it. */
+      !get_int (object, "ttl_ms", FALSE, G_MININT64 + 1, G_MAXINT64, &hb->ttl_ms, error) ||
+      !get_data (object, "data", &hb->data, error))
     return NULL;
   hb->seq = (guint64) seq;
 
   return g_steal_pointer (&hb);
+}
+
+gboolean
+pres_leave_body_parse (const char *body,
+                       gsize       length,
+                       char      **reason,
+                       char      **data,
+                       GError    **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autofree char *reason_text = NULL;
+  g_autofree char *data_text = NULL;
+  JsonObject *object;
+
+  *reason = NULL;
+  *data = NULL;
+  object = parse_object (body, length, parser, error);
+  if (object == NULL || !get_string (object, "reason", FALSE, 0, &reason_text, error) ||
+      !get_data (object, "data", &data_text, error))
+    return FALSE;
+  *reason = g_steal_pointer (&reason_text);
+  *data = g_steal_pointer (&data_text);
+  return TRUE;
 }
 
 PresHeartbeatReply *

@@ -7,6 +7,10 @@
 #define INSTANCES_PATH "/v1/instances"
 #define STORE_FULL_RETRY_AFTER_S 30
 #define STORE_UNAVAILABLE_RETRY_AFTER_S 5
+/* A member's own grace (ttl_ms of a heartbeat): from a typing indicator's
+ * few seconds to an agent's handover to its next run. */
+#define MEMBER_TTL_MIN_MS 2000
+#define MEMBER_TTL_MAX_MS 600000 /* 10 min */
 
 struct _PresHttpApi
 {
@@ -74,6 +78,7 @@ typedef struct
   PresHttpRequest *req;
   char *participant_id;
   GPtrArray *ids; /* of a read, unique */
+  guint ttl_ms;   /* of a heartbeat: the member's grace */
   gint64 asked_us; /* monotonic */
 } Pending;
 
@@ -180,7 +185,7 @@ upsert_cb (PresUpsertResult result,
       reply = pres_heartbeat_reply_new ();
       reply->participant_id = g_strdup (pending->participant_id);
       reply->state = state;
-      reply->ttl_ms = self->ttl_ms;
+      reply->ttl_ms = pending->ttl_ms;
       reply->interval_ms = self->interval_ms;
       reply_json (req, 200, pres_heartbeat_reply_to_json (reply));
     }
@@ -197,14 +202,26 @@ handle_put (PresHttpApi        *self,
   gsize length;
   const char *data = pres_http_request_get_body (req, &length);
 
+  Pending *pending;
+
   hb = pres_heartbeat_parse (data, length, &error);
   if (hb == NULL)
     {
       reply_wire_error (self, req, error);
       return;
     }
+  if (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT &&
+      (hb->ttl_ms < MEMBER_TTL_MIN_MS || hb->ttl_ms > MEMBER_TTL_MAX_MS))
+    {
+      reply_error (self, req, 400, "invalid_field",
+                   "ttl_ms: must be between " G_STRINGIFY (MEMBER_TTL_MIN_MS) " and " G_STRINGIFY (
+                     MEMBER_TTL_MAX_MS) " (ms)");
+      return;
+    }
+  pending = pending_new (self, req, identity->participant_id);
+  pending->ttl_ms = hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT ? (guint) hb->ttl_ms : self->ttl_ms;
   pres_store_upsert (self->store, identity->participant_id, instance_id, g_steal_pointer (&hb),
-                     upsert_cb, pending_new (self, req, identity->participant_id));
+                     upsert_cb, pending);
 }
 
 static void
@@ -277,7 +294,13 @@ append_instance (GString                *out,
       g_string_append_printf (out, ",\"%s\":", names[i]);
       pres_wire_append_json_string (out, values[i]);
     }
-  g_string_append_printf (out, ",\"ts\":%" G_GINT64_FORMAT "}", info->last_seen_ms);
+  if (hb->data != NULL)
+    g_string_append_printf (out, ",\"data\":%s", hb->data);
+  g_string_append_printf (out,
+                          ",\"ttl_ms\":%" G_GINT64_FORMAT ",\"expires_at_ms\":%" G_GINT64_FORMAT
+                          ",\"ts\":%" G_GINT64_FORMAT "}",
+                          info->expires_at_ms - info->last_seen_ms, info->expires_at_ms,
+                          info->last_seen_ms);
 }
 
 static void

@@ -41,7 +41,8 @@ typedef struct
   char *participant_id;
   char *instance_id;
   PresHeartbeat *heartbeat;
-  gint64 last_seen_ms; /* wall clock, ms since the epoch */
+  gint64 last_seen_ms;  /* wall clock, ms since the epoch */
+  gint64 expires_at_ms; /* the member's deadline, on the same clock */
 } PresInstanceInfo;
 
 void pres_instance_info_free (PresInstanceInfo *info);
@@ -121,7 +122,9 @@ struct _PresStoreInterface
                              const char *participant_id);
 };
 
-/* Takes ownership of heartbeat.  instance_id must be normalized already. */
+/* Takes ownership of heartbeat.  instance_id must be normalized already.
+ * heartbeat->ttl_ms, unless PRES_HEARTBEAT_TTL_ABSENT (the store's TTL), is
+ * this member's own: it lives until its last heartbeat plus that. */
 void pres_store_upsert (PresStore          *store,
                         const char         *participant_id,
                         const char         *instance_id,
