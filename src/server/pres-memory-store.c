@@ -410,6 +410,29 @@ pres_memory_store_list_instances (PresStore             *store,
 }
 
 static void
+pres_memory_store_list_members (PresStore             *store,
+                                const char *const     *participant_ids,
+                                guint                  n_ids,
+                                PresStoreInstancesFunc callback,
+                                gpointer               user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autoptr (GPtrArray) out =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pres_instance_info_free);
+  gint64 now_us = g_get_monotonic_time ();
+  gint64 wall_now_ms = g_get_real_time () / 1000;
+
+  for (guint i = 0; i < n_ids; i++)
+    {
+      Participant *p = g_hash_table_lookup (self->participants, participant_ids[i]);
+
+      if (p != NULL)
+        add_infos (out, p, now_us, wall_now_ms);
+    }
+  callback (out, NULL, user_data);
+}
+
+static void
 pres_memory_store_get_counts (PresStore          *store,
                               PresStoreCountsFunc callback,
                               gpointer            user_data)
@@ -441,6 +464,7 @@ pres_memory_store_iface_init (PresStoreInterface *iface)
   iface->leave = pres_memory_store_leave;
   iface->get_states = pres_memory_store_get_states;
   iface->list_instances = pres_memory_store_list_instances;
+  iface->list_members = pres_memory_store_list_members;
   iface->get_counts = pres_memory_store_get_counts;
   iface->set_always_online = pres_memory_store_set_always_online;
 }

@@ -330,3 +330,27 @@ pres_redis_store_list_instances (PresStore              *store,
                             (const char *[]) { "ZRANGE", self->bucket_keys[b][0], "0", "-1" });
   pres_redis_batch_close (batch);
 }
+
+/* The members of the participants asked: TIME, then their device hashes. */
+void
+pres_redis_store_list_members (PresStore              *store,
+                               const char *const      *participant_ids,
+                               guint                   n_ids,
+                               PresStoreInstancesFunc  callback,
+                               gpointer                user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  ListCall *call = g_new0 (ListCall, 1);
+  PresRedisBatch *batch;
+
+  call->self = self;
+  call->callback = callback;
+  call->user_data = user_data;
+  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
+  call->participants = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n_ids; i++)
+    g_ptr_array_add (call->participants, g_strdup (participant_ids[i]));
+  batch = pres_redis_batch_new (self->conn, list_index_reply, list_index_done, call);
+  pres_redis_batch_add (batch, 1, (const char *[]) { "TIME" });
+  pres_redis_batch_close (batch);
+}

@@ -554,6 +554,7 @@ pres_redis_store_iface_init (PresStoreInterface *iface)
   iface->leave = pres_redis_store_leave;
   iface->get_states = pres_redis_store_get_states;
   iface->list_instances = pres_redis_store_list_instances;
+  iface->list_members = pres_redis_store_list_members;
   iface->get_counts = pres_redis_store_get_counts;
   iface->set_always_online = pres_redis_store_set_always_online;
 }

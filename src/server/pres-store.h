@@ -115,6 +115,11 @@ struct _PresStoreInterface
                           const char            *participant_id,
                           PresStoreInstancesFunc callback,
                           gpointer               user_data);
+  void (*list_members) (PresStore             *store,
+                        const char *const     *participant_ids,
+                        guint                  n_ids,
+                        PresStoreInstancesFunc callback,
+                        gpointer               user_data);
   void (*get_counts) (PresStore          *store,
                       PresStoreCountsFunc callback,
                       gpointer            user_data);
@@ -150,6 +155,13 @@ void pres_store_list_instances (PresStore             *store,
                                 const char            *participant_id,
                                 PresStoreInstancesFunc callback,
                                 gpointer               user_data);
+/* The live members of each participant asked, participant by participant
+ * in the order asked. */
+void pres_store_list_members (PresStore             *store,
+                              const char *const     *participant_ids,
+                              guint                  n_ids,
+                              PresStoreInstancesFunc callback,
+                              gpointer               user_data);
 void pres_store_get_counts (PresStore          *store,
                             PresStoreCountsFunc callback,
                             gpointer            user_data);

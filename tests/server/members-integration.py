@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Members of the real presence-server: data, their own TTL, bad input.
 
-Usage: members-integration.py PRESENCE_SERVER CASE
+Usage: members-integration.py PRESENCE_SERVER CASE [SERVER OPTION...]
 
 A member is (participant, instance).  Each case starts its own server on
 127.0.0.1 port 0 and stops it by PID.
@@ -102,12 +102,64 @@ def case_bad_member_fields(binary):
         server.stop()
 
 
+def member_page(server, query, token):
+    status, _, page = server.json("GET", "/v1/members?" + query, token=token)
+    check(status == 200, "GET /v1/members?%s: %d %r" % (query, status, page))
+    return page
+
+
+def case_members_who_is_here(binary):
+    server = Server(binary, *sys.argv[3:])
+    try:
+        server.json("PUT", "/v1/instances/laptop", heartbeat("online", data={"doc": 1}),
+                    token="tok-lena")
+        server.json("PUT", "/v1/instances/phone", heartbeat("idle", session="p"),
+                    token="tok-lena")
+        server.json("PUT", "/v1/instances/desk", heartbeat("busy"), token="tok-bob")
+        # ops is in appear_offline: hidden from others, not from itself.
+        server.json("PUT", "/v1/instances/pc", heartbeat("appear_offline", data={"x": 1}),
+                    token="tok-ops")
+        page = member_page(server, "ids=lena,ops,bob,nobody,lena", "tok-bob")
+        got = [(m["participant_id"], m["instance_id"], m["state"], m.get("data"))
+               for m in page["members"]]
+        check(got == [("lena", "laptop", "online", {"doc": 1}), ("lena", "phone", "idle", None),
+                      ("bob", "desk", "busy", None)], "members seen by bob: %r" % page)
+        check("next" not in page, "a next after the last page: %r" % page)
+        for m in page["members"]:
+            check(set(m) <= {"participant_id", "instance_id", "state", "data", "ttl_ms",
+                             "expires_at_ms", "ts"}, "private fields shown to others: %r" % m)
+        own = member_page(server, "ids=ops", "tok-ops")
+        check([m["instance_id"] for m in own["members"]] == ["pc"], "own view: %r" % own)
+        # Pages of one: each member exactly once, in order.
+        seen, after = [], None
+        for _ in range(10):
+            page = member_page(server, "ids=lena,ops,bob&limit=1" +
+                               ("&after=" + after if after else ""), "tok-bob")
+            seen += [(m["participant_id"], m["instance_id"]) for m in page["members"]]
+            after = page.get("next")
+            if after is None:
+                break
+        check(seen == [("lena", "laptop"), ("lena", "phone"), ("bob", "desk")],
+              "paged members: %r" % seen)
+        for query, named in [("ids=lena&limit=0", "limit"), ("ids=lena&limit=x", "limit"),
+                             ("ids=lena&limit=501", "limit"), ("ids=lena&after=bob/desk", "after"),
+                             ("ids=lena&after=lena", "after"), ("ids=", "ids"),
+                             ("ids=a%20b", "ids")]:
+            status, _, err = server.json("GET", "/v1/members?" + query, token="tok-bob")
+            check(status == 400 and err["error"]["message"].startswith(named + ":"),
+                  "%s: %d %r" % (query, status, err))
+        status, _, _ = server.json("GET", "/v1/members?ids=lena")
+        check(status == 401, "a member read without a token: %d" % status)
+    finally:
+        server.stop()
+
+
 CASES = {name[len("case_"):].replace("_", "-"): fn
          for name, fn in globals().items() if name.startswith("case_")}
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
+    if len(sys.argv) < 3 or sys.argv[2] not in CASES:
         print("usage: %s PRESENCE_SERVER CASE\ncases: %s" % (sys.argv[0], " ".join(CASES)))
         return 2
     try:
