@@ -579,6 +579,31 @@ test_member_data (void)
   fixture_clear (&fx);
 }
 
+/* Members of the participants asked, participant by participant in the
+ * order asked; unknown ones have none. */
+static void
+test_member_list (void)
+{
+  Fixture fx = { 0 };
+  const char *ids[] = { "bob", "nobody", "lena" };
+  g_autoptr (GPtrArray) infos = NULL;
+
+  fixture_init (&fx, 60000, 100);
+  beat_member (&fx, "lena", "laptop", O, 1, PRES_HEARTBEAT_TTL_ABSENT, "{\"a\":1}");
+  beat_member (&fx, "lena", "phone", X, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  beat_member (&fx, "bob", "desk", B, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  beat_member (&fx, "carol", "pc", O, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  infos = store_wait_members (fx.store, ids, G_N_ELEMENTS (ids));
+  g_assert_cmpuint (infos->len, ==, 3);
+  g_assert_cmpstr (((PresInstanceInfo *) infos->pdata[0])->participant_id, ==, "bob");
+  g_assert_cmpstr (((PresInstanceInfo *) infos->pdata[1])->participant_id, ==, "lena");
+  g_assert_cmpstr (((PresInstanceInfo *) infos->pdata[2])->participant_id, ==, "lena");
+  g_assert_cmpstr (find_member (infos, "laptop")->heartbeat->data, ==, "{\"a\":1}");
+  /* The store gives raw states: hiding appear_offline is the reader's. */
+  g_assert_cmpint (find_member (infos, "phone")->heartbeat->state, ==, X);
+  fixture_clear (&fx);
+}
+
 /* Iterates the main loop until monotonic time `until_us`. */
 static void
 run_until (gint64 until_us)
@@ -724,6 +749,7 @@ main (int   argc,
   add_case ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
   add_case ("/store/expiry/steady-beats", test_steady_beats);
   add_case ("/store/members/data", test_member_data);
+  add_case ("/store/members/list", test_member_list);
   add_case ("/store/members/own-ttl", test_member_own_ttl);
   add_case ("/store/members/long-ttl", test_member_long_ttl);
 
