@@ -181,28 +181,78 @@ get_int (JsonObject *object,
   return TRUE;
 }
 
-/* Depth 1 is the data object itself. */
+/* Writes node as compact JSON, in one pass with the depth check (depth 1
+ * is the data object itself); FALSE when nested deeper than allowed.
+ * Strings are escaped as pres_wire_append_json_string() does: control
+ * characters never appear raw, so a stored value cannot hold a separator. */
 static gboolean
-within_depth (JsonNode *node,
-              guint     depth)
+append_compact (GString  *out,
+                JsonNode *node,
+                guint     depth)
 {
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
+  gboolean first = TRUE;
+
   if (depth > PRES_WIRE_MAX_DATA_DEPTH)
     return FALSE;
-  if (JSON_NODE_HOLDS_OBJECT (node))
+  switch (JSON_NODE_TYPE (node))
     {
-      g_autoptr (GList) members = json_object_get_values (json_node_get_object (node));
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
 
-      for (GList *l = members; l != NULL; l = l->next)
-        if (!within_depth (l->data, depth + 1))
-          return FALSE;
+        g_string_append_c (out, '{');
+        json_object_iter_init_ordered (&iter, json_node_get_object (node));
+        while (json_object_iter_next_ordered (&iter, &name, &member))
+          {
+            if (!first)
+              g_string_append_c (out, ',');
+            first = FALSE;
+            pres_wire_append_json_string (out, name);
+            g_string_append_c (out, ':');
+            if (!append_compact (out, member, depth + 1))
+              return FALSE;
+          }
+        g_string_append_c (out, '}');
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            if (!append_compact (out, json_array_get_element (array, i), depth + 1))
+              return FALSE;
+          }
+        g_string_append_c (out, ']');
+        return TRUE;
+      }
+    case JSON_NODE_NULL:
+      g_string_append (out, "null");
+      return TRUE;
+    case JSON_NODE_VALUE:
+      break;
     }
-  else if (JSON_NODE_HOLDS_ARRAY (node))
+  switch (json_node_get_value_type (node))
     {
-      JsonArray *array = json_node_get_array (node);
-
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        if (!within_depth (json_array_get_element (array, i), depth + 1))
-          return FALSE;
+    case G_TYPE_INT64:
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+      break;
+    case G_TYPE_DOUBLE:
+      g_string_append (out, g_ascii_dtostr (number, sizeof number, json_node_get_double (node)));
+      break;
+    case G_TYPE_BOOLEAN:
+      g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+      break;
+    default:
+      pres_wire_append_json_string (out, json_node_get_string (node));
+      break;
     }
   return TRUE;
 }
@@ -217,28 +267,24 @@ get_data (JsonObject *object,
           GError    **error)
 {
   JsonNode *node = json_object_get_member (object, name);
-  g_autoptr (JsonGenerator) generator = NULL;
-  g_autofree char *text = NULL;
-  gsize length;
+  g_autoptr (GString) text = NULL;
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return set_field_error (error, name, "must be a JSON object");
-  if (!within_depth (node, 1))
+  text = g_string_sized_new (256);
+  if (!append_compact (text, node, 1))
     return set_field_error (error, name, "at most %d levels of nesting are allowed",
                             PRES_WIRE_MAX_DATA_DEPTH);
-  generator = json_generator_new ();
-  json_generator_set_root (generator, node);
-  text = json_generator_to_data (generator, &length);
-  if (length > PRES_WIRE_MAX_DATA_BYTES)
+  if (text->len > PRES_WIRE_MAX_DATA_BYTES)
     {
       g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE,
                    "%s: at most %d bytes of JSON are allowed, got %" G_GSIZE_FORMAT, name,
-                   PRES_WIRE_MAX_DATA_BYTES, length);
+                   PRES_WIRE_MAX_DATA_BYTES, text->len);
       return FALSE;
     }
-  *out = g_steal_pointer (&text);
+  *out = g_string_free (g_steal_pointer (&text), FALSE);
   return TRUE;
 }
 

@@ -329,6 +329,17 @@ test_heartbeat_data (void)
   g_assert_cmpint (back->ttl_ms, ==, 5000);
   g_clear_pointer (&hb, pres_heartbeat_free);
 
+  /* Every JSON type written back as JSON: escapes kept, control characters
+   * never raw. */
+  hb = parse ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":{\"n\":-3,"
+              "\"f\":1.5e3,\"s\":\"a\\\"\\\\\\u001f\u00e9\",\"b\":false,\"z\":null,\"o\":{}}}",
+              &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hb->data, ==,
+                   "{\"n\":-3,\"f\":1500,\"s\":\"a\\\"\\\\\\u001f\u00e9\",\"b\":false,\"z\":null,"
+                   "\"o\":{}}");
+  g_clear_pointer (&hb, pres_heartbeat_free);
+
   /* Absent and null are the same. */
   hb = parse ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":null}", &error);
   g_assert_no_error (error);
