@@ -11,8 +11,7 @@ typedef struct
 } Entry;
 
 static gint
-entry_compare (gconstpointer a,
-               gconstpointer b)
+entry_compare (gconstpointer a, gconstpointer b)
 {
   const Entry *x = a, *y = b;
 
@@ -23,9 +22,9 @@ entry_compare (gconstpointer a,
 
 static gboolean
 find_position (const PresMemberPageQuery *query,
-               const char                *participant_id,
-               gsize                      length,
-               guint                     *position)
+               const char *participant_id,
+               gsize length,
+               guint *position)
 {
   for (guint i = 0; i < query->n_ids; i++)
     if (strlen (query->ids[i]) == length && strncmp (query->ids[i], participant_id, length) == 0)
@@ -45,15 +44,14 @@ pres_member_page_after_is_valid (const PresMemberPageQuery *query)
 
   if (query->after == NULL)
     return TRUE;
-  return slash != NULL && find_position (query, query->after, slash - query->after, &position) &&
-         pres_instance_id_is_valid (slash + 1);
+  return slash != NULL && find_position (query, query->after, slash - query->after, &position)
+         && pres_instance_id_is_valid (slash + 1);
 }
 
 /* Hidden: any live member in appear_offline hides them all (the union's
  * rule), unless the viewer is the participant. */
 static GHashTable *
-hidden_participants (const PresMemberPageQuery *query,
-                     GPtrArray                 *infos)
+hidden_participants (const PresMemberPageQuery *query, GPtrArray *infos)
 {
   GHashTable *hidden = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -61,16 +59,15 @@ hidden_participants (const PresMemberPageQuery *query,
     {
       const PresInstanceInfo *info = infos->pdata[i];
 
-      if (info->heartbeat->state == PRES_STATE_APPEAR_OFFLINE &&
-          g_strcmp0 (info->participant_id, query->viewer_id) != 0)
+      if (info->heartbeat->state == PRES_STATE_APPEAR_OFFLINE
+          && g_strcmp0 (info->participant_id, query->viewer_id) != 0)
         g_hash_table_add (hidden, info->participant_id);
     }
   return hidden;
 }
 
 static void
-append_member (GString                *out,
-               const PresInstanceInfo *info)
+append_member (GString *out, const PresInstanceInfo *info)
 {
   g_string_append (out, "{\"participant_id\":");
   pres_wire_append_json_string (out, info->participant_id);
@@ -88,8 +85,7 @@ append_member (GString                *out,
 }
 
 char *
-pres_member_page_render (const PresMemberPageQuery *query,
-                         GPtrArray                 *infos)
+pres_member_page_render (const PresMemberPageQuery *query, GPtrArray *infos)
 {
   g_autoptr (GHashTable) hidden = hidden_participants (query, infos);
   g_autoptr (GArray) entries = g_array_new (FALSE, FALSE, sizeof (Entry));
@@ -103,9 +99,9 @@ pres_member_page_render (const PresMemberPageQuery *query,
     {
       Entry entry = { .info = infos->pdata[i] };
 
-      if (g_hash_table_contains (hidden, entry.info->participant_id) ||
-          !find_position (query, entry.info->participant_id, strlen (entry.info->participant_id),
-                          &entry.position))
+      if (g_hash_table_contains (hidden, entry.info->participant_id)
+          || !find_position (query, entry.info->participant_id, strlen (entry.info->participant_id),
+                             &entry.position))
         continue;
       g_array_append_val (entries, entry);
     }
@@ -117,7 +113,7 @@ pres_member_page_render (const PresMemberPageQuery *query,
 
       g_return_val_if_fail (slash != NULL, g_string_free (out, FALSE));
       find_position (query, query->after, slash - query->after, &after.position);
-      after_info.instance_id = (char *) slash + 1;
+      after_info.instance_id = (char *)slash + 1;
       after.info = &after_info;
     }
   for (guint i = 0; i < entries->len; i++)

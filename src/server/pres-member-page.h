@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * when more follow. */
 
 #define PRES_MEMBER_PAGE_DEFAULT_LIMIT 100
-#define PRES_MEMBER_PAGE_MAX_LIMIT     500
+#define PRES_MEMBER_PAGE_MAX_LIMIT 500
 
 typedef struct
 {
@@ -28,7 +28,6 @@ typedef struct
 gboolean pres_member_page_after_is_valid (const PresMemberPageQuery *query);
 
 /* infos: the store's answer to pres_store_list_members() for query->ids. */
-char *pres_member_page_render (const PresMemberPageQuery *query,
-                               GPtrArray                 *infos);
+char *pres_member_page_render (const PresMemberPageQuery *query, GPtrArray *infos);
 
 G_END_DECLS
