@@ -107,12 +107,18 @@ states_reply (redisReply *reply,
       call->now_ms = time_reply_ms (reply);
       return;
     }
-  /* "<state>\31<latest last seen>\31<indexed deadline>" (presence.lua) */
+  /* "<state>\31<latest last seen>\31<indexed deadline>" (presence.lua); the
+   * deadline is 0 without live devices (an always-online participant): then
+   * nothing can expire. */
   if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == PRES_REDIS_SEP
       && pres_redis_state_from_char (reply->str[0], &state)
-      && (indexed = strchr (reply->str + 2, PRES_REDIS_SEP)) != NULL
-      && g_ascii_strtoll (indexed + 1, NULL, 10) <= call->now_ms)
-    g_array_append_val (call->recheck, i);
+      && (indexed = strchr (reply->str + 2, PRES_REDIS_SEP)) != NULL)
+    {
+      gint64 deadline = g_ascii_strtoll (indexed + 1, NULL, 10);
+
+      if (deadline != 0 && deadline <= call->now_ms)
+        g_array_append_val (call->recheck, i);
+    }
   call->states[i] = state;
 }
 
