@@ -108,6 +108,7 @@ static long load_beats; /* heartbeats of the load phase so far, over all steps *
 static long total_requests;
 static long total_errors;
 static double run_start;
+static char *member_data; /* ",\"data\":{…}" of --data-bytes, or "" */
 
 /* Instance ids in mixed case, so the server's case folding is exercised. */
 static void
@@ -115,13 +116,13 @@ send_heartbeat (Conn       *c,
                 const char *state,
                 int         instance)
 {
-  char body[256], req[768];
+  char body[2048], req[2560];
   int blen, rlen;
 
   blen = snprintf (body, sizeof body,
                    "{\"state\":\"%s\",\"session\":\"%08x%08x\",\"seq\":%llu,"
-                   "\"last_input_seconds\":3,\"reason\":\"periodic\"}",
-                   state, session_tag, instance, ++last_seq);
+                   "\"last_input_seconds\":3,\"reason\":\"periodic\"%s}",
+                   state, session_tag, instance, ++last_seq, member_data);
   rlen = snprintf (req, sizeof req,
                    "PUT /v1/instances/Agent-%07d HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                    "Authorization: Bearer p%07d\r\nContent-Type: application/json\r\n"
@@ -645,7 +646,7 @@ usage (void)
            "usage: loadgen --server PATH [--agents N] [--instances N] [--subscribers N]\n"
            "               [--fan-changes N] [--no-pin] [--store ADDRESS]\n"
            "               [--phases store,load,storm,fanout] [--storm-agents N]\n"
-           "               [--storm-seconds S] [--ttl S]\n"
+           "               [--storm-seconds S] [--ttl S] [--data-bytes N]\n"
            "               [--step-seconds S] [--start-rate R] [--rate-step R] [--max-rate R]\n"
            "               [--target-p99-ms MS] [--max-seconds S] [--max-requests N]\n");
   exit (2);
@@ -674,10 +675,11 @@ main (int   argc,
     { "storm-agents", required_argument, NULL, 'A' },
     { "storm-seconds", required_argument, NULL, 'D' },
     { "ttl", required_argument, NULL, 'T' },
+    { "data-bytes", required_argument, NULL, 'B' },
     { NULL, 0, NULL, 0 },
   };
   struct rlimit rl;
-  int ch, status;
+  int ch, status, data_bytes = 0;
 
   while ((ch = getopt_long (argc, argv, "", longopts, NULL)) != -1)
     {
@@ -701,11 +703,22 @@ main (int   argc,
         case 'A': opt.storm_agents = atoi (optarg); break;
         case 'D': opt.storm_seconds = atof (optarg); break;
         case 'T': server_ttl = optarg; break;
+        case 'B': data_bytes = atoi (optarg); break;
         default: usage ();
         }
     }
-  if (opt.server_path == NULL || opt.agents < 1 || opt.subscribers < 1 || opt.instances < 1)
+  if (opt.server_path == NULL || opt.agents < 1 || opt.subscribers < 1 || opt.instances < 1 ||
+      data_bytes < 0 || data_bytes > 1024)
     usage ();
+  /* Every heartbeat's member data: {"d":"xx…"}, data_bytes long as the
+   * server keeps it (compact), like a cursor or a task description. */
+  member_data = calloc (1, 32 + data_bytes);
+  if (data_bytes >= 9)
+    {
+      strcpy (member_data, ",\"data\":{\"d\":\"");
+      memset (member_data + strlen (member_data), 'x', data_bytes - 8);
+      strcat (member_data, "\"}");
+    }
 
   /* Agents + subscribers + spare, each one descriptor. */
   getrlimit (RLIMIT_NOFILE, &rl);

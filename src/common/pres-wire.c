@@ -246,6 +246,113 @@ get_int (JsonObject *object,
   return TRUE;
 }
 
+/* Writes node as compact JSON, in one pass with the depth check (depth 1
+ * is the data object itself); FALSE when nested deeper than allowed.
+ * Strings are escaped as pres_wire_append_json_string() does: control
+ * characters never appear raw, so a stored value cannot hold a separator. */
+static gboolean
+append_compact (GString  *out,
+                JsonNode *node,
+                guint     depth)
+{
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
+  gboolean first = TRUE;
+
+  if (depth > PRES_WIRE_MAX_DATA_DEPTH)
+    return FALSE;
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        g_string_append_c (out, '{');
+        json_object_iter_init_ordered (&iter, json_node_get_object (node));
+        while (json_object_iter_next_ordered (&iter, &name, &member))
+          {
+            if (!first)
+              g_string_append_c (out, ',');
+            first = FALSE;
+            pres_wire_append_json_string (out, name);
+            g_string_append_c (out, ':');
+            if (!append_compact (out, member, depth + 1))
+              return FALSE;
+          }
+        g_string_append_c (out, '}');
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            if (!append_compact (out, json_array_get_element (array, i), depth + 1))
+              return FALSE;
+          }
+        g_string_append_c (out, ']');
+        return TRUE;
+      }
+    case JSON_NODE_NULL:
+      g_string_append (out, "null");
+      return TRUE;
+    case JSON_NODE_VALUE:
+      break;
+    }
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+      break;
+    case G_TYPE_DOUBLE:
+      g_string_append (out, g_ascii_dtostr (number, sizeof number, json_node_get_double (node)));
+      break;
+    case G_TYPE_BOOLEAN:
+      g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+      break;
+    default:
+      pres_wire_append_json_string (out, json_node_get_string (node));
+      break;
+    }
+  return TRUE;
+}
+
+/* Application data is stored and sent to every subscriber as the server
+ * wrote it: compact, so the bound is on what is kept, not on the spacing
+ * a client chose. */
+static gboolean
+get_data (JsonObject *object,
+          const char *name,
+          char      **out,
+          GError    **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  g_autoptr (GString) text = NULL;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return set_field_error (error, name, "must be a JSON object");
+  text = g_string_sized_new (256);
+  if (!append_compact (text, node, 1))
+    return set_field_error (error, name, "at most %d levels of nesting are allowed",
+                            PRES_WIRE_MAX_DATA_DEPTH);
+  if (text->len > PRES_WIRE_MAX_DATA_BYTES)
+    {
+      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE,
+                   "%s: at most %d bytes of JSON are allowed, got %" G_GSIZE_FORMAT, name,
+                   PRES_WIRE_MAX_DATA_BYTES, text->len);
+      return FALSE;
+    }
+  *out = g_string_free (g_steal_pointer (&text), FALSE);
+  return TRUE;
+}
+
 static gboolean
 get_state (JsonObject *object,
            gboolean    allow_offline,
@@ -275,6 +382,7 @@ pres_heartbeat_new (void)
 
   hb->state = PRES_STATE_ONLINE;
   hb->last_input_seconds = -1;
+  hb->ttl_ms = PRES_HEARTBEAT_TTL_ABSENT;
   return hb;
 }
 
@@ -291,6 +399,7 @@ pres_heartbeat_copy (const PresHeartbeat *hb)
   copy->model_identifier = g_strdup (hb->model_identifier);
   copy->mode = g_strdup (hb->mode);
   copy->reason = g_strdup (hb->reason);
+  copy->data = g_strdup (hb->data);
   return copy;
 }
 
@@ -307,6 +416,7 @@ pres_heartbeat_free (PresHeartbeat *hb)
   g_free (hb->model_identifier);
   g_free (hb->mode);
   g_free (hb->reason);
+  g_free (hb->data);
   g_free (hb);
 }
 
@@ -342,6 +452,10 @@ pres_heartbeat_to_json (const PresHeartbeat *hb)
   append_string_member (out, "model_identifier", hb->model_identifier);
   append_string_member (out, "mode", hb->mode);
   append_string_member (out, "reason", hb->reason);
+  if (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT)
+    g_string_append_printf (out, ",\"ttl_ms\":%" G_GINT64_FORMAT, hb->ttl_ms);
+  if (hb->data != NULL)
+    g_string_append_printf (out, ",\"data\":%s", hb->data);
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }
@@ -373,11 +487,37 @@ pres_heartbeat_parse (const char *data,
       !get_string (object, "device_family", FALSE, 0, &hb->device_family, error) ||
       !get_string (object, "model_identifier", FALSE, 0, &hb->model_identifier, error) ||
       !get_string (object, "mode", FALSE, 0, &hb->mode, error) ||
-      !get_string (object, "reason", FALSE, 0, &hb->reason, error))
+      !get_string (object, "reason", FALSE, 0, &hb->reason, error) ||
+      /* Any integer here: the server's bounds are checked, and named, by it. */
+      !get_int (object, "ttl_ms", FALSE, G_MININT64 + 1, G_MAXINT64, &hb->ttl_ms, error) ||
+      !get_data (object, "data", &hb->data, error))
     return NULL;
   hb->seq = (guint64) seq;
 
   return g_steal_pointer (&hb);
+}
+
+gboolean
+pres_leave_body_parse (const char *body,
+                       gsize       length,
+                       char      **reason,
+                       char      **data,
+                       GError    **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autofree char *reason_text = NULL;
+  g_autofree char *data_text = NULL;
+  JsonObject *object;
+
+  *reason = NULL;
+  *data = NULL;
+  object = parse_object (body, length, parser, error);
+  if (object == NULL || !get_string (object, "reason", FALSE, 0, &reason_text, error) ||
+      !get_data (object, "data", &data_text, error))
+    return FALSE;
+  *reason = g_steal_pointer (&reason_text);
+  *data = g_steal_pointer (&data_text);
+  return TRUE;
 }
 
 PresHeartbeatReply *

@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 #define PRES_WIRE_MAX_BODY_BYTES   4096
 #define PRES_WIRE_MAX_STRING_BYTES 256
 #define PRES_WIRE_MAX_ID_BYTES     128
+/* A member's application data: a JSON object of at most this many bytes
+ * once written compactly, nested at most this deep. */
+#define PRES_WIRE_MAX_DATA_BYTES   1024
+#define PRES_WIRE_MAX_DATA_DEPTH   8
 /* Bounds on the server's ttl_ms and interval_ms that a client accepts
  * (presence-server's --ttl and --interval allow no less than 0.1 s). */
 #define PRES_WIRE_MIN_TIMER_MS     100
@@ -58,7 +62,19 @@ typedef struct
   char *model_identifier;
   char *mode;
   char *reason;
+  char *data;     /* the member's data, a compact JSON object; NULL = absent */
+  gint64 ttl_ms;  /* the member's own grace; PRES_HEARTBEAT_TTL_ABSENT = the server's */
 } PresHeartbeat;
+
+#define PRES_HEARTBEAT_TTL_ABSENT G_MININT64
+
+/* The optional body of DELETE /v1/instances/{id}: {"reason": "…", "data": {…}},
+ * both optional.  *reason and *data (compact JSON) are left NULL when absent. */
+gboolean pres_leave_body_parse (const char *body,
+                                gsize       length,
+                                char      **reason,
+                                char      **data,
+                                GError    **error);
 
 PresHeartbeat *pres_heartbeat_new (void);
 PresHeartbeat *pres_heartbeat_copy (const PresHeartbeat *hb);

@@ -3,10 +3,15 @@
 #include <string.h>
 
 #include "pres-http-api.h"
+#include "pres-member-page.h"
 
 #define INSTANCES_PATH "/v1/instances"
 #define STORE_FULL_RETRY_AFTER_S 30
 #define STORE_UNAVAILABLE_RETRY_AFTER_S 5
+/* A member's own grace (ttl_ms of a heartbeat): from a typing indicator's
+ * few seconds to an agent's handover to its next run. */
+#define MEMBER_TTL_MIN_MS 2000
+#define MEMBER_TTL_MAX_MS 600000 /* 10 min */
 
 struct _PresHttpApi
 {
@@ -94,6 +99,9 @@ typedef struct
   PresHttpRequest *req;
   char *participant_id;
   GPtrArray *ids; /* of a read, unique */
+  guint ttl_ms;   /* of a heartbeat: the member's grace */
+  char *after;    /* of a member read: where the page starts */
+  guint limit;
   gint64 asked_us; /* monotonic */
 } Pending;
 
@@ -125,6 +133,7 @@ pending_free (Pending *pending)
   pres_http_request_unref (pending->req);
   g_object_unref (pending->self);
   g_free (pending->participant_id);
+  g_free (pending->after);
   g_clear_pointer (&pending->ids, g_ptr_array_unref);
   g_free (pending);
 }
@@ -200,7 +209,7 @@ upsert_cb (PresUpsertResult result,
       reply = pres_heartbeat_reply_new ();
       reply->participant_id = g_strdup (pending->participant_id);
       reply->state = state;
-      reply->ttl_ms = self->ttl_ms;
+      reply->ttl_ms = pending->ttl_ms;
       reply->interval_ms = self->interval_ms;
       reply_json (req, 200, pres_heartbeat_reply_to_json (reply));
     }
@@ -217,14 +226,26 @@ handle_put (PresHttpApi        *self,
   gsize length;
   const char *data = pres_http_request_get_body (req, &length);
 
+  Pending *pending;
+
   hb = pres_heartbeat_parse (data, length, &error);
   if (hb == NULL)
     {
       reply_wire_error (self, req, error);
       return;
     }
+  if (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT &&
+      (hb->ttl_ms < MEMBER_TTL_MIN_MS || hb->ttl_ms > MEMBER_TTL_MAX_MS))
+    {
+      reply_error (self, req, 400, "invalid_field",
+                   "ttl_ms: must be between " G_STRINGIFY (MEMBER_TTL_MIN_MS) " and " G_STRINGIFY (
+                     MEMBER_TTL_MAX_MS) " (ms)");
+      return;
+    }
+  pending = pending_new (self, req, identity->participant_id);
+  pending->ttl_ms = hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT ? (guint) hb->ttl_ms : self->ttl_ms;
   pres_store_upsert (self->store, identity->participant_id, instance_id, g_steal_pointer (&hb),
-                     upsert_cb, pending_new (self, req, identity->participant_id));
+                     upsert_cb, pending);
 }
 
 static void
@@ -297,7 +318,13 @@ append_instance (GString                *out,
       g_string_append_printf (out, ",\"%s\":", names[i]);
       pres_wire_append_json_string (out, values[i]);
     }
-  g_string_append_printf (out, ",\"ts\":%" G_GINT64_FORMAT "}", info->last_seen_ms);
+  if (hb->data != NULL)
+    g_string_append_printf (out, ",\"data\":%s", hb->data);
+  g_string_append_printf (out,
+                          ",\"ttl_ms\":%" G_GINT64_FORMAT ",\"expires_at_ms\":%" G_GINT64_FORMAT
+                          ",\"ts\":%" G_GINT64_FORMAT "}",
+                          info->expires_at_ms - info->last_seen_ms, info->expires_at_ms,
+                          info->last_seen_ms);
 }
 
 static void
@@ -406,43 +433,31 @@ states_cb (const PresState *states,
   reply_json (pending->req, 200, g_string_free (out, FALSE));
 }
 
-static void
-presence_cb (PresHttpServer  *server,
-             PresHttpRequest *req,
-             gpointer         user_data)
+/* The ids of a read: a comma-separated list, at most 500, each valid;
+ * unique in the order given (a repeated id would be a repeated JSON key).
+ * NULL after an error reply. */
+static GPtrArray *
+parse_read_ids (PresHttpApi     *self,
+                PresHttpRequest *req,
+                GHashTable      *query)
 {
-  PresHttpApi *self = user_data;
-  GHashTable *query = pres_http_request_get_query (req);
   const char *ids_param = query != NULL ? g_hash_table_lookup (query, "ids") : NULL;
   g_auto (GStrv) ids = NULL;
   g_autoptr (GHashTable) seen = NULL;
-  PresIdentity identity;
-  Pending *pending;
+  GPtrArray *unique;
 
-  if (!g_str_equal (pres_http_request_get_path (req), "/v1/presence"))
-    {
-      reply_error (self, req, 404, "not_found", "no such endpoint");
-      return;
-    }
-  if (!authorize (self, req, &identity))
-    return;
-  if (!g_str_equal (pres_http_request_get_method (req), "GET"))
-    {
-      reply_method_not_allowed (self, req, "/v1/presence", "GET");
-      return;
-    }
   if (ids_param == NULL || *ids_param == '\0')
     {
       reply_error (self, req, 400, "invalid_field",
                    "ids: a comma-separated list of participant ids is required");
-      return;
+      return NULL;
     }
   ids = g_strsplit (ids_param, ",", PRES_HTTP_MAX_READ_IDS + 1);
   if (g_strv_length (ids) > PRES_HTTP_MAX_READ_IDS)
     {
       reply_error (self, req, 400, "invalid_field",
                    "ids: at most 500 ids are allowed");
-      return;
+      return NULL;
     }
   for (guint i = 0; ids[i] != NULL; i++)
     {
@@ -450,19 +465,56 @@ presence_cb (PresHttpServer  *server,
         {
           reply_error (self, req, 400, "invalid_id",
                        "ids: each must match [A-Za-z0-9._:@-]{1,128}");
-          return;
+          return NULL;
         }
     }
-
-  /* A repeated id would be a repeated JSON key. */
   seen = g_hash_table_new (g_str_hash, g_str_equal);
-  pending = pending_new (self, req, identity.participant_id);
-  pending->ids = g_ptr_array_new_with_free_func (g_free);
+  unique = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; ids[i] != NULL; i++)
     {
       if (g_hash_table_add (seen, ids[i]))
-        g_ptr_array_add (pending->ids, g_strdup (ids[i]));
+        g_ptr_array_add (unique, g_strdup (ids[i]));
     }
+  return unique;
+}
+
+/* Authenticated GET of an exact path; FALSE after an error reply. */
+static gboolean
+accept_read (PresHttpApi     *self,
+             PresHttpRequest *req,
+             const char      *path,
+             PresIdentity    *identity)
+{
+  if (!g_str_equal (pres_http_request_get_path (req), path))
+    {
+      reply_error (self, req, 404, "not_found", "no such endpoint");
+      return FALSE;
+    }
+  if (!authorize (self, req, identity))
+    return FALSE;
+  if (!g_str_equal (pres_http_request_get_method (req), "GET"))
+    {
+      reply_method_not_allowed (self, req, path, "GET");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+presence_cb (PresHttpServer  *server,
+             PresHttpRequest *req,
+             gpointer         user_data)
+{
+  PresHttpApi *self = user_data;
+  GPtrArray *ids;
+  PresIdentity identity;
+  Pending *pending;
+
+  if (!accept_read (self, req, "/v1/presence", &identity) ||
+      (ids = parse_read_ids (self, req, pres_http_request_get_query (req))) == NULL)
+    return;
+  pending = pending_new (self, req, identity.participant_id);
+  pending->ids = ids;
   pres_store_get_states (self->store, (const char *const *) pending->ids->pdata,
                          pending->ids->len, states_cb, pending);
 }
@@ -485,6 +537,73 @@ check_plain_read (PresHttpApi     *self,
       return FALSE;
     }
   return TRUE;
+}
+
+static void
+members_list_cb (GPtrArray    *infos,
+                 const GError *error,
+                 gpointer      user_data)
+{
+  g_autoptr (Pending) pending = user_data;
+  PresMemberPageQuery query = {
+    .ids = (const char *const *) pending->ids->pdata,
+    .n_ids = pending->ids->len,
+    .viewer_id = pending->participant_id,
+    .after = pending->after,
+    .limit = pending->limit,
+  };
+
+  pending_answered (pending, PRES_METRICS_STORE_READ);
+  if (error != NULL)
+    {
+      reply_unavailable (pending->self, pending->req, error);
+      return;
+    }
+  pending->self->metrics->reads++;
+  reply_json (pending->req, 200, pres_member_page_render (&query, infos));
+}
+
+/* GET /v1/members?ids=…[&limit=N][&after=NEXT]: who is here. */
+static void
+members_cb (PresHttpServer  *server,
+            PresHttpRequest *req,
+            gpointer         user_data)
+{
+  PresHttpApi *self = user_data;
+  GHashTable *query = pres_http_request_get_query (req);
+  const char *limit_param = query != NULL ? g_hash_table_lookup (query, "limit") : NULL;
+  const char *after = query != NULL ? g_hash_table_lookup (query, "after") : NULL;
+  g_autoptr (GPtrArray) ids = NULL;
+  guint64 limit = PRES_MEMBER_PAGE_DEFAULT_LIMIT;
+  PresIdentity identity;
+  PresMemberPageQuery page;
+  Pending *pending;
+
+  if (!accept_read (self, req, "/v1/members", &identity) ||
+      (ids = parse_read_ids (self, req, query)) == NULL)
+    return;
+  if (limit_param != NULL &&
+      !g_ascii_string_to_unsigned (limit_param, 10, 1, PRES_MEMBER_PAGE_MAX_LIMIT, &limit, NULL))
+    {
+      reply_error (self, req, 400, "invalid_field",
+                   "limit: must be an integer between 1 and " G_STRINGIFY (
+                     PRES_MEMBER_PAGE_MAX_LIMIT));
+      return;
+    }
+  page = (PresMemberPageQuery) { .ids = (const char *const *) ids->pdata, .n_ids = ids->len,
+                                 .after = after };
+  if (!pres_member_page_after_is_valid (&page))
+    {
+      reply_error (self, req, 400, "invalid_field",
+                   "after: must be the \"next\" of a previous page for the same ids");
+      return;
+    }
+  pending = pending_new (self, req, identity.participant_id);
+  pending->ids = g_steal_pointer (&ids);
+  pending->after = g_strdup (after);
+  pending->limit = limit;
+  pres_store_list_members (self->store, (const char *const *) pending->ids->pdata,
+                           pending->ids->len, members_list_cb, pending);
 }
 
 static void
@@ -600,6 +719,7 @@ pres_http_api_new (PresHttpServer *server,
   pres_http_server_add_handler (server, NULL, not_found_cb, self);
   pres_http_server_add_handler (server, INSTANCES_PATH, instances_cb, self);
   pres_http_server_add_handler (server, "/v1/presence", presence_cb, self);
+  pres_http_server_add_handler (server, "/v1/members", members_cb, self);
   pres_http_server_add_handler (server, "/healthz", healthz_cb, self);
   pres_http_server_add_handler (server, "/metrics", metrics_cb, self);
   return self;

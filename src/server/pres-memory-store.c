@@ -253,20 +253,41 @@ apply_heartbeat (PresMemoryStore  *self,
 
   inst->beat = pres_stored_beat_new (hb);
   inst->last_seen_us = now;
-  pres_deadline_index_set (self->deadlines, &inst->node, now + self->ttl_us);
+  pres_deadline_index_set (self->deadlines, &inst->node,
+                           now + (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT ? hb->ttl_ms * 1000
+                                                                          : self->ttl_us));
   sweeper_ensure (self);
   *result = PRES_UPSERT_APPLIED;
   participant_update (self, p, hb->reason != NULL ? hb->reason : "heartbeat");
   return TRUE;
 }
 
+static gboolean
+instance_is_live (const Instance *inst,
+                  gint64          now_us)
+{
+  return inst->node.deadline > now_us;
+}
+
+/* A member past its deadline is gone for readers even before the sweeper
+ * gets to it: the union is then taken over the live ones. */
 static PresState
 state_of (PresMemoryStore *self,
           const char      *participant_id)
 {
   Participant *p = g_hash_table_lookup (self->participants, participant_id);
+  PresState states[PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT];
+  gint64 now_us = g_get_monotonic_time ();
+  guint n_live = 0;
 
-  return p != NULL ? p->state : PRES_STATE_OFFLINE;
+  if (p == NULL)
+    return PRES_STATE_OFFLINE;
+  for (guint i = 0; i < p->n_instances; i++)
+    if (instance_is_live (p->instances[i], now_us))
+      states[n_live++] = pres_stored_beat_get_state (p->instances[i]->beat);
+  if (n_live == p->n_instances)
+    return p->state;
+  return pres_store_union (states, n_live, p->always_online);
 }
 
 static void
@@ -340,13 +361,19 @@ add_infos (GPtrArray   *out,
 {
   for (guint i = 0; i < p->n_instances; i++)
     {
-      PresInstanceInfo *info = g_new0 (PresInstanceInfo, 1);
+      const Instance *inst = p->instances[i];
+      PresInstanceInfo *info;
 
+      if (!instance_is_live (inst, now_us))
+        continue;
+      info = g_new0 (PresInstanceInfo, 1);
       info->participant_id = g_strdup (p->id);
-      info->instance_id = g_strdup (p->instances[i]->id);
-      info->heartbeat = pres_stored_beat_unpack (p->instances[i]->beat);
+      info->instance_id = g_strdup (inst->id);
+      info->heartbeat = pres_stored_beat_unpack (inst->beat);
       /* Kept on the monotonic clock; shown as wall time. */
-      info->last_seen_ms = wall_now_ms - (now_us - p->instances[i]->last_seen_us) / 1000;
+      info->last_seen_ms = wall_now_ms - (now_us - inst->last_seen_us) / 1000;
+      info->expires_at_ms = info->last_seen_ms + (inst->node.deadline - inst->last_seen_us) / 1000;
+      info->heartbeat->ttl_ms = (inst->node.deadline - inst->last_seen_us) / 1000;
       g_ptr_array_add (out, info);
     }
 }
@@ -383,6 +410,29 @@ pres_memory_store_list_instances (PresStore             *store,
 }
 
 static void
+pres_memory_store_list_members (PresStore             *store,
+                                const char *const     *participant_ids,
+                                guint                  n_ids,
+                                PresStoreInstancesFunc callback,
+                                gpointer               user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autoptr (GPtrArray) out =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pres_instance_info_free);
+  gint64 now_us = g_get_monotonic_time ();
+  gint64 wall_now_ms = g_get_real_time () / 1000;
+
+  for (guint i = 0; i < n_ids; i++)
+    {
+      Participant *p = g_hash_table_lookup (self->participants, participant_ids[i]);
+
+      if (p != NULL)
+        add_infos (out, p, now_us, wall_now_ms);
+    }
+  callback (out, NULL, user_data);
+}
+
+static void
 pres_memory_store_get_counts (PresStore          *store,
                               PresStoreCountsFunc callback,
                               gpointer            user_data)
@@ -414,6 +464,7 @@ pres_memory_store_iface_init (PresStoreInterface *iface)
   iface->leave = pres_memory_store_leave;
   iface->get_states = pres_memory_store_get_states;
   iface->list_instances = pres_memory_store_list_instances;
+  iface->list_members = pres_memory_store_list_members;
   iface->get_counts = pres_memory_store_get_counts;
   iface->set_always_online = pres_memory_store_set_always_online;
 }

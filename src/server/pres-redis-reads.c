@@ -1,32 +1,38 @@
 #define G_LOG_DOMAIN "pres-redis"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #include "pres-redis-batch.h"
 #include "pres-redis-store-private.h"
 
-/* value: "<state>SEP<last seen ms>SEP<seq>SEP<retired>SEP<session>SEP<details>" (SEP:
- * PRES_REDIS_SEP). */
+/* value: "<state>SEP<last seen ms>SEP<ttl ms>SEP<seq>SEP<retired>SEP<session>SEP<details>"
+ * (SEP: PRES_REDIS_SEP); details: last_input_seconds and eight optional fields. */
+#define VALUE_PARTS (6 + 9)
 static PresInstanceInfo *
 device_unpack (const char *participant_id,
                const char *instance_id,
                const char *value)
 {
   g_auto (GStrv) parts = g_strsplit (value, (char[]){ PRES_REDIS_SEP, '\0' }, -1);
-  char **targets[7];
+  char **targets[8];
+  gint64 ttl_ms;
   g_autoptr (PresInstanceInfo) info = g_new0 (PresInstanceInfo, 1);
   PresHeartbeat *hb;
 
-  if (g_strv_length (parts) != 5 + 8)
+  if (g_strv_length (parts) != VALUE_PARTS)
     return NULL;
   hb = info->heartbeat = pres_heartbeat_new ();
   if (!pres_redis_state_from_char (parts[0][0], &hb->state)
       || !g_ascii_string_to_signed (parts[1], 10, 0, G_MAXINT64, &info->last_seen_ms, NULL)
-      || !g_ascii_string_to_unsigned (parts[2], 10, 0, G_MAXUINT64, &hb->seq, NULL))
+      || !g_ascii_string_to_signed (parts[2], 10, 1, G_MAXINT32, &ttl_ms, NULL)
+      || !g_ascii_string_to_unsigned (parts[3], 10, 0, G_MAXUINT64, &hb->seq, NULL))
     return NULL;
-  hb->session = g_strdup (parts[4]);
-  if (parts[5][0] != '\0'
-      && !g_ascii_string_to_signed (parts[5], 10, 0, G_MAXINT32, &hb->last_input_seconds, NULL))
+  hb->ttl_ms = ttl_ms;
+  info->expires_at_ms = info->last_seen_ms + ttl_ms;
+  hb->session = g_strdup (parts[5]);
+  if (parts[6][0] != '\0'
+      && !g_ascii_string_to_signed (parts[6], 10, 0, G_MAXINT32, &hb->last_input_seconds, NULL))
     return NULL;
   targets[0] = &hb->status_text;
   targets[1] = &hb->host;
@@ -35,9 +41,10 @@ device_unpack (const char *participant_id,
   targets[4] = &hb->model_identifier;
   targets[5] = &hb->mode;
   targets[6] = &hb->reason;
+  targets[7] = &hb->data;
   for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
-    if (parts[6 + i][0] == '+')
-      *targets[i] = g_strdup (parts[6 + i] + 1);
+    if (parts[7 + i][0] == '+')
+      *targets[i] = g_strdup (parts[7 + i] + 1);
   info->participant_id = g_strdup (participant_id);
   info->instance_id = g_strdup (instance_id);
   return g_steal_pointer (&info);
@@ -55,8 +62,11 @@ time_reply_ms (redisReply *reply)
 }
 
 /* Reads: TIME, then one HGET of the aggregate per id, in one round trip.
- * An aggregate whose latest device deadline has passed reads offline even
- * before the sweeper gets to it. */
+ * Every live device's deadline is at or after the indexed one, so while
+ * that has not passed the aggregate is exact.  Where it has, a device may
+ * have expired before the sweeper got there: those few participants' devices
+ * are read in a second round trip and their union taken over the live ones,
+ * so a read never shows a member past its deadline. */
 
 typedef struct
 {
@@ -65,7 +75,22 @@ typedef struct
   gpointer user_data;
   gint64 now_ms;
   PresState *states;
+  char **ids;      /* copied: the answer comes after the call returned */
+  GArray *recheck; /* of guint: indexes into states and ids */
 } StatesCall;
+
+static void
+states_call_finish (StatesCall   *call,
+                    const GError *error)
+{
+  g_autoptr (GError) local = error != NULL ? pres_redis_store_unavailable (error) : NULL;
+
+  call->callback (local == NULL ? call->states : NULL, local, call->user_data);
+  g_array_unref (call->recheck);
+  g_strfreev (call->ids);
+  g_free (call->states);
+  g_free (call);
+}
 
 static void
 states_reply (redisReply *reply,
@@ -74,22 +99,62 @@ states_reply (redisReply *reply,
 {
   StatesCall *call = user_data;
   PresState state = PRES_STATE_OFFLINE;
+  const char *indexed;
+  guint i = index - 1;
 
   if (index == 0)
     {
       call->now_ms = time_reply_ms (reply);
       return;
     }
-  /* "<state>\31<latest last seen>\31…" (presence.lua) */
-  if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == PRES_REDIS_SEP)
+  /* "<state>\31<latest last seen>\31<indexed deadline>" (presence.lua); the
+   * deadline is 0 without live devices (an always-online participant): then
+   * nothing can expire. */
+  if (reply->type == REDIS_REPLY_STRING && reply->len >= 3 && reply->str[1] == PRES_REDIS_SEP
+      && pres_redis_state_from_char (reply->str[0], &state)
+      && (indexed = strchr (reply->str + 2, PRES_REDIS_SEP)) != NULL)
     {
-      gint64 latest = g_ascii_strtoll (reply->str + 2, NULL, 10);
+      gint64 deadline = g_ascii_strtoll (indexed + 1, NULL, 10);
 
-      if (!pres_redis_state_from_char (reply->str[0], &state)
-          || (latest != 0 && latest + call->self->ttl_us / 1000 <= call->now_ms))
-        state = PRES_STATE_OFFLINE;
+      if (deadline != 0 && deadline <= call->now_ms)
+        g_array_append_val (call->recheck, i);
     }
-  call->states[index - 1] = state;
+  call->states[i] = state;
+}
+
+static void
+recheck_reply (redisReply *reply,
+               guint       index,
+               gpointer    user_data)
+{
+  StatesCall *call = user_data;
+  guint i = g_array_index (call->recheck, guint, index);
+  const char *pid = call->ids[i];
+  PresState live[PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT];
+  guint n_live = 0;
+
+  if (reply->type != REDIS_REPLY_ARRAY)
+    return;
+  for (size_t k = 0; k + 1 < reply->elements; k += 2)
+    {
+      const char *name = reply->element[k]->str, *value = reply->element[k + 1]->str;
+      g_autoptr (PresInstanceInfo) info = NULL;
+
+      if (name == NULL || value == NULL || g_str_equal (name, "_"))
+        continue;
+      info = device_unpack (pid, name, value);
+      if (info != NULL && info->expires_at_ms > call->now_ms && n_live < G_N_ELEMENTS (live))
+        live[n_live++] = info->heartbeat->state;
+    }
+  call->states[i] =
+    pres_store_union (live, n_live, g_hash_table_contains (call->self->always_online, pid));
+}
+
+static void
+recheck_done (const GError *error,
+              gpointer      user_data)
+{
+  states_call_finish (user_data, error);
 }
 
 static void
@@ -97,11 +162,22 @@ states_done (const GError *error,
              gpointer      user_data)
 {
   StatesCall *call = user_data;
-  g_autoptr (GError) local = error != NULL ? pres_redis_store_unavailable (error) : NULL;
+  PresRedisBatch *batch;
 
-  call->callback (local == NULL ? call->states : NULL, local, call->user_data);
-  g_free (call->states);
-  g_free (call);
+  if (error != NULL || call->recheck->len == 0)
+    {
+      states_call_finish (call, error);
+      return;
+    }
+  batch = pres_redis_batch_new (call->self->conn, recheck_reply, recheck_done, call);
+  for (guint i = 0; i < call->recheck->len; i++)
+    {
+      g_autofree char *key =
+        pres_redis_device_key (call->ids[g_array_index (call->recheck, guint, i)]);
+
+      pres_redis_batch_add (batch, 2, (const char *[]) { "HGETALL", key });
+    }
+  pres_redis_batch_close (batch);
 }
 
 void
@@ -125,6 +201,11 @@ pres_redis_store_get_states (PresStore           *store,
   call->callback = callback;
   call->user_data = user_data;
   call->states = g_new0 (PresState, n_ids);
+  call->recheck = g_array_new (FALSE, FALSE, sizeof (guint));
+  call->ids = g_new (char *, n_ids + 1);
+  for (guint i = 0; i < n_ids; i++)
+    call->ids[i] = g_strdup (participant_ids[i]);
+  call->ids[n_ids] = NULL;
   batch = pres_redis_batch_new (self->conn, states_reply, states_done, call);
   pres_redis_batch_add (batch, 1, (const char *[]) { "TIME" });
   for (guint i = 0; i < n_ids; i++)
@@ -168,7 +249,6 @@ list_devices_reply (redisReply *reply,
 {
   ListCall *call = user_data;
   const char *pid = call->participants->pdata[index];
-  gint64 ttl_ms = call->self->ttl_us / 1000;
 
   if (reply->type != REDIS_REPLY_ARRAY)
     return;
@@ -181,7 +261,7 @@ list_devices_reply (redisReply *reply,
         continue;
       info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
       /* Dead but not swept yet: gone already for readers. */
-      if (info != NULL && info->last_seen_ms + ttl_ms > call->now_ms)
+      if (info != NULL && info->expires_at_ms > call->now_ms)
         g_ptr_array_add (call->infos, info);
       else
         pres_instance_info_free (info);
@@ -260,5 +340,29 @@ pres_redis_store_list_instances (PresStore              *store,
     for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
       pres_redis_batch_add (batch, 4,
                             (const char *[]) { "ZRANGE", self->bucket_keys[b][0], "0", "-1" });
+  pres_redis_batch_close (batch);
+}
+
+/* The members of the participants asked: TIME, then their device hashes. */
+void
+pres_redis_store_list_members (PresStore              *store,
+                               const char *const      *participant_ids,
+                               guint                   n_ids,
+                               PresStoreInstancesFunc  callback,
+                               gpointer                user_data)
+{
+  PresRedisStore *self = PRES_REDIS_STORE (store);
+  ListCall *call = g_new0 (ListCall, 1);
+  PresRedisBatch *batch;
+
+  call->self = self;
+  call->callback = callback;
+  call->user_data = user_data;
+  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
+  call->participants = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n_ids; i++)
+    g_ptr_array_add (call->participants, g_strdup (participant_ids[i]));
+  batch = pres_redis_batch_new (self->conn, list_index_reply, list_index_done, call);
+  pres_redis_batch_add (batch, 1, (const char *[]) { "TIME" });
   pres_redis_batch_close (batch);
 }

@@ -49,6 +49,11 @@ void pres_redis_store_list_instances (PresStore *store,
                                       const char *participant_id,
                                       PresStoreInstancesFunc callback,
                                       gpointer user_data);
+void pres_redis_store_list_members (PresStore *store,
+                                    const char *const *participant_ids,
+                                    guint n_ids,
+                                    PresStoreInstancesFunc callback,
+                                    gpointer user_data);
 
 /* What the sweeper asks of the store. */
 

@@ -40,15 +40,16 @@ function_call (PresRedisStore       *self,
   pres_redis_lua_call (self->lua, function, keys, args, done, data);
 }
 
-/* Devices: the details of a heartbeat that only GET /v1/instances shows are
+/* Devices: the details of a heartbeat that only the member reads show are
  * packed by us, opaque to the functions: last_input_seconds, then each
- * optional string as "+value", or "" when absent. */
+ * optional string and the data as "+value", or "" when absent.  Data is
+ * compact JSON, which escapes control characters: no separator in it. */
 
 static char *
 details_pack (const PresHeartbeat *hb)
 {
   const char *fields[] = { hb->status_text,      hb->host, hb->version, hb->device_family,
-                           hb->model_identifier, hb->mode, hb->reason };
+                           hb->model_identifier, hb->mode, hb->reason,   hb->data };
   GString *out = g_string_new (NULL);
 
   if (hb->last_input_seconds >= 0)
@@ -187,6 +188,9 @@ pres_redis_store_upsert (PresStore           *store,
   g_autofree char *details = details_pack (hb);
   g_autofree char *seq = g_strdup_printf ("%" G_GUINT64_FORMAT, hb->seq);
   g_autofree char *now = redis_now (self);
+  g_autofree char *ttl = hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT
+                           ? g_strdup_printf ("%" G_GINT64_FORMAT, hb->ttl_ms)
+                           : NULL;
   UpsertCall *call = g_new (UpsertCall, 1);
   const char state[] = { pres_redis_state_to_char (hb->state), '\0' };
   const char *args[] = {
@@ -196,7 +200,7 @@ pres_redis_store_upsert (PresStore           *store,
     hb->session,
     seq,
     details,
-    self->ttl_ms,
+    ttl != NULL ? ttl : self->ttl_ms,
     always_arg (self, participant_id),
     self->cached_instances < self->max_instances ? "1" : "0",
     G_STRINGIFY (PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT),
@@ -550,6 +554,7 @@ pres_redis_store_iface_init (PresStoreInterface *iface)
   iface->leave = pres_redis_store_leave;
   iface->get_states = pres_redis_store_get_states;
   iface->list_instances = pres_redis_store_list_instances;
+  iface->list_members = pres_redis_store_list_members;
   iface->get_counts = pres_redis_store_get_counts;
   iface->set_always_online = pres_redis_store_set_always_online;
 }

@@ -84,6 +84,17 @@ pres_store_list_instances (PresStore             *store,
 }
 
 void
+pres_store_list_members (PresStore             *store,
+                         const char *const     *participant_ids,
+                         guint                  n_ids,
+                         PresStoreInstancesFunc callback,
+                         gpointer               user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->list_members (store, participant_ids, n_ids, callback, user_data);
+}
+
+void
 pres_store_get_counts (PresStore          *store,
                        PresStoreCountsFunc callback,
                        gpointer            user_data)

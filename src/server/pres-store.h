@@ -41,7 +41,8 @@ typedef struct
   char *participant_id;
   char *instance_id;
   PresHeartbeat *heartbeat;
-  gint64 last_seen_ms; /* wall clock, ms since the epoch */
+  gint64 last_seen_ms;  /* wall clock, ms since the epoch */
+  gint64 expires_at_ms; /* the member's deadline, on the same clock */
 } PresInstanceInfo;
 
 void pres_instance_info_free (PresInstanceInfo *info);
@@ -114,6 +115,11 @@ struct _PresStoreInterface
                           const char            *participant_id,
                           PresStoreInstancesFunc callback,
                           gpointer               user_data);
+  void (*list_members) (PresStore             *store,
+                        const char *const     *participant_ids,
+                        guint                  n_ids,
+                        PresStoreInstancesFunc callback,
+                        gpointer               user_data);
   void (*get_counts) (PresStore          *store,
                       PresStoreCountsFunc callback,
                       gpointer            user_data);
@@ -121,7 +127,9 @@ struct _PresStoreInterface
                              const char *participant_id);
 };
 
-/* Takes ownership of heartbeat.  instance_id must be normalized already. */
+/* Takes ownership of heartbeat.  instance_id must be normalized already.
+ * heartbeat->ttl_ms, unless PRES_HEARTBEAT_TTL_ABSENT (the store's TTL), is
+ * this member's own: it lives until its last heartbeat plus that. */
 void pres_store_upsert (PresStore          *store,
                         const char         *participant_id,
                         const char         *instance_id,
@@ -147,6 +155,13 @@ void pres_store_list_instances (PresStore             *store,
                                 const char            *participant_id,
                                 PresStoreInstancesFunc callback,
                                 gpointer               user_data);
+/* The live members of each participant asked, participant by participant
+ * in the order asked. */
+void pres_store_list_members (PresStore             *store,
+                              const char *const     *participant_ids,
+                              guint                  n_ids,
+                              PresStoreInstancesFunc callback,
+                              gpointer               user_data);
 void pres_store_get_counts (PresStore          *store,
                             PresStoreCountsFunc callback,
                             gpointer            user_data);

@@ -15,6 +15,7 @@ enum
   FIELD_MODEL_IDENTIFIER,
   FIELD_MODE,
   FIELD_REASON,
+  FIELD_DATA,
   N_FIELDS
 };
 
@@ -28,9 +29,24 @@ struct _PresStoredBeat
 };
 
 /* Strings are ≤ PRES_WIRE_MAX_STRING_BYTES, the status text ≤
- * PRES_STATUS_TEXT_MAX_BYTES: all of them fit 16-bit offsets. */
-G_STATIC_ASSERT ((N_FIELDS - 1) * (PRES_WIRE_MAX_STRING_BYTES + 1) +
-                   PRES_STATUS_TEXT_MAX_BYTES + 1 < G_MAXUINT16);
+ * PRES_STATUS_TEXT_MAX_BYTES and data ≤ PRES_WIRE_MAX_DATA_BYTES: all of
+ * them fit 16-bit offsets. */
+G_STATIC_ASSERT ((N_FIELDS - 2) * (PRES_WIRE_MAX_STRING_BYTES + 1) + PRES_STATUS_TEXT_MAX_BYTES + 1
+                 + PRES_WIRE_MAX_DATA_BYTES + 1 < G_MAXUINT16);
+
+static gsize
+max_length (guint field)
+{
+  switch (field)
+    {
+    case FIELD_STATUS_TEXT:
+      return PRES_STATUS_TEXT_MAX_BYTES;
+    case FIELD_DATA:
+      return PRES_WIRE_MAX_DATA_BYTES;
+    default:
+      return PRES_WIRE_MAX_STRING_BYTES;
+    }
+}
 
 static void
 get_fields (const PresHeartbeat *hb,
@@ -44,6 +60,7 @@ get_fields (const PresHeartbeat *hb,
   fields[FIELD_MODEL_IDENTIFIER] = hb->model_identifier;
   fields[FIELD_MODE] = hb->mode;
   fields[FIELD_REASON] = hb->reason;
+  fields[FIELD_DATA] = hb->data;
 }
 
 PresStoredBeat *
@@ -58,9 +75,7 @@ pres_stored_beat_new (const PresHeartbeat *hb)
   for (guint i = 0; i < N_FIELDS; i++)
     {
       lengths[i] = fields[i] != NULL ? strlen (fields[i]) + 1 : 0;
-      g_return_val_if_fail (lengths[i] <= (i == FIELD_STATUS_TEXT ? PRES_STATUS_TEXT_MAX_BYTES
-                                                                   : PRES_WIRE_MAX_STRING_BYTES) + 1,
-                            NULL);
+      g_return_val_if_fail (lengths[i] <= max_length (i) + 1, NULL);
       size += lengths[i];
     }
 
@@ -101,6 +116,7 @@ pres_stored_beat_unpack (const PresStoredBeat *beat)
   hb->model_identifier = g_strdup (get_field (beat, FIELD_MODEL_IDENTIFIER));
   hb->mode = g_strdup (get_field (beat, FIELD_MODE));
   hb->reason = g_strdup (get_field (beat, FIELD_REASON));
+  hb->data = g_strdup (get_field (beat, FIELD_DATA));
   return hb;
 }
 
@@ -126,4 +142,10 @@ const char *
 pres_stored_beat_get_reason (const PresStoredBeat *beat)
 {
   return get_field (beat, FIELD_REASON);
+}
+
+const char *
+pres_stored_beat_get_data (const PresStoredBeat *beat)
+{
+  return get_field (beat, FIELD_DATA);
 }

@@ -441,7 +441,36 @@ def case_no_functions(binary, redis):
         old.stop()
 
 
+def case_members_cross_node(binary, redis):
+    """A member entering through one node is read, with its data, on the other;
+    its own short TTL ends it on both."""
+    limits = ("--rate-limit", "1000", "--rate-burst", "1000")
+    a, b = node(binary, redis, *limits), node(binary, redis, *limits)
+    try:
+        status, _, reply = a.json("PUT", "/v1/instances/laptop",
+                                  heartbeat("busy", ttl_ms=2000, data={"doc": "plan"}),
+                                  token="lena")
+        check(status == 200 and reply["ttl_ms"] == 2000, "heartbeat: %d %r" % (status, reply))
+        a.json("PUT", "/v1/instances/pc", heartbeat("appear_offline", data={"x": 1}), token="ops")
+        start = time.monotonic()
+        _, _, page = b.json("GET", "/v1/members?ids=lena,ops", token="bob")
+        got = [(m["participant_id"], m["instance_id"], m["state"], m.get("data"), m["ttl_ms"])
+               for m in page["members"]]
+        check(got == [("lena", "laptop", "busy", {"doc": "plan"}, 2000)],
+              "members on the other node: %r" % page)
+        _, _, own = b.json("GET", "/v1/members?ids=ops", token="ops")
+        check([m["instance_id"] for m in own["members"]] == ["pc"], "own view: %r" % own)
+        wait_for(lambda: b.json("GET", "/v1/members?ids=lena", token="bob")[2]["members"] == [],
+                 5, "lena's member to end on node B")
+        check(time.monotonic() - start >= 1.9, "ended before its own TTL")
+        check(presence(a, "bob", "lena") == {"lena": "offline"}, "node A still shows lena")
+    finally:
+        a.stop()
+        b.stop()
+
+
 CASES = {
+    "members-cross-node": case_members_cross_node,
     "cross-node": case_cross_node,
     "offline-once": case_offline_once,
     "client-kill": case_client_kill,

@@ -168,6 +168,18 @@ store_wait_list (PresStore  *store,
   return answer.instances;
 }
 
+GPtrArray *
+store_wait_members (PresStore         *store,
+                    const char *const *participant_ids,
+                    guint              n_ids)
+{
+  Answer answer = { 0 };
+
+  pres_store_list_members (store, participant_ids, n_ids, list_cb, &answer);
+  wait_for (&answer);
+  return answer.instances;
+}
+
 static void
 counts_cb (const PresStoreCounts *counts,
            const GError          *error,

@@ -26,6 +26,9 @@ PresState store_wait_state (PresStore  *store,
                             const char *participant_id);
 GPtrArray *store_wait_list (PresStore  *store,
                             const char *participant_id);
+GPtrArray *store_wait_members (PresStore         *store,
+                               const char *const *participant_ids,
+                               guint              n_ids);
 PresStoreCounts store_wait_counts (PresStore *store);
 
 G_END_DECLS

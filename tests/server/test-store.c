@@ -506,6 +506,195 @@ test_steady_beats (void)
   fixture_clear (&wait.fx);
 }
 
+/* A heartbeat with a member's own TTL and data, as the API passes it. */
+static void
+beat_member (Fixture    *fx,
+             const char *participant,
+             const char *instance,
+             PresState   state,
+             guint64     seq,
+             gint64      ttl_ms,
+             const char *data)
+{
+  PresHeartbeat *hb = pres_heartbeat_new ();
+  g_autoptr (GError) error = NULL;
+  PresUpsertResult result = PRES_UPSERT_STALE;
+
+  hb->state = state;
+  hb->session = g_strdup ("s");
+  hb->seq = seq;
+  hb->ttl_ms = ttl_ms;
+  hb->data = g_strdup (data);
+  g_assert_true (store_wait_upsert (fx->store, participant, instance, hb, &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result, ==, PRES_UPSERT_APPLIED);
+}
+
+static const PresInstanceInfo *
+find_member (GPtrArray  *infos,
+             const char *instance)
+{
+  for (guint i = 0; i < infos->len; i++)
+    if (g_str_equal (((PresInstanceInfo *) infos->pdata[i])->instance_id, instance))
+      return infos->pdata[i];
+  return NULL;
+}
+
+static void
+test_member_data (void)
+{
+  Fixture fx = { 0 };
+  g_autoptr (GPtrArray) infos = NULL;
+  const PresInstanceInfo *laptop, *phone;
+  gint64 before_ms = g_get_real_time () / 1000;
+
+  fixture_init (&fx, 60000, 100);
+  beat_member (&fx, "lena", "laptop", O, 1, PRES_HEARTBEAT_TTL_ABSENT,
+               "{\"cursor\":{\"x\":3,\"y\":4},\"doc\":\"Plan — Q3\"}");
+  beat_member (&fx, "lena", "phone", I, 1, 5000, NULL);
+  infos = store_wait_list (fx.store, "lena");
+  g_assert_cmpuint (infos->len, ==, 2);
+  laptop = find_member (infos, "laptop");
+  phone = find_member (infos, "phone");
+  g_assert_nonnull (laptop);
+  g_assert_nonnull (phone);
+  g_assert_cmpstr (laptop->heartbeat->data, ==,
+                   "{\"cursor\":{\"x\":3,\"y\":4},\"doc\":\"Plan — Q3\"}");
+  g_assert_null (phone->heartbeat->data);
+  /* Each member's deadline: its last heartbeat plus its own TTL, or the
+   * store's.  Wall clocks of two hosts (Redis' and ours) agree to a second. */
+  g_assert_cmpint (laptop->expires_at_ms - laptop->last_seen_ms, ==, 60000);
+  g_assert_cmpint (phone->expires_at_ms - phone->last_seen_ms, ==, 5000);
+  g_assert_cmpint (ABS (phone->expires_at_ms - (before_ms + 5000)), <=, 1000);
+  g_clear_pointer (&infos, g_ptr_array_unref);
+
+  /* New data replaces the old; a heartbeat without data clears it. */
+  beat_member (&fx, "lena", "laptop", O, 2, PRES_HEARTBEAT_TTL_ABSENT, "{\"typing\":true}");
+  infos = store_wait_list (fx.store, "lena");
+  g_assert_cmpstr (find_member (infos, "laptop")->heartbeat->data, ==, "{\"typing\":true}");
+  g_clear_pointer (&infos, g_ptr_array_unref);
+  beat_member (&fx, "lena", "laptop", O, 3, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  infos = store_wait_list (fx.store, "lena");
+  g_assert_null (find_member (infos, "laptop")->heartbeat->data);
+  fixture_clear (&fx);
+}
+
+/* Members of the participants asked, participant by participant in the
+ * order asked; unknown ones have none. */
+static void
+test_member_list (void)
+{
+  Fixture fx = { 0 };
+  const char *ids[] = { "bob", "nobody", "lena" };
+  g_autoptr (GPtrArray) infos = NULL;
+
+  fixture_init (&fx, 60000, 100);
+  beat_member (&fx, "lena", "laptop", O, 1, PRES_HEARTBEAT_TTL_ABSENT, "{\"a\":1}");
+  beat_member (&fx, "lena", "phone", X, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  beat_member (&fx, "bob", "desk", B, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  beat_member (&fx, "carol", "pc", O, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  infos = store_wait_members (fx.store, ids, G_N_ELEMENTS (ids));
+  g_assert_cmpuint (infos->len, ==, 3);
+  g_assert_cmpstr (((PresInstanceInfo *) infos->pdata[0])->participant_id, ==, "bob");
+  g_assert_cmpstr (((PresInstanceInfo *) infos->pdata[1])->participant_id, ==, "lena");
+  g_assert_cmpstr (((PresInstanceInfo *) infos->pdata[2])->participant_id, ==, "lena");
+  g_assert_cmpstr (find_member (infos, "laptop")->heartbeat->data, ==, "{\"a\":1}");
+  /* The store gives raw states: hiding appear_offline is the reader's. */
+  g_assert_cmpint (find_member (infos, "phone")->heartbeat->state, ==, X);
+  fixture_clear (&fx);
+}
+
+/* Iterates the main loop until monotonic time `until_us`. */
+static void
+run_until (gint64 until_us)
+{
+  gboolean done = FALSE;
+  gint64 wait_ms = MAX (0, (until_us - g_get_monotonic_time () + 999) / 1000);
+  guint id = g_timeout_add (wait_ms, deadline_cb, &done);
+
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  (void) id;
+}
+
+/* A member with a TTL of its own goes at its own deadline, exactly once,
+ * while the store's TTL is much longer; and from its deadline on no read
+ * shows it, whether the sweeper got there yet or not (its period here is
+ * 250 ms, a good part of the member's whole TTL). */
+static void
+test_member_own_ttl (void)
+{
+  const gint64 member_ttl_ms = 400;
+  g_autofree gint64 *beat_us = g_new0 (gint64, 1);
+  ExpiryWait wait = { .want = 1, .ttl_ms = member_ttl_ms, .beat_us = beat_us,
+                      .min_late_ms = G_MAXINT64, .max_late_ms = G_MININT64 };
+  g_autoptr (GPtrArray) infos = NULL;
+  guint changes_before;
+
+  fixture_init (&wait.fx, 2000, 100);
+  /* The Redis store sweeps only a TTL after it connected (what passed
+   * before is an outage's, not the members'). */
+  if (use_redis)
+    run_until (g_get_monotonic_time () + 2100 * 1000);
+  g_signal_connect (wait.fx.store, "state-changed", G_CALLBACK (offline_cb), &wait);
+  beat_member (&wait.fx, "p0", "laptop", O, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
+  beat_us[0] = g_get_monotonic_time ();
+  beat_member (&wait.fx, "p0", "phone", B, 1, member_ttl_ms, "{\"typing\":true}");
+  g_assert_cmpint (store_wait_state (wait.fx.store, "p0"), ==, B);
+
+  /* Just past the phone's deadline: it is gone for readers. */
+  run_until (beat_us[0] + (member_ttl_ms + 30) * 1000);
+  g_assert_cmpint (store_wait_state (wait.fx.store, "p0"), ==, O);
+  infos = store_wait_list (wait.fx.store, "p0");
+  g_assert_cmpuint (infos->len, ==, 1);
+  g_assert_nonnull (find_member (infos, "laptop"));
+  g_clear_pointer (&infos, g_ptr_array_unref);
+
+  /* The sweeper's one change: busy → online, within a sweep. */
+  wait.loop_start_us = g_get_monotonic_time ();
+  while (wait.fx.last_new != O && g_get_monotonic_time () < beat_us[0] + 5 * G_USEC_PER_SEC)
+    run_until (g_get_monotonic_time () + 20000);
+  g_assert_cmpint (wait.fx.last_new, ==, O);
+  g_assert_cmpint (g_get_monotonic_time (), <=, beat_us[0] + (member_ttl_ms + 1000) * 1000);
+  g_assert_cmpuint (store_wait_counts (wait.fx.store).instances, ==, 1);
+  changes_before = wait.fx.n_changes;
+  run_until (g_get_monotonic_time () + 600000);
+  g_assert_cmpuint (wait.fx.n_changes, ==, changes_before);
+
+  /* Alone and with a short TTL, the participant goes offline at it. */
+  beat_us[0] = g_get_monotonic_time ();
+  beat_member (&wait.fx, "p0", "laptop", O, 2, member_ttl_ms, NULL);
+  run_until (beat_us[0] + (member_ttl_ms + 30) * 1000);
+  g_assert_cmpint (store_wait_state (wait.fx.store, "p0"), ==, F);
+  infos = store_wait_list (wait.fx.store, "p0");
+  g_assert_cmpuint (infos->len, ==, 0);
+  wait_offline (&wait, 5000);
+  g_assert_cmpuint (wait.n_offline, ==, 1);
+  g_assert_cmpint (wait.max_late_ms, <=, 1000);
+  fixture_clear (&wait.fx);
+}
+
+/* A longer TTL of its own outlives the store's. */
+static void
+test_member_long_ttl (void)
+{
+  const guint ttl_ms = 300;
+  ExpiryWait wait = { .want = 1 };
+  gint64 start_us;
+
+  fixture_init (&wait.fx, ttl_ms, 100);
+  g_signal_connect (wait.fx.store, "state-changed", G_CALLBACK (offline_cb), &wait);
+  start_us = g_get_monotonic_time ();
+  beat_member (&wait.fx, "agent", "run-1", O, 1, 1500, NULL);
+  wait_offline (&wait, ttl_ms * 3);
+  g_assert_cmpuint (wait.n_offline, ==, 0);
+  g_assert_cmpint (store_wait_state (wait.fx.store, "agent"), ==, O);
+  wait_offline (&wait, 5000);
+  g_assert_cmpuint (wait.n_offline, ==, 1);
+  g_assert_cmpint (g_get_monotonic_time (), >=, start_us + 1500 * 1000);
+  fixture_clear (&wait.fx);
+}
+
 static void
 run_case (gconstpointer data)
 {
@@ -559,6 +748,10 @@ main (int   argc,
   add_case ("/store/expiry/within-ttl", test_expiry_within_ttl);
   add_case ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
   add_case ("/store/expiry/steady-beats", test_steady_beats);
+  add_case ("/store/members/data", test_member_data);
+  add_case ("/store/members/list", test_member_list);
+  add_case ("/store/members/own-ttl", test_member_own_ttl);
+  add_case ("/store/members/long-ttl", test_member_long_ttl);
 
   status = g_test_run ();
 #if HAVE_REDIS

@@ -130,6 +130,12 @@ test_heartbeat_wrong_types (void)
     { "{\"state\":\"online\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "session" },
     { "{\"state\":\"online\",\"session\":\"\",\"seq\":1}", PRES_WIRE_ERROR_INVALID_FIELD, "session" },
     { "{\"state\":\"online\",\"session\":\"s\"}", PRES_WIRE_ERROR_INVALID_FIELD, "seq" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":\"x\"}", PRES_WIRE_ERROR_INVALID_FIELD, "data" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":[1]}", PRES_WIRE_ERROR_INVALID_FIELD, "data" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":7}", PRES_WIRE_ERROR_INVALID_FIELD, "data" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"ttl_ms\":\"5000\"}", PRES_WIRE_ERROR_INVALID_FIELD, "ttl_ms" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"ttl_ms\":5000.5}", PRES_WIRE_ERROR_INVALID_FIELD, "ttl_ms" },
+    { "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"ttl_ms\":{}}", PRES_WIRE_ERROR_INVALID_FIELD, "ttl_ms" },
   };
 
   check_bad_cases (cases, G_N_ELEMENTS (cases));
@@ -386,6 +392,103 @@ test_one_object (void)
   g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON);
 }
 
+static void
+test_heartbeat_data (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) hb = NULL;
+  g_autoptr (PresHeartbeat) back = NULL;
+  g_autoptr (GString) big = g_string_new ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,");
+  g_autoptr (GString) deep = g_string_new ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,");
+  g_autofree char *json = NULL;
+
+  /* Kept compact, whatever the spacing sent; ttl_ms as sent. */
+  hb = parse ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"ttl_ms\":5000,"
+              "\"data\": { \"typing\" : true, \"at\": [1, 2] }}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hb->data, ==, "{\"typing\":true,\"at\":[1,2]}");
+  g_assert_cmpint (hb->ttl_ms, ==, 5000);
+  json = pres_heartbeat_to_json (hb);
+  back = parse (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->data, ==, hb->data);
+  g_assert_cmpint (back->ttl_ms, ==, 5000);
+  g_clear_pointer (&hb, pres_heartbeat_free);
+
+  /* Every JSON type written back as JSON: escapes kept, control characters
+   * never raw. */
+  hb = parse ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":{\"n\":-3,"
+              "\"f\":1.5e3,\"s\":\"a\\\"\\\\\\u001f\u00e9\",\"b\":false,\"z\":null,\"o\":{}}}",
+              &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hb->data, ==,
+                   "{\"n\":-3,\"f\":1500,\"s\":\"a\\\"\\\\\\u001f\u00e9\",\"b\":false,\"z\":null,"
+                   "\"o\":{}}");
+  g_clear_pointer (&hb, pres_heartbeat_free);
+
+  /* Absent and null are the same. */
+  hb = parse ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":null}", &error);
+  g_assert_no_error (error);
+  g_assert_null (hb->data);
+  g_assert_cmpint (hb->ttl_ms, ==, PRES_HEARTBEAT_TTL_ABSENT);
+  g_clear_pointer (&hb, pres_heartbeat_free);
+
+  /* 1 KiB of data at most: 413 with the limit named. */
+  g_string_append (big, "\"data\":{\"v\":\"");
+  for (guint i = 0; i < PRES_WIRE_MAX_DATA_BYTES - 8; i++)
+    g_string_append_c (big, 'a');
+  g_string_append (big, "\"}}");
+  hb = pres_heartbeat_parse (big->str, big->len, &error);
+  g_assert_no_error (error); /* {"v":"…"}: exactly 1024 bytes */
+  g_assert_cmpuint (strlen (hb->data), ==, PRES_WIRE_MAX_DATA_BYTES);
+  g_clear_pointer (&hb, pres_heartbeat_free);
+  g_string_insert_c (big, big->len - 3, 'a');
+  hb = pres_heartbeat_parse (big->str, big->len, &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE);
+  g_assert_true (g_str_has_prefix (error->message, "data: at most 1024 bytes"));
+  g_clear_error (&error);
+
+  /* A depth bomb within the body's 4 KiB. */
+  g_string_append (deep, "\"data\":{\"a\":");
+  for (guint i = 0; i < 1900; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 1900; i++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, "}}");
+  hb = pres_heartbeat_parse (deep->str, deep->len, &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
+  g_assert_cmpstr (error->message, ==, "data: at most 8 levels of nesting are allowed");
+}
+
+static void
+test_leave_body (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *data = NULL;
+  static const char *const bad[] = {
+    "[]", "{\"data\":\"x\"}", "{\"reason\":5}", "{\"reason\":\"a\\u0001\"}", "{\"data\":",
+  };
+
+  g_assert_true (pres_leave_body_parse ("{\"reason\":\"session-completed\",\"data\":{\"job\":7}}",
+                                        47, &reason, &data, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (reason, ==, "session-completed");
+  g_assert_cmpstr (data, ==, "{\"job\":7}");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_clear_pointer (&reason, g_free);
+      g_clear_pointer (&data, g_free);
+      g_assert_false (pres_leave_body_parse (bad[i], strlen (bad[i]), &reason, &data, &error));
+      g_assert_nonnull (error);
+      g_assert_null (reason);
+      g_assert_null (data);
+      g_clear_error (&error);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -403,6 +506,8 @@ main (int   argc,
   g_test_add_func ("/wire/heartbeat/status-text-characters", test_heartbeat_status_text_characters);
   g_test_add_func ("/wire/heartbeat/invalid-utf8", test_heartbeat_invalid_utf8);
   g_test_add_func ("/wire/one-object", test_one_object);
+  g_test_add_func ("/wire/heartbeat/data", test_heartbeat_data);
+  g_test_add_func ("/wire/leave-body", test_leave_body);
   g_test_add_func ("/wire/reply/roundtrip", test_reply_roundtrip);
   g_test_add_func ("/wire/reply/hostile", test_reply_hostile);
   g_test_add_func ("/wire/error/roundtrip", test_error_roundtrip);

@@ -27,10 +27,18 @@ local function now_ms()
   return tonumber(ms), ms
 end
 
--- A device value: state, last seen (ms), seq, hash of the session it
--- replaced, session, then the details the node packed (opaque here).
+-- A device value: state, last seen (ms), its own TTL (ms), seq, hash of
+-- the session it replaced, session, then the details the node packed
+-- (opaque here: the member's data among them).
 local function parse(v)
-  return string.match(v, '^(%a)\31(%d+)\31(%d+)\31(%x*)\31([^\31]*)\31')
+  return string.match(v, '^(%a)\31(%d+)\31(%d+)\31(%d+)\31(%x*)\31([^\31]*)\31')
+end
+
+-- A device's state, last seen and deadline.
+local function liveness(v)
+  local st, ts, ttl = string.match(v, '^(%a)\31(%d+)\31(%d+)')
+  local seen = tonumber(ts)
+  return st, ts, seen, seen + tonumber(ttl)
 end
 
 -- Seqs go up to 2^63: compared as decimal strings, not as Lua numbers.
@@ -50,11 +58,12 @@ end
 
 -- Scans a device hash (HGETALL's flat list) as of time now: the raw state
 -- over the live devices (the rules of pres_store_union), the earliest live
--- deadline, the latest last seen, the dead devices and the aggregate
--- written before.
+-- deadline, the latest last seen, the dead devices, the aggregate written
+-- before and the longest TTL among the live devices.
 -- inst and value, when given, stand for that device's new value.
 local function scan(c, f, now, inst, value)
   local best, hide, mindl, latest, latest_s, old, dead = nil, false, nil, 0, '0', 'f', nil
+  local maxttl = c.ttl
   local n = #f
   local last = inst and n + 1 or n - 1
   for k = 1, last, 2 do
@@ -63,10 +72,9 @@ local function scan(c, f, now, inst, value)
     if name == '_' then
       old = string.sub(v, 1, 1)
     elseif k > n or name ~= inst then
-      local st, ts = string.match(v, '^(%a)\31(%d+)')
-      local seen = tonumber(ts)
-      local dl = seen + c.ttl
+      local st, ts, seen, dl = liveness(v)
       if dl > now then
+        if dl - seen > maxttl then maxttl = dl - seen end
         if st == 'x' then
           hide = true
         elseif best == nil or RANK[st] > RANK[best] then
@@ -82,14 +90,14 @@ local function scan(c, f, now, inst, value)
   end
   local s = (hide and 'x') or best or 'f'
   if c.always == '1' and (s == 'f' or s == 'i') then s = 'o' end
-  return s, mindl, latest_s, dead, old
+  return s, mindl, latest_s, dead, old, maxttl
 end
 
 -- Writes what scan found, with inst's new value in the same HSET: drops
 -- dead devices, keeps the aggregate, the deadline index, the garbage net
 -- and the counters in step, and appends an event only when the state
 -- changed.  Returns it.
-local function commit(c, s, mindl, latest, dead, old, inst, value)
+local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value)
   local key = c.keys[1]
   if dead then
     redis.call('HDEL', key, unpack(dead))
@@ -112,11 +120,12 @@ local function commit(c, s, mindl, latest, dead, old, inst, value)
       redis.call('HSET', key, '_', agg)
     end
     -- A garbage net only: offline comes from the sweeper, never from
-    -- expiry.  Two TTLs outlast every deadline the index lets pass unseen.
+    -- expiry.  Two of the longest TTL outlast every deadline the index
+    -- lets pass unseen.
     if c.always == '1' then
       redis.call('PERSIST', key)
     else
-      redis.call('PEXPIRE', key, c.ttl * 2)
+      redis.call('PEXPIRE', key, maxttl * 2)
     end
   end
   if s ~= old then
@@ -127,8 +136,8 @@ end
 
 -- Recomputes a participant from what is stored, as of time now.
 local function recompute(c, now)
-  local s, mindl, latest, dead, old = scan(c, redis.call('HGETALL', c.keys[1]), now)
-  return commit(c, s, mindl, latest, dead, old)
+  local s, mindl, latest, dead, old, maxttl = scan(c, redis.call('HGETALL', c.keys[1]), now)
+  return commit(c, s, mindl, latest, dead, old, maxttl)
 end
 
 local function current_state(key)
@@ -138,7 +147,8 @@ end
 
 -- A heartbeat (upsert) of one device.
 -- KEYS: d, dl, ev, n of the participant's bucket.
--- ARGV: pid, instance, state, session, seq, details, ttl_ms, always_online
+-- ARGV: pid, instance, state, session, seq, details, the member's ttl_ms,
+--       always_online
 --       (1/0), may_add (1/0: the node's view of the server-wide cap),
 --       max instances per participant, stream MAXLEN, now (ms, or "").
 -- Returns the outcome's letter and the raw state's: a(pplied), n(ew
@@ -165,7 +175,7 @@ local function heartbeat(keys, args)
   local outcome = 'a'
 
   if cur then
-    local cur_st, _, cur_seq, cur_retired, cur_session = parse(cur)
+    local cur_st, _, cur_ttl, cur_seq, cur_retired, cur_session = parse(cur)
     if cur_session == session then
       if not seq_newer(seq, cur_seq) then return 's' .. current end
       retired = cur_retired
@@ -173,12 +183,13 @@ local function heartbeat(keys, args)
       -- lives at least until the indexed deadline, so while that is half a
       -- TTL away nothing but this device's last seen and the latest one
       -- can change; the index and the garbage net are left behind
-      -- (safely early) and caught up with every other beat or so.
-      if cur_st == st and always ~= '1' then
+      -- (safely early) and caught up with every other beat or so.  A
+      -- member that changes its TTL may shorten its deadline: not cheap.
+      if cur_st == st and cur_ttl == args[7] and always ~= '1' then
         local indexed = string.match(agg, '^%a\31%d+\31(%d+)$')
         if indexed and tonumber(indexed) >= now + ttl / 2 then
-          local value = st .. SEP .. now_s .. SEP .. seq .. SEP .. retired .. SEP .. session
-                        .. SEP .. details
+          local value = st .. SEP .. now_s .. SEP .. args[7] .. SEP .. seq .. SEP .. retired
+                        .. SEP .. session .. SEP .. details
           redis.call('HSET', keys[1], inst, value, '_', current .. SEP .. now_s .. SEP .. indexed)
           return 'a' .. current
         end
@@ -196,7 +207,7 @@ local function heartbeat(keys, args)
       -- Dead devices the sweeper has not reached yet do not count.
       local live = 0
       for k = 1, #f, 2 do
-        if f[k] ~= '_' and tonumber(string.match(f[k + 1], '^%a\31(%d+)')) + ttl > now then
+        if f[k] ~= '_' and select(4, liveness(f[k + 1])) > now then
           live = live + 1
         end
       end
@@ -208,9 +219,10 @@ local function heartbeat(keys, args)
   end
 
   local c = participant(keys, pid, ttl, always, args[11])
-  local value = st .. SEP .. now_s .. SEP .. seq .. SEP .. retired .. SEP .. session .. SEP .. details
-  local s, mindl, latest, dead, old = scan(c, f, now, inst, value)
-  return outcome .. commit(c, s, mindl, latest, dead, old, inst, value)
+  local value = st .. SEP .. now_s .. SEP .. args[7] .. SEP .. seq .. SEP .. retired .. SEP
+                .. session .. SEP .. details
+  local s, mindl, latest, dead, old, maxttl = scan(c, f, now, inst, value)
+  return outcome .. commit(c, s, mindl, latest, dead, old, maxttl, inst, value)
 end
 
 -- A leave of one device, for its live session only.
@@ -220,7 +232,7 @@ local function leave(keys, args)
   local pid, inst, session = args[1], args[2], args[3]
   local cur = redis.call('HGET', keys[1], inst)
   if not cur then return { 0, current_state(keys[1]) } end
-  local _, _, _, _, cur_session = parse(cur)
+  local _, _, _, _, _, cur_session = parse(cur)
   if cur_session ~= session then return { 0, current_state(keys[1]) } end
   redis.call('HDEL', keys[1], inst)
   redis.call('HINCRBY', keys[4], 'i', -1)
