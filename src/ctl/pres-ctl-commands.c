@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 
 #include "pres-error.h"
 #include "pres-ctl.h"
@@ -252,43 +251,6 @@ pres_ctl_cmd_text (PresCtl *ctl, int argc, char **argv, GError **error)
   return TRUE;
 }
 
-/* Sources that read the time of the last input itself; the others (the
- * Wayland idle protocols, logind's hint) only say when the idle timeout
- * has passed, and the agent estimates from that. */
-static gboolean
-idle_source_is_exact (const char *source)
-{
-  static const char *const exact[] = { "mutter", "x11-sync", "x11-screensaver", NULL };
-
-  return g_strv_contains (exact, source);
-}
-
-static void
-print_idle_time_json (gboolean known, guint seconds, gboolean estimate, const char *source)
-{
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *out = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "seconds");
-  if (known)
-    json_builder_add_int_value (builder, seconds);
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "estimate");
-  json_builder_add_boolean_value (builder, estimate);
-  json_builder_set_member_name (builder, "source");
-  json_builder_add_string_value (builder, source);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  out = json_generator_to_data (generator, NULL);
-  pres_ctl_print_raw (out);
-  pres_ctl_print_raw ("\n");
-}
-
 gboolean
 pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error)
 {
@@ -300,9 +262,9 @@ pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error)
         { NULL } };
   g_autoptr (GVariant) source_value = NULL;
   g_autoptr (GError) local_error = NULL;
+  g_autofree char *out = NULL;
   PresDBusAgent *agent;
-  const char *source;
-  gboolean known, estimate;
+  gboolean known;
   guint seconds = 0;
 
   if (!pres_ctl_parse_options (
@@ -320,7 +282,6 @@ pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error)
   source_value = pres_ctl_get_property (ctl, "IdleSource", G_VARIANT_TYPE_STRING, error);
   if (source_value == NULL)
     return FALSE;
-  source = g_variant_get_string (source_value, NULL);
 
   known = pres_dbus_agent_call_get_idle_time_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, &seconds,
                                                    NULL, &local_error);
@@ -330,20 +291,15 @@ pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error)
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  estimate = known && !idle_source_is_exact (source);
-
+  out = pres_ctl_format_idle_time (known, seconds, g_variant_get_string (source_value, NULL),
+                                   json);
   if (json)
-    print_idle_time_json (known, seconds, estimate, source);
-  else if (!known)
-    g_print (_("unknown (the agent has no idle source on this desktop; “presencectl explain” "
-               "says why)\n"));
-  else if (estimate)
-    /* TRANSLATORS: the seconds, then the idle source's name */
-    g_print (_("%u (an estimate: the %s idle source only says when input has been idle for the "
-               "idle timeout)\n"),
-             seconds, source);
+    {
+      pres_ctl_print_raw (out);
+      pres_ctl_print_raw ("\n");
+    }
   else
-    g_print ("%u\n", seconds);
+    g_print ("%s\n", out);
   return TRUE;
 }
 

@@ -328,3 +328,61 @@ pres_ctl_format_agent_event (GDateTime *when, gboolean running, const char *stat
   /* TRANSLATORS: time, state name */
   return g_strdup_printf (_("%s  presence-agent is running, state %s"), clock, state);
 }
+
+/* Sources that read the time of the last input itself; the others (the
+ * Wayland idle protocols, logind's hint) only say when the idle timeout
+ * has passed, and the agent estimates from that. */
+static gboolean
+idle_source_is_exact (const char *source)
+{
+  static const char *const exact[] = { "mutter", "x11-sync", "x11-screensaver", NULL };
+
+  return g_strv_contains (exact, source);
+}
+
+/**
+ * pres_ctl_format_idle_time:
+ * @known: whether the agent could tell the idle time (it has an idle source)
+ * @seconds: the idle time, when @known
+ * @source: the agent's IdleSource
+ * @json: one JSON object instead of a line for people
+ *
+ * Returns: (transfer full): "42", "0 (an estimate: …)", "unknown (…)", or
+ *   {"seconds": 42 | null, "estimate": bool, "source": "…"}; no newline
+ */
+char *
+pres_ctl_format_idle_time (gboolean known, guint seconds, const char *source, gboolean json)
+{
+  gboolean estimate = known && !idle_source_is_exact (source);
+
+  if (json)
+    {
+      g_autoptr (JsonBuilder) builder = json_builder_new ();
+      g_autoptr (JsonGenerator) generator = json_generator_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "seconds");
+      if (known)
+        json_builder_add_int_value (builder, seconds);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_set_member_name (builder, "estimate");
+      json_builder_add_boolean_value (builder, estimate);
+      json_builder_set_member_name (builder, "source");
+      json_builder_add_string_value (builder, source);
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      json_generator_set_root (generator, root);
+      return json_generator_to_data (generator, NULL);
+    }
+  if (!known)
+    return g_strdup (_("unknown (the agent has no idle source on this desktop; “presencectl "
+                       "explain” says why)"));
+  if (estimate)
+    /* TRANSLATORS: the seconds, then the idle source's name */
+    return g_strdup_printf (_("%u (an estimate: the %s idle source only says when input has "
+                              "been idle for the idle timeout)"),
+                            seconds, source);
+  return g_strdup_printf ("%u", seconds);
+}

@@ -13,6 +13,8 @@ char *pres_ctl_format_status_json (GVariant *props);
 
 char *pres_ctl_format_time (gint64 unix_seconds, GDateTime *now);
 
+char *pres_ctl_format_idle_time (gboolean known, guint seconds, const char *source, gboolean json);
+
 char *pres_ctl_format_state_change (GDateTime *when,
                                     const char *state,
                                     const char *previous,

@@ -48,11 +48,11 @@ pres_ctl_start_hint (void)
   g_autofree char *command = pres_ctl_agent_command (NULL);
 
   if (pres_ctl_runs_from_build_tree ())
-    return g_strdup_printf (_("Start the agent of this build tree with:\n  %s\n"), command);
-  return g_strdup_printf (_("Start it with:\n"
-                            "  systemctl --user start presence-agent\n"
-                            "or, without systemd:\n"
-                            "  %s\n"),
+    return g_strdup_printf (_ ("Start the agent of this build tree with:\n  %s\n"), command);
+  return g_strdup_printf (_ ("Start it with:\n"
+                             "  systemctl --user start presence-agent\n"
+                             "or, without systemd:\n"
+                             "  %s\n"),
                           command);
 }
 
@@ -66,10 +66,9 @@ pres_ctl_check_activatable (GDBusConnection *bus, GError **error)
   g_autofree const char **list = NULL;
   g_autofree char *command = NULL;
 
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "ListActivatableNames", NULL,
-                                       G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                       error);
+  reply = g_dbus_connection_call_sync (
+    bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+    "ListActivatableNames", NULL, G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
   if (reply == NULL)
     return FALSE;
   names = g_variant_get_child_value (reply, 0);
@@ -80,15 +79,15 @@ pres_ctl_check_activatable (GDBusConnection *bus, GError **error)
   command = pres_ctl_agent_command (NULL);
   if (pres_ctl_runs_from_build_tree ())
     g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                 _("--start needs the D-Bus service file %s.service, which “meson install” puts "
-                   "in place; this presencectl runs from its build tree, where there is none. "
-                   "Start the agent by hand: %s"),
+                 _ ("--start needs the D-Bus service file %s.service, which “meson install” puts "
+                    "in place; this presencectl runs from its build tree, where there is none. "
+                    "Start the agent by hand: %s"),
                  PRES_AGENT_BUS_NAME, command);
   else
     g_set_error (error, PRES_CTL_ERROR, PRES_CTL_ERROR_FAILED,
-                 _("--start needs the D-Bus service file %s.service, and this session bus has "
-                   "none (is presence-agent installed under a prefix the bus does not read?). "
-                   "Start the agent by hand: %s"),
+                 _ ("--start needs the D-Bus service file %s.service, and this session bus has "
+                    "none (is presence-agent installed under a prefix the bus does not read?). "
+                    "Start the agent by hand: %s"),
                  PRES_AGENT_BUS_NAME, command);
   return FALSE;
 }

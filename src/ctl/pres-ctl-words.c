@@ -14,11 +14,9 @@ static const struct
   const char *wire;
   const char *words;
 } state_words[] = {
-  { "online", N_("online") },
-  { "idle", N_("idle") },
-  { "busy", N_("busy") },
-  { "appear_offline", N_("appear offline") },
-  { "offline", N_("offline") },
+  { "online", N_ ("online") },   { "idle", N_ ("idle") },
+  { "busy", N_ ("busy") },       { "appear_offline", N_ ("appear offline") },
+  { "offline", N_ ("offline") },
 };
 
 /**
@@ -33,7 +31,7 @@ pres_ctl_state_words (const char *state)
 {
   for (guint i = 0; i < G_N_ELEMENTS (state_words); i++)
     if (g_strcmp0 (state, state_words[i].wire) == 0)
-      return _(state_words[i].words);
+      return _ (state_words[i].words);
   return state;
 }
 
@@ -53,10 +51,10 @@ pres_ctl_format_span (guint64 seconds)
     const char *unit;
   } units[] = {
     /* TRANSLATORS: unit symbols for days, hours, minutes and seconds */
-    { 86400, N_("d") },
-    { 3600, N_("h") },
-    { 60, N_("min") },
-    { 1, N_("s") },
+    { 86400, N_ ("d") },
+    { 3600, N_ ("h") },
+    { 60, N_ ("min") },
+    { 1, N_ ("s") },
   };
 
   /* The largest unit that is not zero, and the next one unless it is zero:
@@ -69,14 +67,14 @@ pres_ctl_format_span (guint64 seconds)
       if (n == 0)
         continue;
       if (i + 1 == G_N_ELEMENTS (units))
-        return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", n, _(units[i].unit));
+        return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", n, _ (units[i].unit));
       next = seconds % units[i].seconds / units[i + 1].seconds;
       if (next == 0)
-        return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", n, _(units[i].unit));
+        return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", n, _ (units[i].unit));
       return g_strdup_printf ("%" G_GUINT64_FORMAT " %s %" G_GUINT64_FORMAT " %s", n,
-                              _(units[i].unit), next, _(units[i + 1].unit));
+                              _ (units[i].unit), next, _ (units[i + 1].unit));
     }
-  return g_strdup_printf ("0 %s", _("s"));
+  return g_strdup_printf ("0 %s", _ ("s"));
 }
 
 /* "17:00" today, "tomorrow 09:00", else the date as well. */
@@ -93,16 +91,16 @@ format_clock (gint64 unix_seconds, GDateTime *now)
   when = g_date_time_to_timezone (utc, g_date_time_get_timezone (now));
   tomorrow = g_date_time_add_days (now, 1);
   /* TRANSLATORS: a time of day for g_date_time_format(), "17:00" */
-  clock = g_date_time_format (when, _("%H:%M"));
+  clock = g_date_time_format (when, _ ("%H:%M"));
   if (g_date_time_get_year (when) == g_date_time_get_year (now)
       && g_date_time_get_day_of_year (when) == g_date_time_get_day_of_year (now))
     return g_steal_pointer (&clock);
   if (g_date_time_get_year (when) == g_date_time_get_year (tomorrow)
       && g_date_time_get_day_of_year (when) == g_date_time_get_day_of_year (tomorrow))
     /* TRANSLATORS: %s is a time of day, "09:00" */
-    return g_strdup_printf (_("tomorrow %s"), clock);
+    return g_strdup_printf (_ ("tomorrow %s"), clock);
   /* TRANSLATORS: a date and time for g_date_time_format(), "2026-11-25 09:00" */
-  return g_date_time_format (when, _("%Y-%m-%d %H:%M"));
+  return g_date_time_format (when, _ ("%Y-%m-%d %H:%M"));
 }
 
 /**
@@ -123,7 +121,7 @@ pres_ctl_format_manual (const char *state, gint64 until_unix, GDateTime *now)
 
   if (until_unix == 0)
     /* TRANSLATORS: %s is a state, "busy" or "appear offline" */
-    return g_strdup_printf (_("%s until you run “presencectl auto”"),
+    return g_strdup_printf (_ ("%s until you run “presencectl auto”"),
                             pres_ctl_state_words (state));
 
   clock = format_clock (until_unix, now);
@@ -132,9 +130,9 @@ pres_ctl_format_manual (const char *state, gint64 until_unix, GDateTime *now)
   if (left <= 0)
     /* TRANSLATORS: a state, the time it ended, how long ago:
      * "busy until 12:59 (ended 1 min ago)" */
-    return g_strdup_printf (_("%s until %s (ended %s ago)"), pres_ctl_state_words (state), clock,
+    return g_strdup_printf (_ ("%s until %s (ended %s ago)"), pres_ctl_state_words (state), clock,
                             span);
   /* TRANSLATORS: a state, the time it ends, how long until then:
    * "busy until 17:00 (in 2 h 50 min)" */
-  return g_strdup_printf (_("%s until %s (in %s)"), pres_ctl_state_words (state), clock, span);
+  return g_strdup_printf (_ ("%s until %s (in %s)"), pres_ctl_state_words (state), clock, span);
 }

@@ -119,6 +119,24 @@ test_status_tray (void)
 }
 
 static void
+test_idle_time (void)
+{
+  g_autofree char *exact = pres_ctl_format_idle_time (TRUE, 42, "mutter", FALSE);
+  g_autofree char *estimate = pres_ctl_format_idle_time (TRUE, 0, "ext-idle-notify", FALSE);
+  g_autofree char *unknown = pres_ctl_format_idle_time (FALSE, 0, "none", FALSE);
+  g_autofree char *json_estimate = pres_ctl_format_idle_time (TRUE, 300, "kde-idle", TRUE);
+  g_autofree char *json_exact = pres_ctl_format_idle_time (TRUE, 7, "x11-sync", TRUE);
+  g_autofree char *json_unknown = pres_ctl_format_idle_time (FALSE, 0, "none", TRUE);
+
+  g_assert_cmpstr (exact, ==, "42");
+  g_assert_true (g_str_has_prefix (estimate, "0 (an estimate: the ext-idle-notify idle source"));
+  g_assert_true (g_str_has_prefix (unknown, "unknown ("));
+  g_assert_cmpstr (json_estimate, ==, "{\"seconds\":300,\"estimate\":true,\"source\":\"kde-idle\"}");
+  g_assert_cmpstr (json_exact, ==, "{\"seconds\":7,\"estimate\":false,\"source\":\"x11-sync\"}");
+  g_assert_cmpstr (json_unknown, ==, "{\"seconds\":null,\"estimate\":false,\"source\":\"none\"}");
+}
+
+static void
 test_words (void)
 {
   g_autoptr (GDateTime) now = pinned_now ();
@@ -318,6 +336,7 @@ main (int   argc,
   g_test_add_func ("/ctl/format/status-auto", test_status_auto);
   g_test_add_func ("/ctl/format/status-until-auto", test_status_until_auto);
   g_test_add_func ("/ctl/format/words", test_words);
+  g_test_add_func ("/ctl/format/idle-time", test_idle_time);
   g_test_add_func ("/ctl/format/status-tray", test_status_tray);
   g_test_add_func ("/ctl/format/status-time-zone", test_status_time_zone);
   g_test_add_func ("/ctl/format/status-partial", test_status_partial);

@@ -32,6 +32,9 @@ struct _PresTrayHost
   gboolean host_registered;
   gboolean can_show;
   gboolean gnome_shell;
+  gboolean watcher_answered; /* the name watches have said once whether */
+  gboolean shell_answered;   /* their name has an owner */
+  gboolean grace_timer_done;
   gboolean grace_over;
   char    *hint; /* NULL while an icon can be seen, or during the grace */
 };
@@ -127,6 +130,8 @@ update_hint (PresTrayHost *self)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_HINT]);
 }
 
+static void maybe_end_grace (PresTrayHost *self);
+
 static void
 set_host_registered (PresTrayHost *self,
                      gboolean      registered)
@@ -220,6 +225,8 @@ on_watcher_appeared (GDBusConnection *connection,
   self->watcher = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_WATCHER]);
   update_hint (self);
+  self->watcher_answered = TRUE;
+  maybe_end_grace (self);
 }
 
 static void
@@ -231,6 +238,8 @@ on_watcher_vanished (GDBusConnection *connection,
 
   forget_watcher (self);
   set_host_registered (self, FALSE);
+  self->watcher_answered = TRUE;
+  maybe_end_grace (self);
   if (!self->watcher)
     return;
   g_debug ("Tray watcher gone");
@@ -249,6 +258,8 @@ on_shell_appeared (GDBusConnection *connection,
 
   self->gnome_shell = TRUE;
   update_hint (self);
+  self->shell_answered = TRUE;
+  maybe_end_grace (self);
 }
 
 static void
@@ -260,6 +271,8 @@ on_shell_vanished (GDBusConnection *connection,
 
   self->gnome_shell = FALSE;
   update_hint (self);
+  self->shell_answered = TRUE;
+  maybe_end_grace (self);
 }
 
 static void
@@ -305,20 +318,34 @@ send_notification (PresTrayHost *self)
     G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable, on_notified, NULL);
 }
 
+/* The grace is over once its time has passed and both name watches have
+ * answered: an agent that starts slowly (a loaded machine, valgrind) must
+ * not tell a GNOME user about panels because the answer about GNOME Shell
+ * came after the timer. */
+static void
+maybe_end_grace (PresTrayHost *self)
+{
+  if (self->grace_over || !self->grace_timer_done || !self->watcher_answered
+      || !self->shell_answered)
+    return;
+  self->grace_over = TRUE;
+  update_hint (self);
+  if (self->hint == NULL)
+    return;
+  /* Without a display the tray has said so already: one line per fact. */
+  if (self->can_show)
+    g_message ("%s", self->hint);
+  send_notification (self);
+}
+
 static gboolean
 on_grace_over (gpointer user_data)
 {
   PresTrayHost *self = user_data;
 
   self->grace_id = 0;
-  self->grace_over = TRUE;
-  update_hint (self);
-  if (self->hint == NULL)
-    return G_SOURCE_REMOVE;
-  /* Without a display the tray has said so already: one line per fact. */
-  if (self->can_show)
-    g_message ("%s", self->hint);
-  send_notification (self);
+  self->grace_timer_done = TRUE;
+  maybe_end_grace (self);
   return G_SOURCE_REMOVE;
 }
 
