@@ -122,9 +122,10 @@ class OpenclawTestCase(AgentTestCase):
                 return row
         return None
 
-    def approve(self, device_id=None):
+    def approve(self, device_id=None, permissions={"accessibility": True}):
         """Approves our node's pending pairing as `openclaw nodes approve`
-        does; returns the request id."""
+        does, once it declares PERMISSIONS (an operator approves what they
+        see); returns the request id."""
         device_id = device_id or self.device_id
         if getattr(self, "admin", None) is None:
             self.admin = bed.Operator(self.gateway.port, TOKEN, "presence-test-admin",
@@ -132,7 +133,7 @@ class OpenclawTestCase(AgentTestCase):
 
         def pending():
             for entry in self.admin.request("node.pair.list", {})["pending"]:
-                if entry.get("nodeId") == device_id:
+                if entry.get("nodeId") == device_id and entry.get("permissions") == permissions:
                     return entry
             return None
         entry = wait_until(pending, timeout=30, message="a pending node pairing of ours")
@@ -323,7 +324,7 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.env["XDG_SESSION_TYPE"] = "tty"
         self.start_openclaw_agent()
         self.assertEqual(self.get("IdleSource"), "none")
-        self.approve()
+        self.approve(permissions=None)
         self.wait_connected_node()
         self.assertIn("reports no activity to the gateway", self.agent_log())
         node = self.node_entry()

@@ -22,6 +22,8 @@ G_BEGIN_DECLS
 /* While a node pairing waits, how often the session asks again, in case
  * the approval's event was missed. */
 #define PAIRING_RECHECK_MS 20000
+/* How long the first node connection waits for the idle source's choice. */
+#define IDLE_SOURCE_GRACE_MS 3000
 
 typedef enum
 {
@@ -82,6 +84,9 @@ struct _PresOpenclawTransport
   gboolean pairing_stale;  /* the gateway refused the node's activity */
   gint64 node_reopened_at; /* monotonic µs, for the pairing's sake */
 
+  gboolean idle_source_settled;
+  guint idle_grace_id;
+
   guint retry_id;
   guint beat_id;
   guint pairing_id;
@@ -124,6 +129,9 @@ void pres_openclaw_session_open (PresOpenclawTransport *self);
 void pres_openclaw_session_drop (PresOpenclawTransport *self);
 void pres_openclaw_session_leave (PresOpenclawTransport *self);
 void pres_openclaw_session_beacon (PresOpenclawTransport *self, const char *reason);
+/* The idle source chose (or the wait for it ended): a first connection
+ * held back for it goes ahead. */
+void pres_openclaw_session_idle_source_settled (PresOpenclawTransport *self);
 /* Reconnects the node alone (its permissions changed, or its pairing). */
 void pres_openclaw_session_reopen_node (PresOpenclawTransport *self);
 /* From the channels. */

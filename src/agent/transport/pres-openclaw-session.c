@@ -418,6 +418,28 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
     }
 }
 
+static gboolean
+on_idle_grace (gpointer user_data)
+{
+  PresOpenclawTransport *self = user_data;
+
+  self->idle_grace_id = 0;
+  g_debug ("No idle source chosen in %u ms: connecting without one", IDLE_SOURCE_GRACE_MS);
+  pres_openclaw_session_idle_source_settled (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pres_openclaw_session_idle_source_settled (PresOpenclawTransport *self)
+{
+  gboolean waiting = self->idle_grace_id != 0 || !self->idle_source_settled;
+
+  g_clear_handle_id (&self->idle_grace_id, g_source_remove);
+  self->idle_source_settled = TRUE;
+  if (waiting)
+    pres_openclaw_session_open (self);
+}
+
 void
 pres_openclaw_session_open (PresOpenclawTransport *self)
 {
@@ -432,6 +454,17 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
     }
   if (pres_link_get_connection (self->core.link) == PRES_CONNECTION_DISCONNECTED)
     pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
+  /* What the node declares is approved as it is: declared before the
+   * idle source is chosen, it would be approved without its permission
+   * and then need approving again. So the first one waits for the choice
+   * (its "name" changes), a moment at most. */
+  if (pres_openclaw_transport_wants_node (self) && !self->idle_source_settled
+      && g_strcmp0 (pres_idle_source_get_name (self->idle_source), "none") == 0)
+    {
+      if (self->idle_grace_id == 0)
+        self->idle_grace_id = g_timeout_add (IDLE_SOURCE_GRACE_MS, on_idle_grace, self);
+      return;
+    }
   self->pairing = PAIRING_UNCHECKED;
   /* The node first: the gateway pairs a new device silently in the role it
    * first comes with and adds the operator role as silently, but wants an
