@@ -28,6 +28,57 @@ is_json_space (char c)
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static gboolean
+read_hex4 (const char *data,
+           gsize       length,
+           gsize       at,
+           guint      *out)
+{
+  *out = 0;
+  if (at + 4 > length)
+    return FALSE;
+  for (gsize i = at; i < at + 4; i++)
+    {
+      int digit = g_ascii_xdigit_value (data[i]);
+
+      if (digit < 0)
+        return FALSE;
+      *out = *out << 4 | digit;
+    }
+  return TRUE;
+}
+
+/* The escape at data[*i] (a backslash) is one JSON allows, with a \u
+ * surrogate only as the first of a pair; *i is left on its last byte.
+ * json-glib 1.6 leaks a string at each malformed \u escape, and decodes a
+ * lone surrogate into bytes that are not UTF-8. */
+static gboolean
+escape_is_valid (const char *data,
+                 gsize       length,
+                 gsize      *i)
+{
+  guint unit, low;
+
+  if (*i + 1 >= length)
+    return FALSE;
+  if (strchr ("\"\\/bfnrt", data[*i + 1]) != NULL && data[*i + 1] != '\0')
+    {
+      *i += 1;
+      return TRUE;
+    }
+  if (data[*i + 1] != 'u' || !read_hex4 (data, length, *i + 2, &unit) ||
+      (unit >= 0xdc00 && unit <= 0xdfff))
+    return FALSE;
+  *i += 5;
+  if (unit < 0xd800 || unit > 0xdbff)
+    return TRUE;
+  if (*i + 2 >= length || data[*i + 1] != '\\' || data[*i + 2] != 'u' ||
+      !read_hex4 (data, length, *i + 3, &low) || low < 0xdc00 || low > 0xdfff)
+    return FALSE;
+  *i += 6;
+  return TRUE;
+}
+
 gboolean
 pres_wire_is_one_object (const char *data,
                          gsize       length)
@@ -46,8 +97,8 @@ pres_wire_is_one_object (const char *data,
 
       if (in_string)
         {
-          if (c == '\\')
-            i++;
+          if (c == '\\' && !escape_is_valid (data, length, &i))
+            return FALSE;
           else if (c == '"')
             in_string = FALSE;
         }
@@ -101,7 +152,8 @@ parse_object (const char *data,
   if (!pres_wire_is_one_object (data, length))
     {
       g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_JSON,
-                           "body: must be one JSON object, and nothing after it");
+                           "body: must be one JSON object (with valid escapes), and nothing "
+                           "after it");
       return NULL;
     }
   if (!json_parser_load_from_data (parser, data, length, &local_error))

@@ -113,9 +113,10 @@ gboolean pres_wire_error_parse (const char *data,
                                 char      **code,
                                 char      **message);
 
-/* Whether data holds one JSON object and nothing after it but whitespace.
- * json-glib 1.6 takes "{…}{…}" as the last of the two (and leaks the
- * first): a message must be refused before it is given such a text. */
+/* Whether data holds one JSON object and nothing after it but whitespace,
+ * its escapes well-formed (a \u surrogate only in a pair).  json-glib 1.6
+ * takes "{…}{…}" as the last of the two and leaks the first, and leaks at
+ * each malformed \u escape: a text must be refused before it gets there. */
 gboolean pres_wire_is_one_object (const char *data,
                                   gsize       length);
 
