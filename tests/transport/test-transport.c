@@ -191,6 +191,25 @@ test_state_change (Fixture *fixture, gconstpointer data)
 }
 
 static void
+test_status_text (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (JsonObject) body = NULL;
+
+  start_and_connect (fixture);
+  g_assert_true (pres_model_set_status_text (fixture->model, "In a meeting", NULL));
+  /* Before the next beat (30 s), with the state unchanged. */
+  PRES_TEST_WAIT (pres_recording_server_count (fixture->server) == 2, 5000);
+  body = body_of (pres_recording_server_last (fixture->server));
+  g_assert_cmpstr (json_object_get_string_member (body, "state"), ==, "online");
+  g_assert_cmpstr (json_object_get_string_member (body, "status_text"), ==, "In a meeting");
+  g_assert_cmpstr (json_object_get_string_member (body, "reason"), ==, "status-text");
+  /* The same text again is no news. */
+  g_assert_true (pres_model_set_status_text (fixture->model, "In a meeting", NULL));
+  pres_test_run_for (400);
+  g_assert_cmpuint (pres_recording_server_count (fixture->server), ==, 2);
+}
+
+static void
 test_periodic (Fixture *fixture, gconstpointer data)
 {
   const PresRecordedRequest *first, *second;
@@ -418,6 +437,7 @@ main (int argc, char *argv[])
   ADD ("/transport/heartbeat", PRES_RECORDING_GOOD, test_heartbeat);
   ADD ("/transport/quiet-between-beats", PRES_RECORDING_GOOD, test_quiet_between_beats);
   ADD ("/transport/state-change", PRES_RECORDING_GOOD, test_state_change);
+  ADD ("/transport/status-text", PRES_RECORDING_GOOD, test_status_text);
   ADD ("/transport/periodic", PRES_RECORDING_GOOD, test_periodic);
   ADD ("/transport/hanging-server", PRES_RECORDING_HANG, test_hanging_server);
   ADD ("/transport/flood-length", PRES_RECORDING_FLOOD_LENGTH, test_flood);

@@ -398,6 +398,15 @@ on_state_changed (PresModel *model,
     pres_http_transport_schedule_change (self, why);
 }
 
+/* Others read the status text beside the state: a new one is news at once,
+ * not with the next periodic beat. Offline has no heartbeat to carry it. */
+static void
+on_status_text_changed (PresModel *model, GParamSpec *pspec, PresHttpTransport *self)
+{
+  if (pres_model_get_state (model) != PRES_STATE_OFFLINE)
+    pres_http_transport_schedule_change (self, "status-text");
+}
+
 const char *
 pres_http_transport_get_session (PresHttpTransport *self)
 {
@@ -459,6 +468,8 @@ pres_http_transport_new (const PresTransportSetup *setup)
   soup_session_set_idle_timeout (self->core.soup, 0);
 
   g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
+  g_signal_connect_object (setup->model, "notify::status-text",
+                           G_CALLBACK (on_status_text_changed), self, 0);
   g_signal_connect (setup->settings, "changed", G_CALLBACK (pres_http_transport_settings_changed),
                     self);
   return PRES_TRANSPORT (self);
