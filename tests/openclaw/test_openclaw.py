@@ -222,6 +222,11 @@ class OpenclawTest(OpenclawTestCase):
         self.assertEqual(row["reason"], "manual")
         self.assertIn("lastInputSeconds", row)
 
+        self.call("SetStatusText", "s", "In a meeting")
+        row = self.wait_beacon(lambda row: "status In a meeting" in row["text"], 2,
+                               "a new status text while busy within 2 s")
+        self.assertEqual(row["reason"], "status-text")
+
         self.call("SetAppearOffline", "u", 0)
         row = self.wait_beacon(lambda row: "lastInputSeconds" not in row, 2,
                                "appear offline takes back the input time within 2 s")

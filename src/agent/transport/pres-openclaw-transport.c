@@ -196,6 +196,16 @@ on_state_changed (PresModel *model,
     }
 }
 
+/* The status text travels in a busy beacon's text only: news then, and
+ * nothing to say in any other state. */
+static void
+on_status_text_changed (PresModel *model, GParamSpec *pspec, PresOpenclawTransport *self)
+{
+  if (self->core.started && !quitting (self) && pres_model_get_state (model) == PRES_STATE_BUSY
+      && pres_openclaw_channel_is_ready (&self->op))
+    pres_openclaw_session_beacon (self, "status-text");
+}
+
 /* Tries at once: a new network, a resume or the user asking. */
 static void
 reopen_now (PresOpenclawTransport *self)
@@ -400,6 +410,8 @@ pres_openclaw_transport_new (const PresTransportSetup *setup)
   g_signal_connect (setup->idle_source, "notify::name", G_CALLBACK (on_idle_source_name), self);
 
   g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
+  g_signal_connect_object (setup->model, "notify::status-text",
+                           G_CALLBACK (on_status_text_changed), self, 0);
   g_signal_connect (setup->settings, "changed", G_CALLBACK (on_settings_changed), self);
   return PRES_TRANSPORT (self);
 }
