@@ -88,8 +88,9 @@ end
 -- Writes what scan found, with inst's new value in the same HSET: drops
 -- dead devices, keeps the aggregate, the deadline index, the garbage net
 -- and the counters in step, and appends an event only when the state
--- changed.  Returns it.
-local function commit(c, s, mindl, latest, dead, old, inst, value)
+-- changed, or when it revives a participant that had lapsed (readers saw
+-- it offline before any sweeper settled it: see heartbeat).  Returns it.
+local function commit(c, s, mindl, latest, dead, old, inst, value, lapsed)
   local key = c.keys[1]
   if dead then
     redis.call('HDEL', key, unpack(dead))
@@ -121,6 +122,8 @@ local function commit(c, s, mindl, latest, dead, old, inst, value)
   end
   if s ~= old then
     redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', old, 's', s)
+  elseif lapsed and s ~= 'f' then
+    redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', 'f', 's', s)
   end
   return s
 end
@@ -207,10 +210,18 @@ local function heartbeat(keys, args)
     outcome = 'n'
   end
 
+  -- Reads (and so stream snapshots) say offline once the latest device
+  -- deadline has passed, before a sweeper settles it.  A heartbeat that
+  -- comes first finds the state unchanged; its event tells those readers.
+  local lapsed = false
+  if agg and always ~= '1' then
+    local latest_seen = tonumber(string.match(agg, '^%a\31(%d+)'))
+    lapsed = latest_seen ~= nil and latest_seen ~= 0 and latest_seen + ttl <= now
+  end
   local c = participant(keys, pid, ttl, always, args[11])
   local value = st .. SEP .. now_s .. SEP .. seq .. SEP .. retired .. SEP .. session .. SEP .. details
   local s, mindl, latest, dead, old = scan(c, f, now, inst, value)
-  return outcome .. commit(c, s, mindl, latest, dead, old, inst, value)
+  return outcome .. commit(c, s, mindl, latest, dead, old, inst, value, lapsed)
 end
 
 -- A leave of one device, for its live session only.
