@@ -26,7 +26,8 @@ MANUAL_STATES = ["busy", "appear_offline", ""]
 
 
 class Schedule:
-    def __init__(self, bed, observer, seed, minutes, log, kinds=None, manual_grace_s=0.0):
+    def __init__(self, bed, observer, seed, minutes, log, kinds=None, manual_grace_s=0.0,
+                 overlap=False):
         self.bed = bed
         self.observer = observer
         self.rng = random.Random(seed)
@@ -34,6 +35,7 @@ class Schedule:
         self.log = log
         self.kinds = kinds or KINDS
         self.manual_grace_s = manual_grace_s
+        self.overlap = overlap
         self.applied = {k: 0 for k in KINDS}
         self.converge = {k: [] for k in KINDS}
         self.controls = {}
@@ -64,17 +66,36 @@ class Schedule:
         agents = list(self.bed.agents)
         return self.rng.sample(agents, self.rng.randint(1, min(most, len(agents))))
 
-    def hold(self, low, high, changes=False):
+    def hold(self, low, high, changes=False, outage=False):
         """The fault's duration; with changes, manual states change halfway
-        through, so that what recovery delivers must be the latest state."""
+        through, so that what recovery delivers must be the latest state.
+        With --overlap an outage also meets a lock or a sleep of one agent,
+        from a quarter to three quarters of it: a leave, a resume heartbeat,
+        an idle heartbeat that cannot go out, or go out to a dead node."""
         seconds = self.rng.uniform(low, high)
-        if changes:
-            time.sleep(seconds / 2)
-            self.manual_changes()
-            time.sleep(seconds / 2)
-        else:
+        if not changes:
             time.sleep(seconds)
+            return seconds
+        session = None
+        if outage and self.overlap:
+            agent = self.rng.choice(self.bed.agents)
+            session = (self.control(agent), self.rng.choice(["lock", "sleep"]))
+        time.sleep(seconds / 4)
+        if session is not None:
+            self.session_fault(*session, True)
+        time.sleep(seconds / 4)
+        self.manual_changes()
+        time.sleep(seconds / 4)
+        if session is not None:
+            self.session_fault(*session, False)
+        time.sleep(seconds / 4)
         return seconds
+
+    def session_fault(self, control, kind, start):
+        if kind == "lock":
+            control.lock(start)
+        else:
+            control.prepare_for_sleep(start)
 
     def start_agent(self, agent):
         view = self.observer.agents[agent.participant]
@@ -114,7 +135,7 @@ class Schedule:
         cut_off = [a.participant for a in self.bed.agents if a.node is node]
         windows = self.observer.open_window(cut_off, "node-kill")
         node.kill()
-        down = self.hold(2, 5, changes=True)
+        down = self.hold(2, 5, changes=True, outage=True)
         node.start()
         recovered = time.monotonic()
         self.observer.close_window(windows, 1.2 * down + 1.0)
@@ -123,7 +144,7 @@ class Schedule:
     def redis_kill(self):
         windows = self.observer.open_window(self.observer.ids, "redis-kill")
         self.bed.redis.kill()
-        self.hold(2, 4, changes=True)
+        self.hold(2, 4, changes=True, outage=True)
         self.bed.redis.start()
         recovered = time.monotonic()
         self.observer.close_window(windows, 5.0 + 5.0 + 1.2 * self.bed.interval)
@@ -159,7 +180,7 @@ class Schedule:
         windows = self.observer.open_window([a.participant for a in victims], "net-loss")
         for agent in victims:
             agent.set_link(False)
-        down = self.hold(3, 8, changes=True)
+        down = self.hold(3, 8, changes=True, outage=True)
         for agent in victims:
             agent.set_link(True)
         recovered = time.monotonic()

@@ -170,6 +170,8 @@ def main():
     parser.add_argument("--manual-grace", type=float, default=0.0, metavar="SECONDS",
                         help="between the reply to a manual change and an agent's kill -9 "
                         "(default 0)")
+    parser.add_argument("--overlap", action="store_true",
+                        help="outages (node, Redis, link) also meet a lock or a sleep of an agent")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--require-all-kinds", action="store_true",
                         help="fail unless every fault kind was applied at least once")
@@ -207,7 +209,7 @@ def main():
             observer.trace(text)
             print("%7.1f %s" % (time.monotonic() - started, text), flush=True)
         schedule = Schedule(testbed, observer, args.seed, args.minutes, log, args.kinds,
-                            args.manual_grace)
+                            args.manual_grace, args.overlap)
         thread = threading.Thread(target=schedule.run, daemon=True)
         thread.start()
         GLib.timeout_add(200, lambda: (loop.quit() if schedule.done.is_set() else True))

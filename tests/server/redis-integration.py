@@ -469,8 +469,42 @@ def case_members_cross_node(binary, redis):
         b.stop()
 
 
+def redis_ms(redis):
+    seconds, micros = redis.cli("TIME").split()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def case_lapse_revived(binary, redis):
+    """A snapshot taken after a participant's deadline passed, before any
+    sweep, says offline; a heartbeat revives it with its state unchanged in
+    Redis. The subscriber must hear that it is online again."""
+    a = node(binary, redis, "--ttl", "2", "--interval", "1")
+    put(a, "lena", "online", 1)
+    beat = redis_ms(redis)
+    a.stop(signal.SIGKILL)
+    # A node that (re)connects waits one TTL before it sweeps: started a
+    # second after the beat, b does not sweep lena before beat + 3 s.
+    wait_for(lambda: redis_ms(redis) >= beat + 1000, 5, "a second of Redis' clock")
+    b = node(binary, redis, "--ttl", "2", "--interval", "1")
+    try:
+        wait_for(lambda: presence(b, "bob", "lena") == {"lena": "offline"}, 5,
+                 "lena's deadline to pass")
+        ws, states = subscribe(b, "bob", "lena")
+        check(states == {"lena": "offline"}, "snapshot: %r" % states)
+        status, _, reply = put(b, "lena", "online", 2)
+        check(status == 200 and reply["state"] == "online", "revival: %d %r" % (status, reply))
+        check(redis_ms(redis) < beat + 3000, "the revival came after b's first sweep")
+        seen = drain(ws, lambda changes: changes[-1].get("lena") == "online", 2)
+        check(seen and seen[-1].get("lena") == "online",
+              "the subscriber still has lena offline; deltas: %r" % seen)
+        ws.close()
+    finally:
+        b.stop()
+
+
 CASES = {
     "members-cross-node": case_members_cross_node,
+    "lapse-revived": case_lapse_revived,
     "cross-node": case_cross_node,
     "offline-once": case_offline_once,
     "client-kill": case_client_kill,

@@ -96,8 +96,9 @@ end
 -- Writes what scan found, with inst's new value in the same HSET: drops
 -- dead devices, keeps the aggregate, the deadline index, the garbage net
 -- and the counters in step, and appends an event only when the state
--- changed.  Returns it.
-local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value)
+-- changed, or when it revives a participant that had lapsed (readers saw
+-- it offline before any sweeper settled it: see heartbeat).  Returns it.
+local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapsed)
   local key = c.keys[1]
   if dead then
     redis.call('HDEL', key, unpack(dead))
@@ -130,6 +131,8 @@ local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value)
   end
   if s ~= old then
     redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', old, 's', s)
+  elseif lapsed and s ~= 'f' then
+    redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', 'f', 's', s)
   end
   return s
 end
@@ -218,11 +221,24 @@ local function heartbeat(keys, args)
     outcome = 'n'
   end
 
+  -- Reads (and so stream snapshots) say offline once every device's own
+  -- deadline has passed, before a sweeper settles it.  A heartbeat that
+  -- comes first finds the state unchanged; its event tells those readers.
+  local lapsed = false
+  if agg and always ~= '1' then
+    lapsed = true
+    for k = 1, #f, 2 do
+      if f[k] ~= '_' and select(4, liveness(f[k + 1])) > now then
+        lapsed = false
+        break
+      end
+    end
+  end
   local c = participant(keys, pid, ttl, always, args[11])
   local value = st .. SEP .. now_s .. SEP .. args[7] .. SEP .. seq .. SEP .. retired .. SEP
                 .. session .. SEP .. details
   local s, mindl, latest, dead, old, maxttl = scan(c, f, now, inst, value)
-  return outcome .. commit(c, s, mindl, latest, dead, old, maxttl, inst, value)
+  return outcome .. commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapsed)
 end
 
 -- A leave of one device, for its live session only.
