@@ -15,6 +15,7 @@ struct _PresIdleSelect
   gulong          lost_handler;
   guint           mutter_watch;
   gboolean        fallback_tried;
+  gboolean        settled; /* the first search has ended, with a source or none */
   /* For the fallback search; replaced when Mutter ends it. */
   GCancellable   *cancellable;
 };
@@ -72,6 +73,7 @@ set_active (PresIdleSelect *self,
       g_info ("Idle source: none; this desktop offers no way to see input idleness");
       pres_idle_source_set_idle (PRES_IDLE_SOURCE (self), FALSE);
     }
+  self->settled = TRUE;
   g_object_notify (G_OBJECT (self), "name");
 }
 
@@ -213,6 +215,12 @@ pres_idle_select_get_name (PresIdleSource *source)
   return self->active != NULL ? pres_idle_source_get_name (self->active) : "none";
 }
 
+static gboolean
+pres_idle_select_is_settled (PresIdleSource *source)
+{
+  return PRES_IDLE_SELECT (source)->settled;
+}
+
 static void
 pres_idle_select_timeout_changed (PresIdleSource *source)
 {
@@ -294,6 +302,7 @@ pres_idle_select_class_init (PresIdleSelectClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = pres_idle_select_dispose;
   source_class->get_name = pres_idle_select_get_name;
+  source_class->is_settled = pres_idle_select_is_settled;
   source_class->timeout_changed = pres_idle_select_timeout_changed;
   source_class->get_idle_time_async = pres_idle_select_get_idle_time_async;
   source_class->get_idle_time_finish = pres_idle_select_get_idle_time_finish;

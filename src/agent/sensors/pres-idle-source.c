@@ -56,6 +56,16 @@ pres_idle_source_get_name (PresIdleSource *self)
 }
 
 gboolean
+pres_idle_source_is_settled (PresIdleSource *self)
+{
+  PresIdleSourceClass *klass;
+
+  g_return_val_if_fail (PRES_IS_IDLE_SOURCE (self), TRUE);
+  klass = PRES_IDLE_SOURCE_GET_CLASS (self);
+  return klass->is_settled == NULL || klass->is_settled (self);
+}
+
+gboolean
 pres_idle_source_get_idle (PresIdleSource *self)
 {
   PresIdleSourcePrivate *priv = pres_idle_source_get_instance_private (self);

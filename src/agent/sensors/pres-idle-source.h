@@ -29,12 +29,16 @@ struct _PresIdleSourceClass
                                  GError        **error);
   /* Only for sources whose name changes (the chooser); NULL = name. */
   const char *(*get_name) (PresIdleSource *self);
+  /* FALSE while a source is still being chosen; "name" is notified when
+   * that ends. NULL: always settled. */
+  gboolean    (*is_settled) (PresIdleSource *self);
 };
 
 PresIdleSource *pres_idle_source_new_none (void);
 
 const char *pres_idle_source_get_name    (PresIdleSource *self);
 gboolean    pres_idle_source_get_idle    (PresIdleSource *self);
+gboolean    pres_idle_source_is_settled  (PresIdleSource *self);
 guint       pres_idle_source_get_timeout (PresIdleSource *self);
 void        pres_idle_source_set_timeout (PresIdleSource *self,
                                           guint           seconds);

@@ -23,7 +23,6 @@ G_BEGIN_DECLS
  * the approval's event was missed. */
 #define PAIRING_RECHECK_MS 20000
 /* How long the first node connection waits for the idle source's choice. */
-#define IDLE_SOURCE_GRACE_MS 3000
 
 typedef enum
 {
@@ -84,8 +83,7 @@ struct _PresOpenclawTransport
   gboolean pairing_stale;  /* the gateway refused the node's activity */
   gint64 node_reopened_at; /* monotonic µs, for the pairing's sake */
 
-  gboolean idle_source_settled;
-  guint idle_grace_id;
+  gboolean waiting_for_idle_source;
 
   guint retry_id;
   guint beat_id;

@@ -418,26 +418,13 @@ pres_openclaw_session_response (PresOpenclawTransport *self,
     }
 }
 
-static gboolean
-on_idle_grace (gpointer user_data)
-{
-  PresOpenclawTransport *self = user_data;
-
-  self->idle_grace_id = 0;
-  g_debug ("No idle source chosen in %u ms: connecting without one", IDLE_SOURCE_GRACE_MS);
-  pres_openclaw_session_idle_source_settled (self);
-  return G_SOURCE_REMOVE;
-}
-
 void
 pres_openclaw_session_idle_source_settled (PresOpenclawTransport *self)
 {
-  gboolean waiting = self->idle_grace_id != 0 || !self->idle_source_settled;
-
-  g_clear_handle_id (&self->idle_grace_id, g_source_remove);
-  self->idle_source_settled = TRUE;
-  if (waiting)
-    pres_openclaw_session_open (self);
+  if (!self->waiting_for_idle_source)
+    return;
+  self->waiting_for_idle_source = FALSE;
+  pres_openclaw_session_open (self);
 }
 
 void
@@ -456,13 +443,11 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
     pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
   /* What the node declares is approved as it is: declared before the
    * idle source is chosen, it would be approved without its permission
-   * and then need approving again. So the first one waits for the choice
-   * (its "name" changes), a moment at most. */
-  if (pres_openclaw_transport_wants_node (self) && !self->idle_source_settled
-      && g_strcmp0 (pres_idle_source_get_name (self->idle_source), "none") == 0)
+   * and then need approving again. So it waits for the search to end (its
+   * "name" is notified then), however long a loaded machine takes. */
+  if (pres_openclaw_transport_wants_node (self) && !pres_idle_source_is_settled (self->idle_source))
     {
-      if (self->idle_grace_id == 0)
-        self->idle_grace_id = g_timeout_add (IDLE_SOURCE_GRACE_MS, on_idle_grace, self);
+      self->waiting_for_idle_source = TRUE;
       return;
     }
   self->pairing = PAIRING_UNCHECKED;

@@ -280,7 +280,7 @@ on_idle_source_name (PresIdleSource *idle_source, GParamSpec *pspec, PresOpencla
   if (pres_openclaw_channel_is_ready (&self->node)
       && self->node.declared_activity != pres_openclaw_transport_reports_activity (self))
     pres_openclaw_session_reopen_node (self);
-  else if (!self->idle_source_settled)
+  else
     pres_openclaw_session_idle_source_settled (self);
 }
 
@@ -353,7 +353,6 @@ pres_openclaw_transport_dispose (GObject *object)
   g_cancellable_cancel (self->core.cancellable);
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
-  g_clear_handle_id (&self->idle_grace_id, g_source_remove);
   pres_openclaw_session_drop (self);
   if (self->idle_source != NULL)
     g_signal_handlers_disconnect_by_data (self->idle_source, self);
