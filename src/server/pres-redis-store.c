@@ -557,6 +557,8 @@ pres_redis_store_iface_init (PresStoreInterface *iface)
   iface->list_members = pres_redis_store_list_members;
   iface->get_counts = pres_redis_store_get_counts;
   iface->set_always_online = pres_redis_store_set_always_online;
+  iface->record_conversation = pres_redis_store_record_conversation;
+  iface->get_grants = pres_redis_store_get_grants;
 }
 
 static void

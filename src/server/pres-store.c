@@ -111,15 +111,54 @@ pres_store_set_always_online (PresStore  *store,
   PRES_STORE_GET_IFACE (store)->set_always_online (store, participant_id);
 }
 
+void
+pres_store_record_conversation (PresStore                *store,
+                                const char               *a,
+                                const char               *b,
+                                gint64                    at_ms,
+                                gint64                    expires_at_ms,
+                                PresStoreConversationFunc callback,
+                                gpointer                  user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  g_return_if_fail (g_strcmp0 (a, b) != 0 && at_ms < expires_at_ms);
+  PRES_STORE_GET_IFACE (store)->record_conversation (store, a, b, at_ms, expires_at_ms, callback,
+                                                     user_data);
+}
+
+void
+pres_store_get_grants (PresStore          *store,
+                       const char         *viewer_id,
+                       const char *const  *participant_ids,
+                       guint               n_ids,
+                       PresStoreGrantsFunc callback,
+                       gpointer            user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->get_grants (store, viewer_id, participant_ids, n_ids, callback,
+                                            user_data);
+}
+
+/* A granted viewer sees what the participant sees of itself: the raw
+ * state, appear_offline included, so it knows the participant is here. */
+PresState
+pres_store_state_for_viewer_granted (PresState   raw,
+                                     const char *participant_id,
+                                     const char *viewer_id,
+                                     gboolean    granted)
+{
+  if (raw == PRES_STATE_APPEAR_OFFLINE && !granted
+      && (viewer_id == NULL || g_strcmp0 (participant_id, viewer_id) != 0))
+    return PRES_STATE_OFFLINE;
+  return raw;
+}
+
 PresState
 pres_store_state_for_viewer (PresState   raw,
                              const char *participant_id,
                              const char *viewer_id)
 {
-  if (raw == PRES_STATE_APPEAR_OFFLINE &&
-      (viewer_id == NULL || g_strcmp0 (participant_id, viewer_id) != 0))
-    return PRES_STATE_OFFLINE;
-  return raw;
+  return pres_store_state_for_viewer_granted (raw, participant_id, viewer_id, FALSE);
 }
 
 PresState

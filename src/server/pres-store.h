@@ -89,6 +89,16 @@ typedef void (*PresStoreInstancesFunc) (GPtrArray    *instances,
 typedef void (*PresStoreCountsFunc) (const PresStoreCounts *counts,
                                      const GError          *error,
                                      gpointer               user_data);
+/* at_ms, expires_at_ms: the conversation the pair now holds, which is the
+ * one asked or a newer one recorded before it. */
+typedef void (*PresStoreConversationFunc) (gint64        at_ms,
+                                           gint64        expires_at_ms,
+                                           const GError *error,
+                                           gpointer      user_data);
+/* granted: one per id asked, in order. */
+typedef void (*PresStoreGrantsFunc) (const gboolean *granted,
+                                     const GError   *error,
+                                     gpointer        user_data);
 
 struct _PresStoreInterface
 {
@@ -125,6 +135,19 @@ struct _PresStoreInterface
                       gpointer            user_data);
   void (*set_always_online) (PresStore  *store,
                              const char *participant_id);
+  void (*record_conversation) (PresStore                *store,
+                               const char               *a,
+                               const char               *b,
+                               gint64                    at_ms,
+                               gint64                    expires_at_ms,
+                               PresStoreConversationFunc callback,
+                               gpointer                  user_data);
+  void (*get_grants) (PresStore          *store,
+                      const char         *viewer_id,
+                      const char *const  *participant_ids,
+                      guint               n_ids,
+                      PresStoreGrantsFunc callback,
+                      gpointer            user_data);
 };
 
 /* Takes ownership of heartbeat.  instance_id must be normalized already.
@@ -169,6 +192,31 @@ void pres_store_get_counts (PresStore          *store,
 void pres_store_set_always_online (PresStore  *store,
                                    const char *participant_id);
 
+/* The appear_offline exception: A and B talked at at_ms (wall clock, ms
+ * since the epoch), so each sees the other's real state until expires_at_ms.
+ * Symmetric; a pair keeps its newest conversation, so an older one recorded
+ * later changes nothing.  The caller checks a != b and the times. */
+void pres_store_record_conversation (PresStore                *store,
+                                     const char               *a,
+                                     const char               *b,
+                                     gint64                    at_ms,
+                                     gint64                    expires_at_ms,
+                                     PresStoreConversationFunc callback,
+                                     gpointer                  user_data);
+/* granted[i]: viewer_id and participant_ids[i] hold a conversation whose
+ * deadline has not passed, so the viewer sees through its appear_offline. */
+void pres_store_get_grants (PresStore          *store,
+                            const char         *viewer_id,
+                            const char *const  *participant_ids,
+                            guint               n_ids,
+                            PresStoreGrantsFunc callback,
+                            gpointer            user_data);
+
+/* granted: the viewer holds a live conversation with the participant. */
+PresState  pres_store_state_for_viewer_granted (PresState   raw,
+                                                const char *participant_id,
+                                                const char *viewer_id,
+                                                gboolean    granted);
 PresState  pres_store_state_for_viewer (PresState   raw,
                                         const char *participant_id,
                                         const char *viewer_id);

@@ -10,6 +10,9 @@
 --                   deadlines: the sweeper's index
 --   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change
 --   pz:{b}:n        HASH  i → live instances, p → participants in the bucket
+--   pz:{b}:c:<viewer>\31<other>  STRING  when the two last talked (ms, the
+--                   platform's clock), expiring with the exception it grants
+--                   (PXAT); one key per side, in the viewer's bucket
 -- States: o online, i idle, b busy, x appear_offline, f offline.
 -- Time is Redis' own, so nodes with skewed clocks agree: TIME, or for a
 -- heartbeat the node's reading of it (TIME once a second, carried forward
@@ -257,6 +260,19 @@ local function settle(keys, args)
   return recompute(participant(keys, args[1], tonumber(args[2]), args[3], args[4]), now)
 end
 
+-- One side of a conversation: keeps the newer of the held one and this.
+-- KEYS: c.  ARGV: at_ms, expires_at_ms.
+-- Returns { at_ms, expires_at_ms } as now held.
+local function conversation(keys, args)
+  local held = redis.call('GET', keys[1])
+  if held and tonumber(held) >= tonumber(args[1]) then
+    return { held, tostring(redis.call('PEXPIRETIME', keys[1])) }
+  end
+  redis.call('SET', keys[1], args[1], 'PXAT', args[2])
+  return { args[1], args[2] }
+end
+
 redis.register_function(LIB .. '_heartbeat', heartbeat)
 redis.register_function(LIB .. '_leave', leave)
 redis.register_function(LIB .. '_settle', settle)
+redis.register_function(LIB .. '_conversation', conversation)
