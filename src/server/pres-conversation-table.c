@@ -92,16 +92,16 @@ pres_conversation_table_record (PresConversationTable *self,
     prune (self, now_ms);
 }
 
-gboolean
-pres_conversation_table_is_live (PresConversationTable *self,
-                                 const char *a,
-                                 const char *b,
-                                 gint64 now_ms)
+gint64
+pres_conversation_table_lookup (PresConversationTable *self,
+                                const char *a,
+                                const char *b,
+                                gint64 now_ms)
 {
   g_autofree char *key = pair_key (a, b);
   const Conversation *held = g_hash_table_lookup (self->pairs, key);
 
-  return held != NULL && held->expires_at_ms > now_ms;
+  return held != NULL && held->expires_at_ms > now_ms ? held->expires_at_ms : 0;
 }
 
 guint

@@ -25,10 +25,11 @@ void pres_conversation_table_record (PresConversationTable *self,
                                      gint64 now_ms,
                                      gint64 *held_at_ms,
                                      gint64 *held_expires_at_ms);
-gboolean pres_conversation_table_is_live (PresConversationTable *self,
-                                          const char *a,
-                                          const char *b,
-                                          gint64 now_ms);
+/* The deadline of the pair's live conversation, 0 without one. */
+gint64 pres_conversation_table_lookup (PresConversationTable *self,
+                                       const char *a,
+                                       const char *b,
+                                       gint64 now_ms);
 guint pres_conversation_table_size (PresConversationTable *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PresConversationTable, pres_conversation_table_free)

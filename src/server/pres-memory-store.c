@@ -485,14 +485,14 @@ pres_memory_store_get_grants (PresStore          *store,
                               gpointer            user_data)
 {
   PresMemoryStore *self = PRES_MEMORY_STORE (store);
-  g_autofree gboolean *granted = g_new0 (gboolean, MAX (n_ids, 1));
+  g_autofree gint64 *until_ms = g_new0 (gint64, MAX (n_ids, 1));
   gint64 now_ms = g_get_real_time () / 1000;
 
   for (guint i = 0; i < n_ids; i++)
-    granted[i] = g_strcmp0 (viewer_id, participant_ids[i]) != 0
-                 && pres_conversation_table_is_live (self->conversations, viewer_id,
-                                                     participant_ids[i], now_ms);
-  callback (granted, NULL, user_data);
+    if (g_strcmp0 (viewer_id, participant_ids[i]) != 0)
+      until_ms[i] = pres_conversation_table_lookup (self->conversations, viewer_id,
+                                                    participant_ids[i], now_ms);
+  callback (until_ms, NULL, user_data);
 }
 
 static void

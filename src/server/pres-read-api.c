@@ -10,9 +10,9 @@
  * read of nobody in appear_offline costs no second call. */
 
 /* Without the store, a state is "unknown" rather than an invented offline.
- * granted: per id, or NULL for none. */
+ * until_ms: the grants per id, or NULL for none. */
 static void
-states_reply (Pending *pending, const PresState *states, const gboolean *granted)
+states_reply (Pending *pending, const PresState *states, const gint64 *until_ms)
 {
   GString *out = g_string_new ("{");
 
@@ -28,7 +28,7 @@ states_reply (Pending *pending, const PresState *states, const gboolean *granted
         out, states == NULL
                ? "unknown"
                : pres_state_to_string (pres_store_state_for_viewer_granted (
-                 states[i], id, pending->participant_id, granted != NULL && granted[i])));
+                 states[i], id, pending->participant_id, until_ms != NULL && until_ms[i] > 0)));
     }
   g_string_append_c (out, '}');
   pending->self->metrics->reads++;
@@ -37,10 +37,10 @@ states_reply (Pending *pending, const PresState *states, const gboolean *granted
 
 /* hidden holds ids borrowed from pending->ids, in their order. */
 static void
-state_grants_cb (const gboolean *granted, const GError *error, gpointer user_data)
+state_grants_cb (const gint64 *until_ms, const GError *error, gpointer user_data)
 {
   g_autoptr (Pending) pending = user_data;
-  g_autofree gboolean *by_id = NULL;
+  g_autofree gint64 *by_id = NULL;
   guint h = 0;
 
   if (error != NULL)
@@ -48,10 +48,10 @@ state_grants_cb (const gboolean *granted, const GError *error, gpointer user_dat
       pres_api_reply_unavailable (pending->self, pending->req, error);
       return;
     }
-  by_id = g_new0 (gboolean, pending->ids->len);
+  by_id = g_new0 (gint64, pending->ids->len);
   for (guint i = 0; i < pending->ids->len && h < pending->hidden->len; i++)
     if (pending->ids->pdata[i] == pending->hidden->pdata[h])
-      by_id[i] = granted[h++];
+      by_id[i] = until_ms[h++];
   states_reply (pending, pending->states, by_id);
 }
 
@@ -180,7 +180,7 @@ members_reply (Pending *pending, GHashTable *granted)
 }
 
 static void
-member_grants_cb (const gboolean *granted, const GError *error, gpointer user_data)
+member_grants_cb (const gint64 *until_ms, const GError *error, gpointer user_data)
 {
   g_autoptr (Pending) pending = user_data;
   g_autoptr (GHashTable) granted_ids = g_hash_table_new (g_str_hash, g_str_equal);
@@ -191,7 +191,7 @@ member_grants_cb (const gboolean *granted, const GError *error, gpointer user_da
       return;
     }
   for (guint i = 0; i < pending->hidden->len; i++)
-    if (granted[i])
+    if (until_ms[i] > 0)
       g_hash_table_add (granted_ids, pending->hidden->pdata[i]);
   members_reply (pending, granted_ids);
 }

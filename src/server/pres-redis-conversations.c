@@ -1,5 +1,7 @@
 #define G_LOG_DOMAIN "pres-redis"
 
+#include <string.h>
+
 #include "pres-redis-store-private.h"
 
 /* The appear_offline exception on Redis: each side of a conversation is a
@@ -89,14 +91,14 @@ typedef struct
   PresStoreGrantsFunc callback;
   gpointer user_data;
   guint n_ids;
-  gboolean *granted;
+  gint64 *until_ms;
 } GrantsCall;
 
 static void
 grants_reply (PresRedisConnection *conn, redisReply *reply, const GError *error, gpointer user_data)
 {
   g_autofree GrantsCall *call = user_data;
-  g_autofree gboolean *granted = call->granted;
+  g_autofree gint64 *until_ms = call->until_ms;
   g_autoptr (GError) local = NULL;
 
   if (error != NULL)
@@ -111,8 +113,17 @@ grants_reply (PresRedisConnection *conn, redisReply *reply, const GError *error,
     }
   /* Redis never answers with a key past its PXAT, swept or not. */
   for (guint i = 0; i < call->n_ids; i++)
-    granted[i] = granted[i] && reply->element[i]->type == REDIS_REPLY_STRING;
-  call->callback (granted, NULL, call->user_data);
+    {
+      redisReply *value = reply->element[i];
+      const char *sep = value->type == REDIS_REPLY_STRING ? strchr (value->str, PRES_REDIS_SEP)
+                                                          : NULL;
+
+      if (until_ms[i] != 0 && sep != NULL
+          && g_ascii_string_to_signed (sep + 1, 10, 1, G_MAXINT64, &until_ms[i], NULL))
+        continue;
+      until_ms[i] = 0;
+    }
+  call->callback (until_ms, NULL, call->user_data);
 }
 
 void
@@ -129,20 +140,20 @@ pres_redis_store_get_grants (PresStore *store,
 
   if (n_ids == 0)
     {
-      callback ((gboolean[]){ FALSE }, NULL, user_data);
+      callback ((gint64[]){ 0 }, NULL, user_data);
       return;
     }
   call = g_new0 (GrantsCall, 1);
   call->callback = callback;
   call->user_data = user_data;
   call->n_ids = n_ids;
-  call->granted = g_new0 (gboolean, n_ids);
+  call->until_ms = g_new0 (gint64, n_ids);
   argv = g_ptr_array_new_full (n_ids + 1, g_free);
   g_ptr_array_add (argv, g_strdup ("MGET"));
   for (guint i = 0; i < n_ids; i++)
     {
-      /* Nobody holds a conversation with themselves. */
-      call->granted[i] = g_strcmp0 (viewer_id, participant_ids[i]) != 0;
+      /* Nobody holds a conversation with themselves: 0 stays 0. */
+      call->until_ms[i] = g_strcmp0 (viewer_id, participant_ids[i]) != 0;
       g_ptr_array_add (argv, pres_redis_conversation_key (viewer_id, participant_ids[i]));
     }
   pres_redis_connection_command (self->conn, 0, grants_reply, call, argv->len,

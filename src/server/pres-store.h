@@ -95,10 +95,11 @@ typedef void (*PresStoreConversationFunc) (gint64        at_ms,
                                            gint64        expires_at_ms,
                                            const GError *error,
                                            gpointer      user_data);
-/* granted: one per id asked, in order. */
-typedef void (*PresStoreGrantsFunc) (const gboolean *granted,
-                                     const GError   *error,
-                                     gpointer        user_data);
+/* until_ms: one per id asked, in order: the deadline of the viewer's grant
+ * (wall clock, ms since the epoch), 0 without one. */
+typedef void (*PresStoreGrantsFunc) (const gint64 *until_ms,
+                                     const GError *error,
+                                     gpointer      user_data);
 
 struct _PresStoreInterface
 {
@@ -203,8 +204,9 @@ void pres_store_record_conversation (PresStore                *store,
                                      gint64                    expires_at_ms,
                                      PresStoreConversationFunc callback,
                                      gpointer                  user_data);
-/* granted[i]: viewer_id and participant_ids[i] hold a conversation whose
- * deadline has not passed, so the viewer sees through its appear_offline. */
+/* until_ms[i] > 0: viewer_id and participant_ids[i] hold a conversation
+ * whose deadline (until_ms[i]) has not passed, so the viewer sees through
+ * its appear_offline until then. */
 void pres_store_get_grants (PresStore          *store,
                             const char         *viewer_id,
                             const char *const  *participant_ids,

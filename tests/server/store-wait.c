@@ -16,7 +16,7 @@ typedef struct
   GPtrArray *instances;
   PresStoreCounts counts;
   gint64 at_ms, expires_at_ms;
-  gboolean *granted;
+  gint64 *until_ms;
   GError *error;
 } Answer;
 
@@ -242,18 +242,18 @@ typedef struct
 } GrantsAnswer;
 
 static void
-grants_cb (const gboolean *granted,
-           const GError   *error,
-           gpointer        user_data)
+grants_cb (const gint64 *until_ms,
+           const GError *error,
+           gpointer      user_data)
 {
   GrantsAnswer *grants = user_data;
 
   g_assert_no_error (error);
-  grants->answer.granted = g_memdup2 (granted, MAX (grants->n_ids, 1) * sizeof (gboolean));
+  grants->answer.until_ms = g_memdup2 (until_ms, MAX (grants->n_ids, 1) * sizeof (gint64));
   grants->answer.answered = TRUE;
 }
 
-gboolean *
+gint64 *
 store_wait_grants (PresStore         *store,
                    const char        *viewer_id,
                    const char *const *participant_ids,
@@ -263,5 +263,5 @@ store_wait_grants (PresStore         *store,
 
   pres_store_get_grants (store, viewer_id, participant_ids, n_ids, grants_cb, &grants);
   wait_for (&grants.answer);
-  return grants.answer.granted;
+  return grants.answer.until_ms;
 }

@@ -38,8 +38,8 @@ void      store_wait_record_conversation (PresStore  *store,
                                           gint64      expires_at_ms,
                                           gint64     *held_at_ms,
                                           gint64     *held_expires_at_ms);
-/* One per id; g_free() it. */
-gboolean *store_wait_grants (PresStore         *store,
+/* The grant's deadline per id, 0 for none; g_free() it. */
+gint64   *store_wait_grants (PresStore         *store,
                              const char        *viewer_id,
                              const char *const *participant_ids,
                              guint              n_ids);

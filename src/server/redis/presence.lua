@@ -10,9 +10,10 @@
 --                   deadlines: the sweeper's index
 --   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change
 --   pz:{b}:n        HASH  i → live instances, p → participants in the bucket
---   pz:{b}:c:<viewer>\31<other>  STRING  when the two last talked (ms, the
---                   platform's clock), expiring with the exception it grants
---                   (PXAT); one key per side, in the viewer's bucket
+--   pz:{b}:c:<viewer>\31<other>  STRING  "<at>\31<until>": when the two last
+--                   talked and until when that grants (ms, the platform's
+--                   clock), expiring then (PXAT); one key per side, in the
+--                   viewer's bucket
 -- States: o online, i idle, b busy, x appear_offline, f offline.
 -- Time is Redis' own, so nodes with skewed clocks agree: TIME, or for a
 -- heartbeat the node's reading of it (TIME once a second, carried forward
@@ -265,10 +266,11 @@ end
 -- Returns { at_ms, expires_at_ms } as now held.
 local function conversation(keys, args)
   local held = redis.call('GET', keys[1])
-  if held and tonumber(held) >= tonumber(args[1]) then
-    return { held, tostring(redis.call('PEXPIRETIME', keys[1])) }
+  if held then
+    local at, expires = string.match(held, '^(%d+)\31(%d+)$')
+    if at and tonumber(at) >= tonumber(args[1]) then return { at, expires } end
   end
-  redis.call('SET', keys[1], args[1], 'PXAT', args[2])
+  redis.call('SET', keys[1], args[1] .. SEP .. args[2], 'PXAT', args[2])
   return { args[1], args[2] }
 end
 
