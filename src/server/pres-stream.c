@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pres-event-log.h"
+#include "pres-stream-grants.h"
 #include "pres-stream-message.h"
 #include "pres-stream.h"
 #include "pres-websocket.h"
@@ -25,6 +26,7 @@ typedef struct
   char *viewer_id;
   GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
   GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
+  PresStreamGrants *grants; /* of the subscription, read with it */
   guint generation;    /* of the subscription; a newer sub makes older reads moot */
   gboolean reading;    /* the sub's first read is in flight */
   guint refs;          /* the stream's while open, the WebSocket's, each read in flight */
@@ -76,6 +78,7 @@ conn_unsubscribe (Conn *conn)
     }
   g_hash_table_remove_all (conn->pending);
   g_hash_table_remove_all (conn->subs);
+  pres_stream_grants_clear (conn->grants);
   g_hash_table_remove (conn->stream->dirty, conn);
 }
 
@@ -86,6 +89,7 @@ conn_unref (Conn *conn)
     return;
   g_clear_pointer (&conn->subs, g_hash_table_unref);
   g_clear_pointer (&conn->pending, g_hash_table_unref);
+  g_clear_pointer (&conn->grants, pres_stream_grants_free);
   g_free (conn->viewer_id);
   g_free (conn->token);
   g_free (conn);
@@ -144,7 +148,8 @@ conn_view (Conn       *conn,
            const char *id,
            PresState   raw)
 {
-  return pres_store_state_for_viewer (raw, id, conn->viewer_id);
+  return pres_store_state_for_viewer_granted (raw, id, conn->viewer_id,
+                                              pres_stream_grants_hold (conn->grants, id));
 }
 
 /* Sends the pending changes that the viewer has not seen yet; a change that
@@ -255,6 +260,23 @@ state_changed_cb (PresStore  *store,
       g_hash_table_add (self->dirty, conn);
     }
   schedule_flush (self);
+}
+
+/* A participant seen through its appear_offline now reads offline to this
+ * viewer.  A change already pending is newer than what was seen. */
+static void
+grant_ended_cb (const char *participant_id,
+                gpointer    user_data)
+{
+  Conn *conn = user_data;
+
+  if (GPOINTER_TO_INT (g_hash_table_lookup (conn->subs, participant_id))
+        != PRES_STATE_APPEAR_OFFLINE
+      || g_hash_table_contains (conn->pending, participant_id))
+    return;
+  conn_add_pending (conn, participant_id, PRES_STATE_APPEAR_OFFLINE);
+  g_hash_table_add (conn->stream->dirty, conn);
+  schedule_flush (conn->stream);
 }
 
 static void
@@ -386,6 +408,32 @@ out:
   sub_read_free (read);
 }
 
+/* The subscription's grants come first, so that its snapshot and every
+ * delta after it show what the viewer may see. */
+static void
+sub_grants_cb (const gint64 *until_ms,
+               const GError *error,
+               gpointer      user_data)
+{
+  SubRead *read = user_data;
+  Conn *conn = read->conn;
+
+  if (conn->ws == NULL || read->generation != conn->generation)
+    {
+      sub_read_free (read);
+      return;
+    }
+  if (error != NULL)
+    {
+      sub_states_cb (NULL, error, read);
+      return;
+    }
+  pres_stream_grants_set (conn->grants, (const char *const *) read->ids->pdata, until_ms,
+                          read->ids->len);
+  pres_store_get_states (conn->stream->store, (const char *const *) read->ids->pdata,
+                         read->ids->len, sub_states_cb, read);
+}
+
 /* A sub replaces the previous subscription of the connection.  The ids are
  * indexed before the read, so no change can fall between the two. */
 static void
@@ -420,8 +468,8 @@ conn_subscribe (Conn       *conn,
         }
       g_hash_table_add (set, conn);
     }
-  pres_store_get_states (self->store, (const char *const *) read->ids->pdata, read->ids->len,
-                         sub_states_cb, read);
+  pres_store_get_grants (self->store, conn->viewer_id, (const char *const *) read->ids->pdata,
+                         read->ids->len, sub_grants_cb, read);
 }
 
 /* What the store says now, for a subscription that is already answered:
@@ -554,6 +602,7 @@ stream_cb (PresHttpServer  *server,
   conn->token = g_strdup (identity.token);
   conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
+  conn->grants = pres_stream_grants_new (grant_ended_cb, conn);
   conn->refs = 2;
   conn->ws = pres_websocket_accept (req, &websocket_funcs, conn);
   if (conn->ws == NULL)

@@ -12,7 +12,7 @@ tok-ops, the admin that stands for the chat platform.
 import sys
 import time
 
-from presence_testlib import Fail, Server, check, heartbeat, wait_for
+from presence_testlib import Fail, Server, WebSocket, check, heartbeat, wait_for
 
 PATH = "/v1/conversations"
 
@@ -144,6 +144,47 @@ def case_bad_conversation(binary):
                                          % (b"x" * 1100), "tok-ops")
         check(status == 413 and b'"too_large"' in data, "oversize: %d %r" % (status, data))
         check(lena_as_seen_by(server, "tok-bob") == HIDDEN, "a rejected body granted")
+    finally:
+        server.stop()
+
+
+def subscribe(server, token, *ids):
+    ws = WebSocket(server.port, token)
+    check(ws.status == 101, "handshake status %d" % ws.status)
+    ws.send({"op": "sub", "ids": list(ids)})
+    snap = ws.recv()
+    check(snap is not None and snap["op"] == "snapshot", "first message %r" % snap)
+    return ws, snap["states"]
+
+
+def case_conversation_stream(binary):
+    """A subscriber with a conversation sees through appear_offline in its
+    snapshot and deltas; at the grant's deadline a delta says offline, with
+    no change of the participant's own."""
+    server = Server(binary, "--conversation-window", "2")
+    try:
+        hide_lena(server)
+        status, _, _ = record(server, {"a": "bob", "b": "lena"})
+        check(status == 200, "POST: %d" % status)
+        start = time.monotonic()
+        bob, states = subscribe(server, "tok-bob", "lena")
+        check(states == {"lena": "appear_offline"}, "bob's snapshot %r" % states)
+        bot, states = subscribe(server, "tok-bot", "lena")
+        check(states == {"lena": "offline"}, "claude-bot's snapshot %r" % states)
+        for seq, state, to_bob, to_bot in [(2, "online", "online", "online"),
+                                           (3, "appear_offline", "appear_offline", "offline")]:
+            server.json("PUT", "/v1/instances/laptop", heartbeat(state, seq=seq), token="tok-lena")
+            for ws, want in ((bob, to_bob), (bot, to_bot)):
+                msg = ws.recv()
+                check(msg is not None and msg["changes"] == {"lena": want},
+                      "lena %s: wanted %r, got %r" % (state, want, msg))
+        msg = bob.recv(timeout=5)
+        check(msg is not None and msg["op"] == "delta" and msg["changes"] == {"lena": "offline"},
+              "at the deadline bob got %r" % msg)
+        check(time.monotonic() - start >= 1.9, "the grant ended before its window")
+        check(bot.recv(timeout=0.3) is None, "claude-bot got a delta for nothing")
+        bob.close()
+        bot.close()
     finally:
         server.stop()
 
