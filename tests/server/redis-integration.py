@@ -470,9 +470,9 @@ def case_members_cross_node(binary, redis):
 
 
 def case_conversation_cross_node(binary, redis):
-    """A conversation recorded through node A lets bob, reading on node B, see
-    lena through her appear_offline, and nobody else; it ends by itself at
-    its deadline on both nodes, with no sweep of theirs."""
+    """A conversation recorded through node A lets bob, reading or subscribed
+    on node B, see lena through her appear_offline, and nobody else; it ends
+    by itself at its deadline on both nodes, with no sweep of theirs."""
     options = ("--store", redis.address, "--rate-limit", "1000", "--rate-burst", "1000",
                "--conversation-window", "2")
     a, b = Server(binary, *options), Server(binary, *options)
@@ -497,8 +497,14 @@ def case_conversation_cross_node(binary, redis):
         check(seen_on(b, "tok-bob") == ("appear_offline", [("laptop", {"doc": 1})]),
               "bob on node B: %r" % (seen_on(b, "tok-bob"),))
         check(seen_on(b, "tok-bot") == hidden, "claude-bot on node B sees through lena")
+        ws, states = subscribe(b, "tok-bob", "lena")
+        check(states == {"lena": "appear_offline"}, "bob's snapshot on node B: %r" % states)
         ttl = int(redis.cli("PTTL", "pz:{%d}:c:bob\x1flena" % bucket("bob")))
         check(1000 < ttl <= 2000, "bob's side of the conversation expires in %d ms" % ttl)
+        msg = ws.recv(timeout=5)
+        check(msg is not None and msg["changes"] == {"lena": "offline"},
+              "bob's stream at the deadline: %r" % msg)
+        ws.close()
         wait_for(lambda: seen_on(b, "tok-bob") == hidden, 5, "the grant to end on node B")
         check(time.monotonic() - start >= 1.8, "ended before its window")
         check(seen_on(a, "tok-bob") == hidden, "node A still grants")
