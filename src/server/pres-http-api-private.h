@@ -39,7 +39,7 @@ typedef struct
   guint limit;
   PresState *states; /* of a state read, while its grants are asked */
   GPtrArray *infos;  /* of a member read, likewise */
-  GPtrArray *hidden; /* the ids whose grants are asked, borrowed from ids */
+  GPtrArray *hidden; /* the ids whose grants are asked, borrowed from ids or infos */
   gint64 asked_us;   /* monotonic */
 } Pending;
 
