@@ -11,8 +11,9 @@ G_BEGIN_DECLS
  *
  * A store works on raw states: a participant's "raw" state is the union of
  * its live instances, where appear_offline is kept as such.  What a viewer
- * sees (appear_offline reads offline to everyone but the participant) is
- * applied by pres_store_state_for_viewer(), so every reader agrees.
+ * sees (appear_offline reads offline to everyone but the participant and
+ * those it talked with recently, see pres_store_get_grants()) is applied by
+ * pres_store_state_for_viewer_granted(), so every reader agrees.
  *
  * Union rules (protocol.md): no live instance → offline; any live instance in
  * appear_offline → appear_offline; else any busy → busy; else any online →
