@@ -474,6 +474,11 @@ pres_memory_store_record_conversation (PresStore                *store,
   pres_conversation_table_record (self->conversations, a, b, at_ms, expires_at_ms,
                                   g_get_real_time () / 1000, &held_at_ms, &held_expires_at_ms);
   callback (held_at_ms, held_expires_at_ms, NULL, user_data);
+  if (held_at_ms == at_ms && held_expires_at_ms == expires_at_ms)
+    {
+      pres_store_emit_granted (store, a, b, expires_at_ms);
+      pres_store_emit_granted (store, b, a, expires_at_ms);
+    }
 }
 
 static void

@@ -79,10 +79,13 @@ pres_redis_store_record_conversation (PresStore *store,
   for (guint i = 0; i < G_N_ELEMENTS (sides); i++)
     {
       g_autofree char *key = pres_redis_conversation_key (sides[i][0], sides[i][1]);
+      g_autofree char *events = pres_redis_key (pres_redis_bucket (sides[i][0]), "ev");
 
       pres_redis_lua_call (self->lua, PRES_REDIS_LUA_CONVERSATION,
-                           (const char *const[]){ key, NULL },
-                           (const char *const[]){ at, expires_at, NULL }, record_side_done, call);
+                           (const char *const[]){ key, events, NULL },
+                           (const char *const[]){ at, expires_at, sides[i][0], sides[i][1],
+                                                  PRES_REDIS_STREAM_MAXLEN, NULL },
+                           record_side_done, call);
     }
 }
 

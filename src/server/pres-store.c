@@ -9,6 +9,7 @@ enum
 {
   SIGNAL_STATE_CHANGED,
   SIGNAL_RESET,
+  SIGNAL_GRANTED,
   N_SIGNALS
 };
 
@@ -23,6 +24,10 @@ pres_store_default_init (PresStoreInterface *iface)
                   NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
   signals[SIGNAL_RESET] = g_signal_new ("reset", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* viewer, participant, until (ms since the epoch): a new or longer grant. */
+  signals[SIGNAL_GRANTED] =
+    g_signal_new ("granted", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
 }
 
 void
@@ -206,6 +211,15 @@ pres_store_emit_state_changed (PresStore  *store,
            pres_state_to_string (new_state), why);
   g_signal_emit (store, signals[SIGNAL_STATE_CHANGED], 0, participant_id, (int) old_state,
                  (int) new_state);
+}
+
+void
+pres_store_emit_granted (PresStore  *store,
+                         const char *viewer_id,
+                         const char *participant_id,
+                         gint64      until_ms)
+{
+  g_signal_emit (store, signals[SIGNAL_GRANTED], 0, viewer_id, participant_id, until_ms);
 }
 
 void

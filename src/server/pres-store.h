@@ -235,6 +235,14 @@ void       pres_store_emit_state_changed (PresStore  *store,
                                           PresState   new_state,
                                           const char *why);
 
+/* For implementations: emits "granted" (viewer_id, participant_id, until_ms)
+ * when a conversation recorded through any node gives viewer_id a grant on
+ * participant_id, or a later one; once per side. */
+void       pres_store_emit_granted (PresStore  *store,
+                                    const char *viewer_id,
+                                    const char *participant_id,
+                                    gint64      until_ms);
+
 /* For implementations: emits "reset".  A store that lost what it held (a
  * flushed or emptied Redis) emits it once every live instance has had a TTL
  * to beat again: no event will say that those who did not come back are

@@ -108,6 +108,19 @@ pres_stream_grants_set (PresStreamGrants *self,
   arm (self);
 }
 
+void
+pres_stream_grants_add (PresStreamGrants *self, const char *participant_id, gint64 until_ms)
+{
+  gint64 *held = g_hash_table_lookup (self->until, participant_id);
+
+  if (held != NULL)
+    *held = MAX (*held, until_ms);
+  else
+    g_hash_table_insert (self->until, g_strdup (participant_id),
+                         g_memdup2 (&until_ms, sizeof until_ms));
+  arm (self);
+}
+
 gboolean
 pres_stream_grants_hold (PresStreamGrants *self, const char *participant_id)
 {

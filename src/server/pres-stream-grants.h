@@ -22,6 +22,8 @@ void pres_stream_grants_set (PresStreamGrants *self,
                              const char *const *ids,
                              const gint64 *until_ms,
                              guint n_ids);
+/* A new grant, or a later deadline for one held. */
+void pres_stream_grants_add (PresStreamGrants *self, const char *participant_id, gint64 until_ms);
 void pres_stream_grants_clear (PresStreamGrants *self);
 gboolean pres_stream_grants_hold (PresStreamGrants *self, const char *participant_id);
 

@@ -157,6 +157,27 @@ def subscribe(server, token, *ids):
     return ws, snap["states"]
 
 
+def case_conversation_while_subscribed(binary):
+    """A conversation recorded while the viewer is subscribed shows at once,
+    as a delta; an older one after it sends nothing."""
+    server = Server(binary)
+    try:
+        hide_lena(server)
+        bob, states = subscribe(server, "tok-bob", "lena", "claude-bot")
+        check(states == {"lena": "offline", "claude-bot": "online"}, "snapshot %r" % states)
+        now = int(time.time() * 1000)
+        record(server, {"a": "lena", "b": "bob", "at_ms": now})
+        msg = bob.recv()
+        check(msg is not None and msg["op"] == "delta" and msg["changes"] == {"lena":
+                                                                              "appear_offline"},
+              "after the conversation: %r" % msg)
+        record(server, {"a": "lena", "b": "bob", "at_ms": now - 1000})
+        check(bob.recv(timeout=0.3) is None, "an older conversation sent something")
+        bob.close()
+    finally:
+        server.stop()
+
+
 def case_conversation_stream(binary):
     """A subscriber with a conversation sees through appear_offline in its
     snapshot and deltas; at the grant's deadline a delta says offline, with

@@ -471,8 +471,9 @@ def case_members_cross_node(binary, redis):
 
 def case_conversation_cross_node(binary, redis):
     """A conversation recorded through node A lets bob, reading or subscribed
-    on node B, see lena through her appear_offline, and nobody else; it ends
-    by itself at its deadline on both nodes, with no sweep of theirs."""
+    on node B (before or after it), see lena through her appear_offline, and
+    nobody else; it ends by itself at its deadline on both nodes, with no
+    sweep of theirs."""
     options = ("--store", redis.address, "--rate-limit", "1000", "--rate-burst", "1000",
                "--conversation-window", "2")
     a, b = Server(binary, *options), Server(binary, *options)
@@ -490,6 +491,8 @@ def case_conversation_cross_node(binary, redis):
 
         hidden = ("offline", [])
         check(seen_on(b, "tok-bob") == hidden, "bob sees lena before any talk")
+        early, states = subscribe(b, "tok-bob", "lena")
+        check(states == {"lena": "offline"}, "bob's snapshot before the talk: %r" % states)
         status, _, reply = a.json("POST", "/v1/conversations", {"a": "lena", "b": "bob"},
                                   token="tok-ops")
         check(status == 200, "POST on node A: %d %r" % (status, reply))
@@ -497,6 +500,10 @@ def case_conversation_cross_node(binary, redis):
         check(seen_on(b, "tok-bob") == ("appear_offline", [("laptop", {"doc": 1})]),
               "bob on node B: %r" % (seen_on(b, "tok-bob"),))
         check(seen_on(b, "tok-bot") == hidden, "claude-bot on node B sees through lena")
+        msg = early.recv()
+        check(msg is not None and msg["changes"] == {"lena": "appear_offline"},
+              "bob, subscribed on node B while node A recorded the talk: %r" % msg)
+        early.close()
         ws, states = subscribe(b, "tok-bob", "lena")
         check(states == {"lena": "appear_offline"}, "bob's snapshot on node B: %r" % states)
         ttl = int(redis.cli("PTTL", "pz:{%d}:c:bob\x1flena" % bucket("bob")))

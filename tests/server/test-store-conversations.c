@@ -160,6 +160,46 @@ test_newest_kept (void)
   g_assert_false (is_granted (store, "omar", "lena"));
 }
 
+typedef struct
+{
+  GPtrArray *seen; /* "viewer>participant@until" */
+} Granted;
+
+static void
+granted_cb (PresStore  *store,
+            const char *viewer_id,
+            const char *participant_id,
+            gint64      until_ms,
+            Granted    *granted)
+{
+  g_ptr_array_add (granted->seen,
+                   g_strdup_printf ("%s>%s@%" G_GINT64_FORMAT, viewer_id, participant_id, until_ms));
+}
+
+/* Every node's subscribers learn of a new or longer grant: "granted" once
+ * per side (the Redis store's from its event streams), none for an older
+ * conversation that changes nothing. */
+static void
+test_signalled (void)
+{
+  g_autoptr (PresStore) store = store_new ();
+  Granted granted = { g_ptr_array_new_with_free_func (g_free) };
+  gint64 t = now_ms (), at, expires;
+  g_autofree char *lena_sees = g_strdup_printf ("lena>omar@%" G_GINT64_FORMAT, t + WINDOW_MS);
+  g_autofree char *omar_sees = g_strdup_printf ("omar>lena@%" G_GINT64_FORMAT, t + WINDOW_MS);
+
+  g_signal_connect (store, "granted", G_CALLBACK (granted_cb), &granted);
+  store_wait_record_conversation (store, "lena", "omar", t, t + WINDOW_MS, &at, &expires);
+  store_wait_record_conversation (store, "omar", "lena", t - 1000, t - 1000 + WINDOW_MS, &at,
+                                  &expires);
+  store_wait_events (store);
+  g_assert_cmpuint (granted.seen->len, ==, 2);
+  g_assert_true (g_ptr_array_find_with_equal_func (granted.seen, lena_sees, g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (granted.seen, omar_sees, g_str_equal, NULL));
+  g_signal_handlers_disconnect_by_data (store, &granted);
+  g_ptr_array_unref (granted.seen);
+}
+
 /* The memory store's table keeps about twice the live conversations
  * however many have expired. */
 static void
@@ -223,6 +263,7 @@ main (int argc, char *argv[])
   add_case ("/store/conversations/granted", test_granted);
   add_case ("/store/conversations/expired", test_expired);
   add_case ("/store/conversations/newest-kept", test_newest_kept);
+  add_case ("/store/conversations/signalled", test_signalled);
   if (!use_redis)
     add_case ("/store/conversations/table-pruned", test_table_pruned);
 
