@@ -2,8 +2,7 @@
 
 #include <string.h>
 
-#include "pres-http-api.h"
-#include "pres-member-page.h"
+#include "pres-http-api-private.h"
 
 #define INSTANCES_PATH "/v1/instances"
 #define STORE_FULL_RETRY_AFTER_S 30
@@ -13,24 +12,11 @@
 #define MEMBER_TTL_MIN_MS 2000
 #define MEMBER_TTL_MAX_MS 600000 /* 10 min */
 
-struct _PresHttpApi
-{
-  GObject parent_instance;
-
-  PresStore *store;
-  PresAuth *auth;
-  PresRateLimit *rate_limit; /* not owned */
-  PresMetrics *metrics;      /* not owned */
-  guint ttl_ms;
-  guint interval_ms;
-  PresSubscriberCountFunc subscriber_count;
-  gpointer subscriber_count_data;
-};
 
 G_DEFINE_TYPE (PresHttpApi, pres_http_api, G_TYPE_OBJECT)
 
-static void
-reply_json (PresHttpRequest *req,
+void
+pres_api_reply_json (PresHttpRequest *req,
             guint            status,
             char            *body)
 {
@@ -38,8 +24,8 @@ reply_json (PresHttpRequest *req,
   g_free (body);
 }
 
-static void
-reply_error (PresHttpApi     *self,
+void
+pres_api_reply_error (PresHttpApi     *self,
              PresHttpRequest *req,
              guint            status,
              const char      *code,
@@ -52,8 +38,8 @@ reply_error (PresHttpApi     *self,
 }
 
 /* RFC 9110 §15.5.6: a 405 says which methods the resource takes. */
-static void
-reply_method_not_allowed (PresHttpApi     *self,
+void
+pres_api_reply_method_not_allowed (PresHttpApi     *self,
                           PresHttpRequest *req,
                           const char      *resource,
                           const char      *allow)
@@ -61,7 +47,7 @@ reply_method_not_allowed (PresHttpApi     *self,
   g_autofree char *message = g_strdup_printf ("%s: only %s allowed", resource, allow);
 
   pres_http_request_add_response_header (req, "Allow", allow);
-  reply_error (self, req, 405, "method_not_allowed", message);
+  pres_api_reply_error (self, req, 405, "method_not_allowed", message);
 }
 
 /* What a read answers to: GET, and HEAD as GET without the body. */
@@ -78,7 +64,7 @@ reply_wire_error (PresHttpApi     *self,
 {
   guint status = error->code == PRES_WIRE_ERROR_TOO_LARGE ? 413 : 400;
 
-  reply_error (self, req, status, pres_wire_error_code_to_string (error->code), error->message);
+  pres_api_reply_error (self, req, status, pres_wire_error_code_to_string (error->code), error->message);
 }
 
 static void
@@ -91,22 +77,9 @@ set_retry_after (PresHttpRequest *req,
   pres_http_request_add_response_header (req, "Retry-After", value);
 }
 
-/* A request waiting for the store, which answers exactly once: before its
- * call returns (memory) or later (Redis).  The answer frees this. */
-typedef struct
-{
-  PresHttpApi *self;
-  PresHttpRequest *req;
-  char *participant_id;
-  GPtrArray *ids; /* of a read, unique */
-  guint ttl_ms;   /* of a heartbeat: the member's grace */
-  char *after;    /* of a member read: where the page starts */
-  guint limit;
-  gint64 asked_us; /* monotonic */
-} Pending;
 
-static Pending *
-pending_new (PresHttpApi     *self,
+Pending *
+pres_api_pending_new (PresHttpApi     *self,
              PresHttpRequest *req,
              const char      *participant_id)
 {
@@ -119,40 +92,42 @@ pending_new (PresHttpApi     *self,
   return pending;
 }
 
-static void
-pending_answered (Pending            *pending,
+void
+pres_api_pending_answered (Pending            *pending,
                   PresMetricsStoreOp  op)
 {
   pres_metrics_store_latency (pending->self->metrics, op,
                               g_get_monotonic_time () - pending->asked_us);
 }
 
-static void
-pending_free (Pending *pending)
+void
+pres_api_pending_free (Pending *pending)
 {
   pres_http_request_unref (pending->req);
   g_object_unref (pending->self);
   g_free (pending->participant_id);
   g_free (pending->after);
   g_clear_pointer (&pending->ids, g_ptr_array_unref);
+  g_clear_pointer (&pending->infos, g_ptr_array_unref);
+  g_clear_pointer (&pending->hidden, g_ptr_array_unref);
+  g_free (pending->states);
   g_free (pending);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pending, pending_free)
 
-static void
-reply_unavailable (PresHttpApi     *self,
+void
+pres_api_reply_unavailable (PresHttpApi     *self,
                    PresHttpRequest *req,
                    const GError    *error)
 {
   set_retry_after (req, STORE_UNAVAILABLE_RETRY_AFTER_S);
-  reply_error (self, req, 503, "unavailable", error->message);
+  pres_api_reply_error (self, req, 503, "unavailable", error->message);
 }
 
 /* Authentication, then the caller's rate limit: both before anything else
  * is looked at, so a rejected caller learns nothing and costs little. */
-static gboolean
-authorize (PresHttpApi     *self,
+gboolean
+pres_api_authorize (PresHttpApi     *self,
            PresHttpRequest *req,
            PresIdentity    *identity)
 {
@@ -162,7 +137,7 @@ authorize (PresHttpApi     *self,
                         identity))
     {
       pres_http_request_add_response_header (req, "WWW-Authenticate", "Bearer");
-      reply_error (self, req, 401, "unauthorized",
+      pres_api_reply_error (self, req, 401, "unauthorized",
                    "Authorization: a valid bearer token is required");
       return FALSE;
     }
@@ -170,7 +145,7 @@ authorize (PresHttpApi     *self,
                              &retry_after_s))
     {
       set_retry_after (req, retry_after_s);
-      reply_error (self, req, 429, "rate_limited",
+      pres_api_reply_error (self, req, 429, "rate_limited",
                    "too many requests for this token, see Retry-After");
       return FALSE;
     }
@@ -188,16 +163,16 @@ upsert_cb (PresUpsertResult result,
   PresHttpRequest *req = pending->req;
   g_autoptr (PresHeartbeatReply) reply = NULL;
 
-  pending_answered (pending, PRES_METRICS_STORE_HEARTBEAT);
+  pres_api_pending_answered (pending, PRES_METRICS_STORE_HEARTBEAT);
   if (g_error_matches (error, PRES_STORE_ERROR, PRES_STORE_ERROR_FULL))
     {
       set_retry_after (req, STORE_FULL_RETRY_AFTER_S);
-      reply_error (self, req, 503, "server_full", error->message);
+      pres_api_reply_error (self, req, 503, "server_full", error->message);
     }
   else if (g_error_matches (error, PRES_STORE_ERROR, PRES_STORE_ERROR_TOO_MANY_INSTANCES))
-    reply_error (self, req, 409, "too_many_instances", error->message);
+    pres_api_reply_error (self, req, 409, "too_many_instances", error->message);
   else if (error != NULL)
-    reply_unavailable (self, req, error);
+    pres_api_reply_unavailable (self, req, error);
   else
     {
       if (result == PRES_UPSERT_STALE)
@@ -211,7 +186,7 @@ upsert_cb (PresUpsertResult result,
       reply->state = state;
       reply->ttl_ms = pending->ttl_ms;
       reply->interval_ms = self->interval_ms;
-      reply_json (req, 200, pres_heartbeat_reply_to_json (reply));
+      pres_api_reply_json (req, 200, pres_heartbeat_reply_to_json (reply));
     }
 }
 
@@ -237,12 +212,12 @@ handle_put (PresHttpApi        *self,
   if (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT &&
       (hb->ttl_ms < MEMBER_TTL_MIN_MS || hb->ttl_ms > MEMBER_TTL_MAX_MS))
     {
-      reply_error (self, req, 400, "invalid_field",
+      pres_api_reply_error (self, req, 400, "invalid_field",
                    "ttl_ms: must be between " G_STRINGIFY (MEMBER_TTL_MIN_MS) " and " G_STRINGIFY (
                      MEMBER_TTL_MAX_MS) " (ms)");
       return;
     }
-  pending = pending_new (self, req, identity->participant_id);
+  pending = pres_api_pending_new (self, req, identity->participant_id);
   pending->ttl_ms = hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT ? (guint) hb->ttl_ms : self->ttl_ms;
   pres_store_upsert (self->store, identity->participant_id, instance_id, g_steal_pointer (&hb),
                      upsert_cb, pending);
@@ -255,15 +230,15 @@ leave_cb (gboolean      removed,
 {
   g_autoptr (Pending) pending = user_data;
 
-  pending_answered (pending, PRES_METRICS_STORE_LEAVE);
+  pres_api_pending_answered (pending, PRES_METRICS_STORE_LEAVE);
   if (error != NULL)
-    reply_unavailable (pending->self, pending->req, error);
+    pres_api_reply_unavailable (pending->self, pending->req, error);
   else
     {
       if (removed)
         pending->self->metrics->leaves++;
       /* A late or repeated leave is not an error: the outcome is the same. */
-      reply_json (pending->req, 200, g_strdup ("{}"));
+      pres_api_reply_json (pending->req, 200, g_strdup ("{}"));
     }
 }
 
@@ -279,14 +254,14 @@ handle_delete (PresHttpApi        *self,
 
   if (session == NULL || *session == '\0' || strlen (session) > PRES_WIRE_MAX_STRING_BYTES)
     {
-      reply_error (self, req, 400, "invalid_field",
+      pres_api_reply_error (self, req, 400, "invalid_field",
                    "session: the query parameter is required (at most 256 bytes)");
       return;
     }
   g_debug ("instance %s of %s leaves (%s)", instance_id, identity->participant_id,
            reason != NULL ? reason : "no reason");
   pres_store_leave (self->store, identity->participant_id, instance_id, session, leave_cb,
-                    pending_new (self, req, identity->participant_id));
+                    pres_api_pending_new (self, req, identity->participant_id));
 }
 
 static void
@@ -335,10 +310,10 @@ list_cb (GPtrArray    *infos,
   g_autoptr (Pending) pending = user_data;
   GString *out;
 
-  pending_answered (pending, PRES_METRICS_STORE_READ);
+  pres_api_pending_answered (pending, PRES_METRICS_STORE_READ);
   if (error != NULL)
     {
-      reply_unavailable (pending->self, pending->req, error);
+      pres_api_reply_unavailable (pending->self, pending->req, error);
       return;
     }
   out = g_string_new ("{\"instances\":[");
@@ -350,7 +325,7 @@ list_cb (GPtrArray    *infos,
     }
   g_string_append (out, "]}");
   pending->self->metrics->reads++;
-  reply_json (pending->req, 200, g_string_free (out, FALSE));
+  pres_api_reply_json (pending->req, 200, g_string_free (out, FALSE));
 }
 
 static void
@@ -359,7 +334,7 @@ handle_list (PresHttpApi        *self,
              const PresIdentity *identity)
 {
   pres_store_list_instances (self->store, identity->admin ? NULL : identity->participant_id,
-                             list_cb, pending_new (self, req, identity->participant_id));
+                             list_cb, pres_api_pending_new (self, req, identity->participant_id));
 }
 
 static void
@@ -376,10 +351,10 @@ instances_cb (PresHttpServer  *server,
 
   if (*id_part != '\0' && *id_part != '/')
     {
-      reply_error (self, req, 404, "not_found", "no such endpoint");
+      pres_api_reply_error (self, req, 404, "not_found", "no such endpoint");
       return;
     }
-  if (!authorize (self, req, &identity))
+  if (!pres_api_authorize (self, req, &identity))
     return;
 
   if (*id_part == '\0' || g_str_equal (id_part, "/"))
@@ -387,7 +362,7 @@ instances_cb (PresHttpServer  *server,
       if (g_str_equal (method, "GET"))
         handle_list (self, req, &identity);
       else
-        reply_method_not_allowed (self, req, "/v1/instances", "GET");
+        pres_api_reply_method_not_allowed (self, req, "/v1/instances", "GET");
       return;
     }
 
@@ -402,121 +377,7 @@ instances_cb (PresHttpServer  *server,
   else if (g_str_equal (method, "DELETE"))
     handle_delete (self, req, &identity, instance_id);
   else
-    reply_method_not_allowed (self, req, "/v1/instances/{id}", "PUT, DELETE");
-}
-
-/* Without the store, a state is "unknown" rather than an invented offline. */
-static void
-states_cb (const PresState *states,
-           const GError    *error,
-           gpointer         user_data)
-{
-  g_autoptr (Pending) pending = user_data;
-  GString *out = g_string_new ("{");
-
-  pending_answered (pending, PRES_METRICS_STORE_READ);
-  for (guint i = 0; i < pending->ids->len; i++)
-    {
-      const char *id = pending->ids->pdata[i];
-
-      if (i > 0)
-        g_string_append_c (out, ',');
-      pres_wire_append_json_string (out, id);
-      g_string_append_c (out, ':');
-      pres_wire_append_json_string (
-        out, states == NULL ? "unknown"
-                            : pres_state_to_string (pres_store_state_for_viewer (
-                                states[i], id, pending->participant_id)));
-    }
-  g_string_append_c (out, '}');
-  pending->self->metrics->reads++;
-  reply_json (pending->req, 200, g_string_free (out, FALSE));
-}
-
-/* The ids of a read: a comma-separated list, at most 500, each valid;
- * unique in the order given (a repeated id would be a repeated JSON key).
- * NULL after an error reply. */
-static GPtrArray *
-parse_read_ids (PresHttpApi     *self,
-                PresHttpRequest *req,
-                GHashTable      *query)
-{
-  const char *ids_param = query != NULL ? g_hash_table_lookup (query, "ids") : NULL;
-  g_auto (GStrv) ids = NULL;
-  g_autoptr (GHashTable) seen = NULL;
-  GPtrArray *unique;
-
-  if (ids_param == NULL || *ids_param == '\0')
-    {
-      reply_error (self, req, 400, "invalid_field",
-                   "ids: a comma-separated list of participant ids is required");
-      return NULL;
-    }
-  ids = g_strsplit (ids_param, ",", PRES_HTTP_MAX_READ_IDS + 1);
-  if (g_strv_length (ids) > PRES_HTTP_MAX_READ_IDS)
-    {
-      reply_error (self, req, 400, "invalid_field",
-                   "ids: at most 500 ids are allowed");
-      return NULL;
-    }
-  for (guint i = 0; ids[i] != NULL; i++)
-    {
-      if (!pres_participant_id_is_valid (ids[i]))
-        {
-          reply_error (self, req, 400, "invalid_id",
-                       "ids: each must match [A-Za-z0-9._:@-]{1,128}");
-          return NULL;
-        }
-    }
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  unique = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; ids[i] != NULL; i++)
-    {
-      if (g_hash_table_add (seen, ids[i]))
-        g_ptr_array_add (unique, g_strdup (ids[i]));
-    }
-  return unique;
-}
-
-/* Authenticated GET of an exact path; FALSE after an error reply. */
-static gboolean
-accept_read (PresHttpApi     *self,
-             PresHttpRequest *req,
-             const char      *path,
-             PresIdentity    *identity)
-{
-  if (!g_str_equal (pres_http_request_get_path (req), path))
-    {
-      reply_error (self, req, 404, "not_found", "no such endpoint");
-      return FALSE;
-    }
-  if (!authorize (self, req, identity))
-    return FALSE;
-  if (!g_str_equal (pres_http_request_get_method (req), "GET"))
-    {
-      reply_method_not_allowed (self, req, path, "GET");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-presence_cb (PresHttpServer  *server,
-             PresHttpRequest *req,
-             gpointer         user_data)
-{
-  PresHttpApi *self = user_data;
-  GPtrArray *ids;
-  PresIdentity identity;
-  Pending *pending;
-
-  if (!accept_read (self, req, "/v1/presence", &identity) ||
-      (ids = parse_read_ids (self, req, pres_http_request_get_query (req))) == NULL)
-    return;
-  pending = pending_new (self, req, identity.participant_id);
-  pending->ids = ids;
-  pres_store_get_states (self->store, (const char *const *) pending->ids->pdata,
-                         pending->ids->len, states_cb, pending);
+    pres_api_reply_method_not_allowed (self, req, "/v1/instances/{id}", "PUT, DELETE");
 }
 
 /* The unauthenticated endpoints, /healthz and /metrics: exactly their
@@ -528,83 +389,17 @@ check_plain_read (PresHttpApi     *self,
 {
   if (!g_str_equal (pres_http_request_get_path (req), path))
     {
-      reply_error (self, req, 404, "not_found", "no such endpoint");
+      pres_api_reply_error (self, req, 404, "not_found", "no such endpoint");
       return FALSE;
     }
   if (!is_read_method (pres_http_request_get_method (req)))
     {
-      reply_method_not_allowed (self, req, path, "GET, HEAD");
+      pres_api_reply_method_not_allowed (self, req, path, "GET, HEAD");
       return FALSE;
     }
   return TRUE;
 }
 
-static void
-members_list_cb (GPtrArray    *infos,
-                 const GError *error,
-                 gpointer      user_data)
-{
-  g_autoptr (Pending) pending = user_data;
-  PresMemberPageQuery query = {
-    .ids = (const char *const *) pending->ids->pdata,
-    .n_ids = pending->ids->len,
-    .viewer_id = pending->participant_id,
-    .after = pending->after,
-    .limit = pending->limit,
-  };
-
-  pending_answered (pending, PRES_METRICS_STORE_READ);
-  if (error != NULL)
-    {
-      reply_unavailable (pending->self, pending->req, error);
-      return;
-    }
-  pending->self->metrics->reads++;
-  reply_json (pending->req, 200, pres_member_page_render (&query, infos));
-}
-
-/* GET /v1/members?ids=…[&limit=N][&after=NEXT]: who is here. */
-static void
-members_cb (PresHttpServer  *server,
-            PresHttpRequest *req,
-            gpointer         user_data)
-{
-  PresHttpApi *self = user_data;
-  GHashTable *query = pres_http_request_get_query (req);
-  const char *limit_param = query != NULL ? g_hash_table_lookup (query, "limit") : NULL;
-  const char *after = query != NULL ? g_hash_table_lookup (query, "after") : NULL;
-  g_autoptr (GPtrArray) ids = NULL;
-  guint64 limit = PRES_MEMBER_PAGE_DEFAULT_LIMIT;
-  PresIdentity identity;
-  PresMemberPageQuery page;
-  Pending *pending;
-
-  if (!accept_read (self, req, "/v1/members", &identity) ||
-      (ids = parse_read_ids (self, req, query)) == NULL)
-    return;
-  if (limit_param != NULL &&
-      !g_ascii_string_to_unsigned (limit_param, 10, 1, PRES_MEMBER_PAGE_MAX_LIMIT, &limit, NULL))
-    {
-      reply_error (self, req, 400, "invalid_field",
-                   "limit: must be an integer between 1 and " G_STRINGIFY (
-                     PRES_MEMBER_PAGE_MAX_LIMIT));
-      return;
-    }
-  page = (PresMemberPageQuery) { .ids = (const char *const *) ids->pdata, .n_ids = ids->len,
-                                 .after = after };
-  if (!pres_member_page_after_is_valid (&page))
-    {
-      reply_error (self, req, 400, "invalid_field",
-                   "after: must be the \"next\" of a previous page for the same ids");
-      return;
-    }
-  pending = pending_new (self, req, identity.participant_id);
-  pending->ids = g_steal_pointer (&ids);
-  pending->after = g_strdup (after);
-  pending->limit = limit;
-  pres_store_list_members (self->store, (const char *const *) pending->ids->pdata,
-                           pending->ids->len, members_list_cb, pending);
-}
 
 static void
 healthz_cb (PresHttpServer  *server,
@@ -612,7 +407,7 @@ healthz_cb (PresHttpServer  *server,
             gpointer         user_data)
 {
   if (check_plain_read (user_data, req, "/healthz"))
-    reply_json (req, 200, g_strdup ("{\"status\":\"ok\"}"));
+    pres_api_reply_json (req, 200, g_strdup ("{\"status\":\"ok\"}"));
 }
 
 static void
@@ -645,7 +440,7 @@ metrics_cb (PresHttpServer  *server,
 {
   if (check_plain_read (user_data, req, "/metrics"))
     pres_store_get_counts (PRES_HTTP_API (user_data)->store, counts_cb,
-                           pending_new (user_data, req, NULL));
+                           pres_api_pending_new (user_data, req, NULL));
 }
 
 static void
@@ -653,7 +448,7 @@ not_found_cb (PresHttpServer  *server,
               PresHttpRequest *req,
               gpointer         user_data)
 {
-  reply_error (user_data, req, 404, "not_found", "no such endpoint");
+  pres_api_reply_error (user_data, req, 404, "not_found", "no such endpoint");
 }
 
 /* What the front end refused itself (too large, chunked, malformed) counts
@@ -672,6 +467,14 @@ pres_http_api_set_subscriber_count_func (PresHttpApi            *self,
 {
   self->subscriber_count = func;
   self->subscriber_count_data = user_data;
+}
+
+void
+pres_http_api_set_conversation_window (PresHttpApi *self,
+                                       guint        window_ms)
+{
+  g_return_if_fail (window_ms > 0);
+  self->conversation_window_ms = window_ms;
 }
 
 static void
@@ -713,13 +516,15 @@ pres_http_api_new (PresHttpServer *server,
   self->metrics = metrics;
   self->ttl_ms = ttl_ms;
   self->interval_ms = interval_ms;
+  self->conversation_window_ms = PRES_HTTP_DEFAULT_CONVERSATION_WINDOW_MS;
 
   pres_http_server_set_max_body (server, PRES_WIRE_MAX_BODY_BYTES);
   pres_http_server_set_reject_func (server, front_end_reject_cb, metrics);
   pres_http_server_add_handler (server, NULL, not_found_cb, self);
   pres_http_server_add_handler (server, INSTANCES_PATH, instances_cb, self);
-  pres_http_server_add_handler (server, "/v1/presence", presence_cb, self);
-  pres_http_server_add_handler (server, "/v1/members", members_cb, self);
+  pres_http_server_add_handler (server, "/v1/presence", pres_read_api_presence_cb, self);
+  pres_http_server_add_handler (server, "/v1/members", pres_read_api_members_cb, self);
+  pres_http_server_add_handler (server, "/v1/conversations", pres_conversation_api_cb, self);
   pres_http_server_add_handler (server, "/healthz", healthz_cb, self);
   pres_http_server_add_handler (server, "/metrics", metrics_cb, self);
   return self;

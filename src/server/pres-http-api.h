@@ -9,7 +9,8 @@
 G_BEGIN_DECLS
 
 /* The HTTP endpoints of protocol.md: PUT and DELETE /v1/instances/{id},
- * GET /v1/instances, GET /v1/presence, GET /healthz, GET /metrics.
+ * GET /v1/instances, GET /v1/presence, GET /v1/members,
+ * POST /v1/conversations, GET /healthz, GET /metrics.
  * Every rejection is a JSON error with its status and changes nothing. */
 
 #define PRES_TYPE_HTTP_API (pres_http_api_get_type ())
@@ -30,5 +31,10 @@ PresHttpApi *pres_http_api_new (PresHttpServer *server,
 void pres_http_api_set_subscriber_count_func (PresHttpApi            *self,
                                               PresSubscriberCountFunc func,
                                               gpointer                user_data);
+
+/* How long after a conversation its two participants see through each
+ * other's appear_offline (default 24 h). */
+void pres_http_api_set_conversation_window (PresHttpApi *self,
+                                            guint        window_ms);
 
 G_END_DECLS

@@ -48,21 +48,33 @@ pres_member_page_after_is_valid (const PresMemberPageQuery *query)
          && pres_instance_id_is_valid (slash + 1);
 }
 
-/* Hidden: any live member in appear_offline hides them all (the union's
- * rule), unless the viewer is the participant. */
-static GHashTable *
-hidden_participants (const PresMemberPageQuery *query, GPtrArray *infos)
+GPtrArray *
+pres_member_page_hidden (const char *viewer_id, GPtrArray *infos)
 {
-  GHashTable *hidden = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *hidden = g_ptr_array_new ();
 
   for (guint i = 0; i < infos->len; i++)
     {
       const PresInstanceInfo *info = infos->pdata[i];
 
       if (info->heartbeat->state == PRES_STATE_APPEAR_OFFLINE
-          && g_strcmp0 (info->participant_id, query->viewer_id) != 0)
-        g_hash_table_add (hidden, info->participant_id);
+          && g_strcmp0 (info->participant_id, viewer_id) != 0
+          && g_hash_table_add (seen, info->participant_id))
+        g_ptr_array_add (hidden, info->participant_id);
     }
+  return hidden;
+}
+
+static GHashTable *
+hidden_participants (const PresMemberPageQuery *query, GPtrArray *infos)
+{
+  g_autoptr (GPtrArray) candidates = pres_member_page_hidden (query->viewer_id, infos);
+  GHashTable *hidden = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < candidates->len; i++)
+    if (query->granted == NULL || !g_hash_table_contains (query->granted, candidates->pdata[i]))
+      g_hash_table_add (hidden, candidates->pdata[i]);
   return hidden;
 }
 

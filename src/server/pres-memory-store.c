@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "pres-conversation-table.h"
 #include "pres-deadline-index.h"
 #include "pres-memory-store.h"
 #include "pres-stored-beat.h"
@@ -45,6 +46,7 @@ struct _PresMemoryStore
   GHashTable *participants; /* id (owned by the value) → Participant */
   PresDeadlineIndex *deadlines;
   GSource *sweeper;
+  PresConversationTable *conversations;
 };
 
 static void pres_memory_store_iface_init (PresStoreInterface *iface);
@@ -458,6 +460,47 @@ pres_memory_store_set_always_online (PresStore  *store,
 }
 
 static void
+pres_memory_store_record_conversation (PresStore                *store,
+                                       const char               *a,
+                                       const char               *b,
+                                       gint64                    at_ms,
+                                       gint64                    expires_at_ms,
+                                       PresStoreConversationFunc callback,
+                                       gpointer                  user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  gint64 held_at_ms, held_expires_at_ms;
+
+  pres_conversation_table_record (self->conversations, a, b, at_ms, expires_at_ms,
+                                  g_get_real_time () / 1000, &held_at_ms, &held_expires_at_ms);
+  callback (held_at_ms, held_expires_at_ms, NULL, user_data);
+  if (held_at_ms == at_ms && held_expires_at_ms == expires_at_ms)
+    {
+      pres_store_emit_granted (store, a, b, expires_at_ms);
+      pres_store_emit_granted (store, b, a, expires_at_ms);
+    }
+}
+
+static void
+pres_memory_store_get_grants (PresStore          *store,
+                              const char         *viewer_id,
+                              const char *const  *participant_ids,
+                              guint               n_ids,
+                              PresStoreGrantsFunc callback,
+                              gpointer            user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autofree gint64 *until_ms = g_new0 (gint64, MAX (n_ids, 1));
+  gint64 now_ms = g_get_real_time () / 1000;
+
+  for (guint i = 0; i < n_ids; i++)
+    if (g_strcmp0 (viewer_id, participant_ids[i]) != 0)
+      until_ms[i] = pres_conversation_table_lookup (self->conversations, viewer_id,
+                                                    participant_ids[i], now_ms);
+  callback (until_ms, NULL, user_data);
+}
+
+static void
 pres_memory_store_iface_init (PresStoreInterface *iface)
 {
   iface->upsert = pres_memory_store_upsert;
@@ -467,6 +510,8 @@ pres_memory_store_iface_init (PresStoreInterface *iface)
   iface->list_members = pres_memory_store_list_members;
   iface->get_counts = pres_memory_store_get_counts;
   iface->set_always_online = pres_memory_store_set_always_online;
+  iface->record_conversation = pres_memory_store_record_conversation;
+  iface->get_grants = pres_memory_store_get_grants;
 }
 
 static void
@@ -479,6 +524,7 @@ pres_memory_store_finalize (GObject *object)
   /* The index holds no references; drop it before the entries it points to. */
   g_clear_pointer (&self->deadlines, pres_deadline_index_free);
   g_clear_pointer (&self->participants, g_hash_table_unref);
+  g_clear_pointer (&self->conversations, pres_conversation_table_free);
 
   G_OBJECT_CLASS (pres_memory_store_parent_class)->finalize (object);
 }
@@ -497,6 +543,7 @@ pres_memory_store_init (PresMemoryStore *self)
   self->participants =
     g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) participant_free);
   self->deadlines = pres_deadline_index_new ();
+  self->conversations = pres_conversation_table_new ();
 }
 
 PresStore *

@@ -16,6 +16,7 @@ struct _PresRedisEvents
 {
   PresRedisConnection *conn;
   PresRedisEventFunc func;
+  PresRedisGrantFunc grant_func;
   gpointer user_data;
   char *keys[PRES_REDIS_N_BUCKETS];
   char *last_ids[PRES_REDIS_N_BUCKETS]; /* NULL until primed */
@@ -110,8 +111,9 @@ static void
 handle_entry (PresRedisEvents *self,
               redisReply      *entry)
 {
-  const char *pid = NULL, *old = NULL, *new = NULL;
+  const char *pid = NULL, *old = NULL, *new = NULL, *granted = NULL, *until = NULL;
   PresState old_state, new_state;
+  gint64 until_ms;
   redisReply *fields;
 
   if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
@@ -130,6 +132,17 @@ handle_entry (PresRedisEvents *self,
         old = value;
       else if (g_str_equal (name, "s"))
         new = value;
+      else if (g_str_equal (name, "g"))
+        granted = value;
+      else if (g_str_equal (name, "u"))
+        until = value;
+    }
+  if (pid != NULL && granted != NULL && until != NULL
+      && g_ascii_string_to_signed (until, 10, 1, G_MAXINT64, &until_ms, NULL))
+    {
+      if (self->grant_func != NULL)
+        self->grant_func (pid, granted, until_ms, self->user_data);
+      return;
     }
   if (pid == NULL || old == NULL || new == NULL || !pres_redis_state_from_char (old[0], &old_state)
       || !pres_redis_state_from_char (new[0], &new_state))
@@ -329,6 +342,13 @@ pres_redis_events_new (PresRedisConnection *conn,
   self->connected_id = g_signal_connect (conn, "connected", G_CALLBACK (connected_cb), self);
   pres_redis_connection_start (conn);
   return self;
+}
+
+void
+pres_redis_events_set_grant_func (PresRedisEvents   *self,
+                                  PresRedisGrantFunc func)
+{
+  self->grant_func = func;
 }
 
 void

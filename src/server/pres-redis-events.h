@@ -18,12 +18,20 @@ typedef void (*PresRedisEventFunc) (const char *participant_id,
 
 typedef void (*PresRedisSyncFunc) (gpointer user_data);
 
+/* A conversation's entry: viewer_id now sees participant_id until until_ms. */
+typedef void (*PresRedisGrantFunc) (const char *viewer_id,
+                                    const char *participant_id,
+                                    gint64 until_ms,
+                                    gpointer user_data);
+
 typedef struct _PresRedisEvents PresRedisEvents;
 
 /* Takes a reference on conn and starts it. */
 PresRedisEvents *
 pres_redis_events_new (PresRedisConnection *conn, PresRedisEventFunc func, gpointer user_data);
 void pres_redis_events_free (PresRedisEvents *self);
+/* Entries of conversations go to func, with the same user_data. */
+void pres_redis_events_set_grant_func (PresRedisEvents *self, PresRedisGrantFunc func);
 /* TRUE once the stream positions are known: from then on no change is missed. */
 gboolean pres_redis_events_is_primed (PresRedisEvents *self);
 

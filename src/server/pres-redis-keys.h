@@ -37,6 +37,15 @@ pres_redis_device_key (const char *participant_id)
   return g_strdup_printf ("pz:{%u}:d:%s", pres_redis_bucket (participant_id), participant_id);
 }
 
+/* One side of a conversation, in the viewer's bucket: a read of what one
+ * viewer may see through touches one slot.  '\x1f' cannot occur in an id. */
+static inline char *
+pres_redis_conversation_key (const char *viewer_id, const char *other_id)
+{
+  return g_strdup_printf ("pz:{%u}:c:%s\x1f%s", pres_redis_bucket (viewer_id), viewer_id,
+                          other_id);
+}
+
 /* States as the functions write them. */
 static inline char
 pres_redis_state_to_char (PresState state)

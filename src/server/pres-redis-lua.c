@@ -7,7 +7,7 @@
 #include "pres-redis-scripts.h"
 
 static const char *const function_names[PRES_REDIS_LUA_N_FUNCTIONS]
-  = { "heartbeat", "leave", "settle" };
+  = { "heartbeat", "leave", "settle", "conversation" };
 
 struct _PresRedisLua
 {

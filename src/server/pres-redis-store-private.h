@@ -55,6 +55,21 @@ void pres_redis_store_list_members (PresStore *store,
                                     PresStoreInstancesFunc callback,
                                     gpointer user_data);
 
+/* PresStore's conversations (pres-redis-conversations.c). */
+void pres_redis_store_record_conversation (PresStore *store,
+                                          const char *a,
+                                          const char *b,
+                                          gint64 at_ms,
+                                          gint64 expires_at_ms,
+                                          PresStoreConversationFunc callback,
+                                          gpointer user_data);
+void pres_redis_store_get_grants (PresStore *store,
+                                  const char *viewer_id,
+                                  const char *const *participant_ids,
+                                  guint n_ids,
+                                  PresStoreGrantsFunc callback,
+                                  gpointer user_data);
+
 /* What the sweeper asks of the store. */
 
 /* Runs the settle function for participant_id (only_if_due: only when its

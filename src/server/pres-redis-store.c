@@ -481,6 +481,15 @@ event_cb (const char *participant_id,
   pres_store_emit_state_changed (user_data, participant_id, old_state, new_state, "event stream");
 }
 
+static void
+grant_cb (const char *viewer_id,
+          const char *participant_id,
+          gint64      until_ms,
+          gpointer    user_data)
+{
+  pres_store_emit_granted (user_data, viewer_id, participant_id, until_ms);
+}
+
 typedef struct
 {
   PresRedisStore *self;
@@ -557,6 +566,8 @@ pres_redis_store_iface_init (PresStoreInterface *iface)
   iface->list_members = pres_redis_store_list_members;
   iface->get_counts = pres_redis_store_get_counts;
   iface->set_always_online = pres_redis_store_set_always_online;
+  iface->record_conversation = pres_redis_store_record_conversation;
+  iface->get_grants = pres_redis_store_get_grants;
 }
 
 static void
@@ -640,6 +651,7 @@ pres_redis_store_new (const char  *address,
   g_signal_connect (self->conn, "disconnected", G_CALLBACK (disconnected_cb), self);
   pres_redis_connection_start (self->conn);
   self->events = pres_redis_events_new (reader, event_cb, self);
+  pres_redis_events_set_grant_func (self->events, grant_cb);
 
   /* As the memory store's: the period bounds the detection delay. */
   self->sweeper = pres_redis_sweeper_new (self, self->conn, CLAMP (ttl_ms / 8, 10, 500));

@@ -44,7 +44,7 @@ main (int   argc,
   g_autofree char *store = NULL;
   g_autofree char *uri = NULL;
   gboolean dev = FALSE, verbose = FALSE, version = FALSE;
-  double ttl_s = 75, interval_s = 30, rate_limit = 20;
+  double ttl_s = 75, interval_s = 30, rate_limit = 20, conversation_window_s = 86400;
   int max_instances = 100000, rate_burst = 40;
   PresServerOptions options;
   guint sigterm_id, sigint_id;
@@ -65,6 +65,9 @@ main (int   argc,
       "Requests per second per token (default 20)", "RATE" },
     { "rate-burst", 0, 0, G_OPTION_ARG_INT, &rate_burst,
       "Burst allowed per token (default 40)", "N" },
+    { "conversation-window", 0, 0, G_OPTION_ARG_DOUBLE, &conversation_window_s,
+      "Seconds after a conversation (POST /v1/conversations) that its two participants see "
+      "through each other's appear_offline (default 86400)", "SECONDS" },
     { "store", 0, 0, G_OPTION_ARG_STRING, &store,
       "Where presence lives: memory (default), redis://HOST[:PORT][/DB] or unix:/PATH "
       "(several servers share one Redis)", "STORE" },
@@ -102,6 +105,11 @@ main (int   argc,
                   "and positive limits\n");
       return 2;
     }
+  if (!(conversation_window_s >= 0.001 && conversation_window_s <= 30 * 86400))
+    {
+      g_printerr ("presence-server: need 0.001 ≤ --conversation-window ≤ 2592000 (30 days)\n");
+      return 2;
+    }
   if (verbose)
     {
       /* Our domains only: g_log_set_debug_enabled() would also turn on
@@ -115,6 +123,7 @@ main (int   argc,
     .dev = dev,
     .ttl_ms = (guint) (ttl_s * 1000),
     .interval_ms = (guint) (interval_s * 1000),
+    .conversation_window_ms = (guint) (conversation_window_s * 1000),
     .max_instances = (guint) max_instances,
     .rate_limit = rate_limit,
     .rate_burst = (guint) rate_burst,

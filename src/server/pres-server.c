@@ -97,6 +97,8 @@ pres_server_new (const PresServerOptions *options,
   pres_http_server_set_idle_timeout (self->http, options->ttl_ms + IDLE_SLACK_MS);
   self->api = pres_http_api_new (self->http, self->store, self->auth, self->rate_limit,
                                  self->metrics, options->ttl_ms, options->interval_ms);
+  if (options->conversation_window_ms > 0)
+    pres_http_api_set_conversation_window (self->api, options->conversation_window_ms);
   self->stream =
     pres_stream_new (self->http, self->store, self->auth, self->rate_limit, self->metrics);
   pres_http_api_set_subscriber_count_func (self->api, count_subscribers, self->stream);

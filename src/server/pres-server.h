@@ -13,6 +13,7 @@ typedef struct
   gboolean dev;
   guint ttl_ms;
   guint interval_ms;
+  guint conversation_window_ms; /* 0: the default, 24 h */
   guint max_instances;
   double rate_limit;
   guint rate_burst;

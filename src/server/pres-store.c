@@ -9,6 +9,7 @@ enum
 {
   SIGNAL_STATE_CHANGED,
   SIGNAL_RESET,
+  SIGNAL_GRANTED,
   N_SIGNALS
 };
 
@@ -23,6 +24,10 @@ pres_store_default_init (PresStoreInterface *iface)
                   NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
   signals[SIGNAL_RESET] = g_signal_new ("reset", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* viewer, participant, until (ms since the epoch): a new or longer grant. */
+  signals[SIGNAL_GRANTED] =
+    g_signal_new ("granted", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
 }
 
 void
@@ -111,15 +116,54 @@ pres_store_set_always_online (PresStore  *store,
   PRES_STORE_GET_IFACE (store)->set_always_online (store, participant_id);
 }
 
+void
+pres_store_record_conversation (PresStore                *store,
+                                const char               *a,
+                                const char               *b,
+                                gint64                    at_ms,
+                                gint64                    expires_at_ms,
+                                PresStoreConversationFunc callback,
+                                gpointer                  user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  g_return_if_fail (g_strcmp0 (a, b) != 0 && at_ms < expires_at_ms);
+  PRES_STORE_GET_IFACE (store)->record_conversation (store, a, b, at_ms, expires_at_ms, callback,
+                                                     user_data);
+}
+
+void
+pres_store_get_grants (PresStore          *store,
+                       const char         *viewer_id,
+                       const char *const  *participant_ids,
+                       guint               n_ids,
+                       PresStoreGrantsFunc callback,
+                       gpointer            user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->get_grants (store, viewer_id, participant_ids, n_ids, callback,
+                                            user_data);
+}
+
+/* A granted viewer sees what the participant sees of itself: the raw
+ * state, appear_offline included, so it knows the participant is here. */
+PresState
+pres_store_state_for_viewer_granted (PresState   raw,
+                                     const char *participant_id,
+                                     const char *viewer_id,
+                                     gboolean    granted)
+{
+  if (raw == PRES_STATE_APPEAR_OFFLINE && !granted
+      && (viewer_id == NULL || g_strcmp0 (participant_id, viewer_id) != 0))
+    return PRES_STATE_OFFLINE;
+  return raw;
+}
+
 PresState
 pres_store_state_for_viewer (PresState   raw,
                              const char *participant_id,
                              const char *viewer_id)
 {
-  if (raw == PRES_STATE_APPEAR_OFFLINE &&
-      (viewer_id == NULL || g_strcmp0 (participant_id, viewer_id) != 0))
-    return PRES_STATE_OFFLINE;
-  return raw;
+  return pres_store_state_for_viewer_granted (raw, participant_id, viewer_id, FALSE);
 }
 
 PresState
@@ -167,6 +211,15 @@ pres_store_emit_state_changed (PresStore  *store,
            pres_state_to_string (new_state), why);
   g_signal_emit (store, signals[SIGNAL_STATE_CHANGED], 0, participant_id, (int) old_state,
                  (int) new_state);
+}
+
+void
+pres_store_emit_granted (PresStore  *store,
+                         const char *viewer_id,
+                         const char *participant_id,
+                         gint64      until_ms)
+{
+  g_signal_emit (store, signals[SIGNAL_GRANTED], 0, viewer_id, participant_id, until_ms);
 }
 
 void

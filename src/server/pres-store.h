@@ -11,8 +11,9 @@ G_BEGIN_DECLS
  *
  * A store works on raw states: a participant's "raw" state is the union of
  * its live instances, where appear_offline is kept as such.  What a viewer
- * sees (appear_offline reads offline to everyone but the participant) is
- * applied by pres_store_state_for_viewer(), so every reader agrees.
+ * sees (appear_offline reads offline to everyone but the participant and
+ * those it talked with recently, see pres_store_get_grants()) is applied by
+ * pres_store_state_for_viewer_granted(), so every reader agrees.
  *
  * Union rules (protocol.md): no live instance → offline; any live instance in
  * appear_offline → appear_offline; else any busy → busy; else any online →
@@ -89,6 +90,17 @@ typedef void (*PresStoreInstancesFunc) (GPtrArray    *instances,
 typedef void (*PresStoreCountsFunc) (const PresStoreCounts *counts,
                                      const GError          *error,
                                      gpointer               user_data);
+/* at_ms, expires_at_ms: the conversation the pair now holds, which is the
+ * one asked or a newer one recorded before it. */
+typedef void (*PresStoreConversationFunc) (gint64        at_ms,
+                                           gint64        expires_at_ms,
+                                           const GError *error,
+                                           gpointer      user_data);
+/* until_ms: one per id asked, in order: the deadline of the viewer's grant
+ * (wall clock, ms since the epoch), 0 without one. */
+typedef void (*PresStoreGrantsFunc) (const gint64 *until_ms,
+                                     const GError *error,
+                                     gpointer      user_data);
 
 struct _PresStoreInterface
 {
@@ -125,6 +137,19 @@ struct _PresStoreInterface
                       gpointer            user_data);
   void (*set_always_online) (PresStore  *store,
                              const char *participant_id);
+  void (*record_conversation) (PresStore                *store,
+                               const char               *a,
+                               const char               *b,
+                               gint64                    at_ms,
+                               gint64                    expires_at_ms,
+                               PresStoreConversationFunc callback,
+                               gpointer                  user_data);
+  void (*get_grants) (PresStore          *store,
+                      const char         *viewer_id,
+                      const char *const  *participant_ids,
+                      guint               n_ids,
+                      PresStoreGrantsFunc callback,
+                      gpointer            user_data);
 };
 
 /* Takes ownership of heartbeat.  instance_id must be normalized already.
@@ -169,6 +194,32 @@ void pres_store_get_counts (PresStore          *store,
 void pres_store_set_always_online (PresStore  *store,
                                    const char *participant_id);
 
+/* The appear_offline exception: A and B talked at at_ms (wall clock, ms
+ * since the epoch), so each sees the other's real state until expires_at_ms.
+ * Symmetric; a pair keeps its newest conversation, so an older one recorded
+ * later changes nothing.  The caller checks a != b and the times. */
+void pres_store_record_conversation (PresStore                *store,
+                                     const char               *a,
+                                     const char               *b,
+                                     gint64                    at_ms,
+                                     gint64                    expires_at_ms,
+                                     PresStoreConversationFunc callback,
+                                     gpointer                  user_data);
+/* until_ms[i] > 0: viewer_id and participant_ids[i] hold a conversation
+ * whose deadline (until_ms[i]) has not passed, so the viewer sees through
+ * its appear_offline until then. */
+void pres_store_get_grants (PresStore          *store,
+                            const char         *viewer_id,
+                            const char *const  *participant_ids,
+                            guint               n_ids,
+                            PresStoreGrantsFunc callback,
+                            gpointer            user_data);
+
+/* granted: the viewer holds a live conversation with the participant. */
+PresState  pres_store_state_for_viewer_granted (PresState   raw,
+                                                const char *participant_id,
+                                                const char *viewer_id,
+                                                gboolean    granted);
 PresState  pres_store_state_for_viewer (PresState   raw,
                                         const char *participant_id,
                                         const char *viewer_id);
@@ -183,6 +234,14 @@ void       pres_store_emit_state_changed (PresStore  *store,
                                           PresState   old_state,
                                           PresState   new_state,
                                           const char *why);
+
+/* For implementations: emits "granted" (viewer_id, participant_id, until_ms)
+ * when a conversation recorded through any node gives viewer_id a grant on
+ * participant_id, or a later one; once per side. */
+void       pres_store_emit_granted (PresStore  *store,
+                                    const char *viewer_id,
+                                    const char *participant_id,
+                                    gint64      until_ms);
 
 /* For implementations: emits "reset".  A store that lost what it held (a
  * flushed or emptied Redis) emits it once every live instance has had a TTL

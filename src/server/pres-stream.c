@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "pres-event-log.h"
-#include "pres-stream.h"
+#include "pres-stream-message.h"
+#include "pres-stream-private.h"
 #include "pres-websocket.h"
 
 /* Changes are batched per connection: the first change after a quiet
@@ -16,51 +17,10 @@
 #define MAX_INCOMING_BYTES (256 * 1024)
 #define KEEPALIVE_S 30
 
-typedef struct
-{
-  PresStream *stream;
-  PresWebSocket *ws; /* NULL once closed */
-  char *token; /* for the rate limit, as on HTTP */
-  char *viewer_id;
-  GHashTable *subs;    /* id → GINT_TO_POINTER (last state sent as seen by viewer) */
-  GHashTable *pending; /* id (owned by subs) → GINT_TO_POINTER (raw state) */
-  guint generation;    /* of the subscription; a newer sub makes older reads moot */
-  gboolean reading;    /* the sub's first read is in flight */
-  guint refs;          /* the stream's while open, the WebSocket's, each read in flight */
-} Conn;
-
-/* A sub's read of the current states, in flight. */
-typedef struct
-{
-  Conn *conn;
-  guint generation;
-  GPtrArray *ids; /* unique, as subscribed */
-  char *cursor;   /* the client's, or NULL */
-} SubRead;
-
-struct _PresStream
-{
-  GObject parent_instance;
-
-  PresStore *store;
-  PresAuth *auth;
-  PresRateLimit *rate_limit; /* not owned */
-  PresMetrics *metrics;
-  PresEventLog *log;
-  GHashTable *conns;  /* set of Conn *, owned */
-  GHashTable *index;  /* participant id → set of Conn * subscribed to it */
-  GHashTable *dirty;  /* set of Conn * with pending changes */
-  GSource *flush_source;
-  gint64 last_flush_us;
-  guint keepalive_id;
-  gulong changed_id;
-  gulong reset_id;
-};
-
 G_DEFINE_TYPE (PresStream, pres_stream, G_TYPE_OBJECT)
 
-static void
-conn_unsubscribe (Conn *conn)
+void
+pres_stream_conn_unsubscribe (Conn *conn)
 {
   GHashTableIter iter;
   gpointer id;
@@ -75,16 +35,18 @@ conn_unsubscribe (Conn *conn)
     }
   g_hash_table_remove_all (conn->pending);
   g_hash_table_remove_all (conn->subs);
+  pres_stream_grants_clear (conn->grants);
   g_hash_table_remove (conn->stream->dirty, conn);
 }
 
-static void
-conn_unref (Conn *conn)
+void
+pres_stream_conn_unref (Conn *conn)
 {
   if (--conn->refs > 0)
     return;
   g_clear_pointer (&conn->subs, g_hash_table_unref);
   g_clear_pointer (&conn->pending, g_hash_table_unref);
+  g_clear_pointer (&conn->grants, pres_stream_grants_free);
   g_free (conn->viewer_id);
   g_free (conn->token);
   g_free (conn);
@@ -94,15 +56,15 @@ conn_unref (Conn *conn)
 static void
 conn_close (Conn *conn)
 {
-  conn_unsubscribe (conn);
+  pres_stream_conn_unsubscribe (conn);
   pres_websocket_close (conn->ws, 1001, "the server is going away");
   g_clear_pointer (&conn->ws, pres_websocket_unref);
-  conn_unref (conn);
+  pres_stream_conn_unref (conn);
 }
 
 /* Queued on the connection: what one iteration queues goes out at once. */
-static void
-conn_send (Conn    *conn,
+void
+pres_stream_conn_send (Conn    *conn,
            GString *message)
 {
   if (conn->ws == NULL || !pres_websocket_is_open (conn->ws))
@@ -111,8 +73,8 @@ conn_send (Conn    *conn,
   conn->stream->metrics->stream_messages++;
 }
 
-static void
-conn_send_error (Conn       *conn,
+void
+pres_stream_conn_send_error (Conn       *conn,
                  const char *code,
                  const char *message)
 {
@@ -122,13 +84,13 @@ conn_send_error (Conn       *conn,
   g_string_append (out, ",\"message\":");
   pres_wire_append_json_string (out, message);
   g_string_append (out, "}}");
-  conn_send (conn, out);
+  pres_stream_conn_send (conn, out);
 }
 
 /* Updates what the viewer last saw of id.  A plain insert would free the
  * key, which pending shares. */
-static void
-conn_set_seen (Conn       *conn,
+void
+pres_stream_conn_set_seen (Conn       *conn,
                const char *id,
                int         seen)
 {
@@ -138,19 +100,20 @@ conn_set_seen (Conn       *conn,
     g_hash_table_insert (conn->subs, key, GINT_TO_POINTER (seen));
 }
 
-static PresState
-conn_view (Conn       *conn,
+PresState
+pres_stream_conn_view (Conn       *conn,
            const char *id,
            PresState   raw)
 {
-  return pres_store_state_for_viewer (raw, id, conn->viewer_id);
+  return pres_store_state_for_viewer_granted (raw, id, conn->viewer_id,
+                                              pres_stream_grants_hold (conn->grants, id));
 }
 
 /* Sends the pending changes that the viewer has not seen yet; a change that
  * was undone before the flush, or that the viewer cannot see (appear_offline
  * to offline), sends nothing. */
-static void
-conn_flush (Conn       *conn,
+void
+pres_stream_conn_flush (Conn       *conn,
             const char *cursor,
             gboolean    even_if_empty)
 {
@@ -163,11 +126,11 @@ conn_flush (Conn       *conn,
   g_hash_table_iter_init (&iter, conn->pending);
   while (g_hash_table_iter_next (&iter, &id, &raw))
     {
-      PresState seen = conn_view (conn, id, GPOINTER_TO_INT (raw));
+      PresState seen = pres_stream_conn_view (conn, id, GPOINTER_TO_INT (raw));
 
       if (GPOINTER_TO_INT (g_hash_table_lookup (conn->subs, id)) == (int) seen)
         continue;
-      conn_set_seen (conn, id, seen);
+      pres_stream_conn_set_seen (conn, id, seen);
       if (any)
         g_string_append_c (out, ',');
       pres_wire_append_json_string (out, id);
@@ -182,7 +145,7 @@ conn_flush (Conn       *conn,
   g_string_append (out, "},\"cursor\":");
   pres_wire_append_json_string (out, cursor);
   g_string_append_c (out, '}');
-  conn_send (conn, out);
+  pres_stream_conn_send (conn, out);
 }
 
 static gboolean
@@ -198,14 +161,14 @@ flush_cb (gpointer user_data)
   g_hash_table_iter_init (&iter, self->dirty);
   while (g_hash_table_iter_next (&iter, &conn, NULL))
     {
-      conn_flush (conn, cursor, FALSE);
+      pres_stream_conn_flush (conn, cursor, FALSE);
       g_hash_table_iter_remove (&iter);
     }
   return G_SOURCE_REMOVE;
 }
 
-static void
-schedule_flush (PresStream *self)
+void
+pres_stream_schedule_flush (PresStream *self)
 {
   gint64 due;
 
@@ -220,8 +183,8 @@ schedule_flush (PresStream *self)
   g_source_unref (self->flush_source);
 }
 
-static void
-conn_add_pending (Conn       *conn,
+void
+pres_stream_conn_add_pending (Conn       *conn,
                   const char *id,
                   PresState   raw)
 {
@@ -250,274 +213,27 @@ state_changed_cb (PresStore  *store,
   g_hash_table_iter_init (&iter, set);
   while (g_hash_table_iter_next (&iter, &conn, NULL))
     {
-      conn_add_pending (conn, participant_id, new_state);
+      pres_stream_conn_add_pending (conn, participant_id, new_state);
       g_hash_table_add (self->dirty, conn);
     }
-  schedule_flush (self);
+  pres_stream_schedule_flush (self);
 }
 
+/* A participant seen through its appear_offline now reads offline to this
+ * viewer.  A change already pending is newer than what was seen. */
 static void
-replay_cb (const char *participant_id,
-           PresState   state,
-           gpointer    user_data)
+grant_ended_cb (const char *participant_id,
+                gpointer    user_data)
 {
-  conn_add_pending (user_data, participant_id, state);
-}
+  Conn *conn = user_data;
 
-static gboolean
-parse_sub (JsonObject *object,
-           GPtrArray  *ids,
-           const char **cursor,
-           GError    **error)
-{
-  JsonNode *node = json_object_get_member (object, "ids");
-  JsonArray *array;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    {
-      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                           "ids: must be an array of participant ids");
-      return FALSE;
-    }
-  array = json_node_get_array (node);
-  if (json_array_get_length (array) > PRES_STREAM_MAX_IDS)
-    {
-      g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                   "ids: at most %d ids are allowed", PRES_STREAM_MAX_IDS);
-      return FALSE;
-    }
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-
-      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING ||
-          !pres_participant_id_is_valid (json_node_get_string (element)))
-        {
-          g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_ID,
-                               "ids: each must match [A-Za-z0-9._:@-]{1,128}");
-          return FALSE;
-        }
-      g_ptr_array_add (ids, (gpointer) json_node_get_string (element));
-    }
-
-  node = json_object_get_member (object, "cursor");
-  *cursor = NULL;
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING)
-    *cursor = json_node_get_string (node);
-  else if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
-    {
-      g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
-                           "cursor: must be a string");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* The current state of every subscribed id, as this viewer sees it. */
-static void
-conn_send_snapshot (Conn            *conn,
-                    GPtrArray       *ids,
-                    const PresState *states,
-                    const char      *cursor)
-{
-  g_autoptr (GString) out = g_string_new ("{\"op\":\"snapshot\",\"states\":{");
-
-  for (guint i = 0; i < ids->len; i++)
-    {
-      PresState seen = conn_view (conn, ids->pdata[i], states[i]);
-
-      conn_set_seen (conn, ids->pdata[i], seen);
-      if (i > 0)
-        g_string_append_c (out, ',');
-      pres_wire_append_json_string (out, ids->pdata[i]);
-      g_string_append_c (out, ':');
-      pres_wire_append_json_string (out, pres_state_to_string (seen));
-    }
-  g_string_append (out, "},\"cursor\":");
-  pres_wire_append_json_string (out, cursor);
-  g_string_append_c (out, '}');
-  conn_send (conn, out);
-}
-
-/* A read of the connection's current subscription; ids are added by the
- * caller and owned by conn->subs. */
-static SubRead *
-sub_read_new (Conn       *conn,
-              const char *cursor)
-{
-  SubRead *read = g_new0 (SubRead, 1);
-
-  read->conn = conn;
-  conn->refs++;
-  read->generation = conn->generation;
-  read->ids = g_ptr_array_new ();
-  read->cursor = g_strdup (cursor);
-  return read;
-}
-
-static void
-sub_read_free (SubRead *read)
-{
-  conn_unref (read->conn);
-  g_ptr_array_unref (read->ids);
-  g_free (read->cursor);
-  g_free (read);
-}
-
-/* Answers a sub once the states are read.  Changes that arrived while the
- * read was in flight are newer than it, so they are applied last. */
-static void
-sub_states_cb (const PresState *states,
-               const GError    *error,
-               gpointer         user_data)
-{
-  SubRead *read = user_data;
-  Conn *conn = read->conn;
-  PresStream *self = conn->stream;
-  g_autoptr (GHashTable) during = NULL;
-  g_autofree char *now_cursor = NULL;
-  GHashTableIter iter;
-  gpointer id, raw;
-
-  if (conn->ws == NULL || read->generation != conn->generation)
-    goto out;
-  conn->reading = FALSE;
-  if (error != NULL)
-    {
-      conn_unsubscribe (conn);
-      conn_send_error (conn, "unavailable", "the store cannot answer now, subscribe again later");
-      goto out;
-    }
-
-  during = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_iter_init (&iter, conn->pending);
-  while (g_hash_table_iter_next (&iter, &id, &raw))
-    g_hash_table_insert (during, id, raw);
-  g_hash_table_remove_all (conn->pending);
-  now_cursor = pres_event_log_get_cursor (self->log);
-
-  if (read->cursor != NULL)
-    {
-      /* What the client knows: the state at its cursor, i.e. now for every
-       * id that has not changed since. */
-      for (guint i = 0; i < read->ids->len; i++)
-        conn_set_seen (conn, read->ids->pdata[i], conn_view (conn, read->ids->pdata[i], states[i]));
-    }
-  if (read->cursor != NULL && pres_event_log_replay (self->log, read->cursor, replay_cb, conn))
-    {
-      /* replay_cb queued what changed since; send its current state. */
-      for (guint i = 0; i < read->ids->len; i++)
-        {
-          if (!g_hash_table_contains (conn->pending, read->ids->pdata[i]))
-            continue;
-          conn_add_pending (conn, read->ids->pdata[i], states[i]);
-          conn_set_seen (conn, read->ids->pdata[i], -1);
-        }
-      g_hash_table_iter_init (&iter, during);
-      while (g_hash_table_iter_next (&iter, &id, &raw))
-        conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
-      conn_flush (conn, now_cursor, TRUE);
-      goto out;
-    }
-
-  conn_send_snapshot (conn, read->ids, states, now_cursor);
-  if (g_hash_table_size (during) > 0)
-    {
-      g_hash_table_iter_init (&iter, during);
-      while (g_hash_table_iter_next (&iter, &id, &raw))
-        conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
-      g_hash_table_add (self->dirty, conn);
-      schedule_flush (self);
-    }
-
-out:
-  sub_read_free (read);
-}
-
-/* A sub replaces the previous subscription of the connection.  The ids are
- * indexed before the read, so no change can fall between the two. */
-static void
-conn_subscribe (Conn       *conn,
-                GPtrArray  *ids,
-                const char *cursor)
-{
-  PresStream *self = conn->stream;
-  SubRead *read;
-
-  conn_unsubscribe (conn);
-  conn->generation++;
-  conn->reading = TRUE;
-  read = sub_read_new (conn, cursor);
-  for (guint i = 0; i < ids->len; i++)
-    {
-      const char *id = ids->pdata[i];
-      GHashTable *set;
-      char *key;
-
-      if (g_hash_table_contains (conn->subs, id))
-        continue;
-      key = g_strdup (id);
-      /* -1: nothing sent yet. */
-      g_hash_table_insert (conn->subs, key, GINT_TO_POINTER (-1));
-      g_ptr_array_add (read->ids, key);
-      set = g_hash_table_lookup (self->index, id);
-      if (set == NULL)
-        {
-          set = g_hash_table_new (NULL, NULL);
-          g_hash_table_insert (self->index, g_strdup (id), set);
-        }
-      g_hash_table_add (set, conn);
-    }
-  pres_store_get_states (self->store, (const char *const *) read->ids->pdata, read->ids->len,
-                         sub_states_cb, read);
-}
-
-/* What the store says now, for a subscription that is already answered:
- * whatever differs from what the viewer saw goes out as a delta. */
-static void
-reread_cb (const PresState *states,
-           const GError    *error,
-           gpointer         user_data)
-{
-  SubRead *read = user_data;
-  Conn *conn = read->conn;
-
-  if (error == NULL && conn->ws != NULL && read->generation == conn->generation)
-    {
-      for (guint i = 0; i < read->ids->len; i++)
-        conn_add_pending (conn, read->ids->pdata[i], states[i]);
-      g_hash_table_add (conn->stream->dirty, conn);
-      schedule_flush (conn->stream);
-    }
-  sub_read_free (read);
-}
-
-static void
-reset_cb (PresStore  *store,
-          PresStream *self)
-{
-  GHashTableIter iter;
-  gpointer conn_ptr;
-
-  g_hash_table_iter_init (&iter, self->conns);
-  while (g_hash_table_iter_next (&iter, &conn_ptr, NULL))
-    {
-      Conn *conn = conn_ptr;
-      SubRead *read;
-      GHashTableIter ids;
-      gpointer id;
-
-      /* A first read in flight is newer than the reset anyway. */
-      if (conn->reading || g_hash_table_size (conn->subs) == 0)
-        continue;
-      read = sub_read_new (conn, NULL);
-      g_hash_table_iter_init (&ids, conn->subs);
-      while (g_hash_table_iter_next (&ids, &id, NULL))
-        g_ptr_array_add (read->ids, id);
-      pres_store_get_states (self->store, (const char *const *) read->ids->pdata,
-                             read->ids->len, reread_cb, read);
-    }
+  if (GPOINTER_TO_INT (g_hash_table_lookup (conn->subs, participant_id))
+        != PRES_STATE_APPEAR_OFFLINE
+      || g_hash_table_contains (conn->pending, participant_id))
+    return;
+  pres_stream_conn_add_pending (conn, participant_id, PRES_STATE_APPEAR_OFFLINE);
+  g_hash_table_add (conn->stream->dirty, conn);
+  pres_stream_schedule_flush (conn->stream);
 }
 
 static void
@@ -532,37 +248,21 @@ message_cb (PresWebSocket        *ws,
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   const char *cursor = NULL;
-  JsonNode *root, *op;
   guint retry_after_s;
 
   /* A sub costs up to a snapshot of 1000 ids: limited like a request. */
   if (!pres_rate_limit_take (conn->stream->rate_limit, conn->token, g_get_monotonic_time (),
                              &retry_after_s))
     {
-      conn_send_error (conn, "rate_limited", "too many messages for this token, slow down");
+      pres_stream_conn_send_error (conn, "rate_limited", "too many messages for this token, slow down");
       return;
     }
-  if (type != PRES_WEBSOCKET_TEXT || !g_utf8_validate (data, length, NULL) ||
-      !pres_wire_is_one_object (data, length) ||
-      !json_parser_load_from_data (parser, data, length, NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!pres_stream_message_parse_sub (parser, type, data, length, ids, &cursor, &error))
     {
-      conn_send_error (conn, "invalid_json", "message: must be a JSON object in a text frame");
+      pres_stream_conn_send_error (conn, pres_wire_error_code_to_string (error->code), error->message);
       return;
     }
-  op = json_object_get_member (json_node_get_object (root), "op");
-  if (op == NULL || !JSON_NODE_HOLDS_VALUE (op) || json_node_get_value_type (op) != G_TYPE_STRING ||
-      !g_str_equal (json_node_get_string (op), "sub"))
-    {
-      conn_send_error (conn, "invalid_field", "op: must be \"sub\"");
-      return;
-    }
-  if (!parse_sub (json_node_get_object (root), ids, &cursor, &error))
-    {
-      conn_send_error (conn, pres_wire_error_code_to_string (error->code), error->message);
-      return;
-    }
-  conn_subscribe (conn, ids, cursor);
+  pres_stream_conn_subscribe (conn, ids, cursor);
 }
 
 static void
@@ -574,7 +274,7 @@ closed_cb (PresWebSocket *ws,
   g_debug ("stream of %s closed", conn->viewer_id);
   if (conn->ws != NULL)
     g_hash_table_remove (conn->stream->conns, conn);
-  conn_unref (conn);
+  pres_stream_conn_unref (conn);
 }
 
 static const PresWebSocketFuncs websocket_funcs = { message_cb, closed_cb };
@@ -619,13 +319,14 @@ stream_cb (PresHttpServer  *server,
   conn->token = g_strdup (identity.token);
   conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
+  conn->grants = pres_stream_grants_new (grant_ended_cb, conn);
   conn->refs = 2;
   conn->ws = pres_websocket_accept (req, &websocket_funcs, conn);
   if (conn->ws == NULL)
     {
       /* A bad handshake, answered with 400. */
       conn->refs = 1;
-      conn_unref (conn);
+      pres_stream_conn_unref (conn);
       return;
     }
   pres_websocket_set_max_message (conn->ws, MAX_INCOMING_BYTES);
@@ -661,6 +362,7 @@ pres_stream_dispose (GObject *object)
 
   g_clear_signal_handler (&self->changed_id, self->store);
   g_clear_signal_handler (&self->reset_id, self->store);
+  g_clear_signal_handler (&self->granted_id, self->store);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->flush_source != NULL)
     g_source_destroy (g_steal_pointer (&self->flush_source));
@@ -705,7 +407,9 @@ pres_stream_new (PresHttpServer *server,
   self->metrics = metrics;
   self->changed_id =
     g_signal_connect (store, "state-changed", G_CALLBACK (state_changed_cb), self);
-  self->reset_id = g_signal_connect (store, "reset", G_CALLBACK (reset_cb), self);
+  self->reset_id = g_signal_connect (store, "reset", G_CALLBACK (pres_stream_reset_cb), self);
+  self->granted_id =
+    g_signal_connect (store, "granted", G_CALLBACK (pres_stream_granted_cb), self);
   self->keepalive_id = g_timeout_add_seconds (KEEPALIVE_S, keepalive_cb, self);
   pres_http_server_add_handler (server, "/v1/stream", stream_cb, self);
   return self;

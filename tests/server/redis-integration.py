@@ -502,7 +502,59 @@ def case_lapse_revived(binary, redis):
         b.stop()
 
 
+def case_conversation_cross_node(binary, redis):
+    """A conversation recorded through node A lets bob, reading or subscribed
+    on node B (before or after it), see lena through her appear_offline, and
+    nobody else; it ends by itself at its deadline on both nodes, with no
+    sweep of theirs."""
+    options = ("--store", redis.address, "--rate-limit", "1000", "--rate-burst", "1000",
+               "--conversation-window", "2")
+    a, b = Server(binary, *options), Server(binary, *options)
+    try:
+        for server in (a, b):
+            wait_for(lambda: presence(server, "tok-bob", "x") == {"x": "offline"}, 10,
+                     "the node's store to be ready")
+        a.json("PUT", "/v1/instances/laptop", heartbeat("appear_offline", data={"doc": 1}),
+               token="tok-lena")
+
+        def seen_on(server, token):
+            _, _, page = server.json("GET", "/v1/members?ids=lena", token=token)
+            return (presence(server, token, "lena")["lena"],
+                    [(m["instance_id"], m.get("data")) for m in page["members"]])
+
+        hidden = ("offline", [])
+        check(seen_on(b, "tok-bob") == hidden, "bob sees lena before any talk")
+        early, states = subscribe(b, "tok-bob", "lena")
+        check(states == {"lena": "offline"}, "bob's snapshot before the talk: %r" % states)
+        status, _, reply = a.json("POST", "/v1/conversations", {"a": "lena", "b": "bob"},
+                                  token="tok-ops")
+        check(status == 200, "POST on node A: %d %r" % (status, reply))
+        start = time.monotonic()
+        check(seen_on(b, "tok-bob") == ("appear_offline", [("laptop", {"doc": 1})]),
+              "bob on node B: %r" % (seen_on(b, "tok-bob"),))
+        check(seen_on(b, "tok-bot") == hidden, "claude-bot on node B sees through lena")
+        msg = early.recv()
+        check(msg is not None and msg["changes"] == {"lena": "appear_offline"},
+              "bob, subscribed on node B while node A recorded the talk: %r" % msg)
+        early.close()
+        ws, states = subscribe(b, "tok-bob", "lena")
+        check(states == {"lena": "appear_offline"}, "bob's snapshot on node B: %r" % states)
+        ttl = int(redis.cli("PTTL", "pz:{%d}:c:bob\x1flena" % bucket("bob")))
+        check(1000 < ttl <= 2000, "bob's side of the conversation expires in %d ms" % ttl)
+        msg = ws.recv(timeout=5)
+        check(msg is not None and msg["changes"] == {"lena": "offline"},
+              "bob's stream at the deadline: %r" % msg)
+        ws.close()
+        wait_for(lambda: seen_on(b, "tok-bob") == hidden, 5, "the grant to end on node B")
+        check(time.monotonic() - start >= 1.8, "ended before its window")
+        check(seen_on(a, "tok-bob") == hidden, "node A still grants")
+    finally:
+        a.stop()
+        b.stop()
+
+
 CASES = {
+    "conversation-cross-node": case_conversation_cross_node,
     "members-cross-node": case_members_cross_node,
     "lapse-revived": case_lapse_revived,
     "cross-node": case_cross_node,

@@ -15,6 +15,8 @@ typedef struct
   gboolean removed;
   GPtrArray *instances;
   PresStoreCounts counts;
+  gint64 at_ms, expires_at_ms;
+  gint64 *until_ms;
   GError *error;
 } Answer;
 
@@ -200,4 +202,66 @@ store_wait_counts (PresStore *store)
   pres_store_get_counts (store, counts_cb, &answer);
   wait_for (&answer);
   return answer.counts;
+}
+
+static void
+conversation_cb (gint64        at_ms,
+                 gint64        expires_at_ms,
+                 const GError *error,
+                 gpointer      user_data)
+{
+  Answer *answer = user_data;
+
+  g_assert_no_error (error);
+  answer->at_ms = at_ms;
+  answer->expires_at_ms = expires_at_ms;
+  answer->answered = TRUE;
+}
+
+void
+store_wait_record_conversation (PresStore  *store,
+                                const char *a,
+                                const char *b,
+                                gint64      at_ms,
+                                gint64      expires_at_ms,
+                                gint64     *held_at_ms,
+                                gint64     *held_expires_at_ms)
+{
+  Answer answer = { 0 };
+
+  pres_store_record_conversation (store, a, b, at_ms, expires_at_ms, conversation_cb, &answer);
+  wait_for (&answer);
+  *held_at_ms = answer.at_ms;
+  *held_expires_at_ms = answer.expires_at_ms;
+}
+
+typedef struct
+{
+  Answer answer;
+  guint n_ids;
+} GrantsAnswer;
+
+static void
+grants_cb (const gint64 *until_ms,
+           const GError *error,
+           gpointer      user_data)
+{
+  GrantsAnswer *grants = user_data;
+
+  g_assert_no_error (error);
+  grants->answer.until_ms = g_memdup2 (until_ms, MAX (grants->n_ids, 1) * sizeof (gint64));
+  grants->answer.answered = TRUE;
+}
+
+gint64 *
+store_wait_grants (PresStore         *store,
+                   const char        *viewer_id,
+                   const char *const *participant_ids,
+                   guint              n_ids)
+{
+  GrantsAnswer grants = { .n_ids = n_ids };
+
+  pres_store_get_grants (store, viewer_id, participant_ids, n_ids, grants_cb, &grants);
+  wait_for (&grants.answer);
+  return grants.answer.until_ms;
 }

@@ -30,5 +30,18 @@ GPtrArray *store_wait_members (PresStore         *store,
                                const char *const *participant_ids,
                                guint              n_ids);
 PresStoreCounts store_wait_counts (PresStore *store);
+/* *held_at_ms, *held_expires_at_ms: the conversation the pair holds after. */
+void      store_wait_record_conversation (PresStore  *store,
+                                          const char *a,
+                                          const char *b,
+                                          gint64      at_ms,
+                                          gint64      expires_at_ms,
+                                          gint64     *held_at_ms,
+                                          gint64     *held_expires_at_ms);
+/* The grant's deadline per id, 0 for none; g_free() it. */
+gint64   *store_wait_grants (PresStore         *store,
+                             const char        *viewer_id,
+                             const char *const *participant_ids,
+                             guint              n_ids);
 
 G_END_DECLS

@@ -8,8 +8,13 @@
 --                   "_" → "<s>\31<latest last seen>\31<indexed deadline>"
 --   pz:{b}:dl       ZSET  pid → a time no later than any of its devices'
 --                   deadlines: the sweeper's index
---   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change
+--   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change;
+--                   p (viewer), g (other), u (until): a new or longer grant
 --   pz:{b}:n        HASH  i → live instances, p → participants in the bucket
+--   pz:{b}:c:<viewer>\31<other>  STRING  "<at>\31<until>": when the two last
+--                   talked and until when that grants (ms, the platform's
+--                   clock), expiring then (PXAT); one key per side, in the
+--                   viewer's bucket
 -- States: o online, i idle, b busy, x appear_offline, f offline.
 -- Time is Redis' own, so nodes with skewed clocks agree: TIME, or for a
 -- heartbeat the node's reading of it (TIME once a second, carried forward
@@ -273,6 +278,24 @@ local function settle(keys, args)
   return recompute(participant(keys, args[1], tonumber(args[2]), args[3], args[4]), now)
 end
 
+-- One side of a conversation: keeps the newer of the held one and this,
+-- and says a newer one on the viewer's event stream (p viewer, g other,
+-- u until), so subscribers on every node learn of it.
+-- KEYS: c, ev.  ARGV: at_ms, expires_at_ms, viewer, other, MAXLEN.
+-- Returns { at_ms, expires_at_ms } as now held.
+local function conversation(keys, args)
+  local held = redis.call('GET', keys[1])
+  if held then
+    local at, expires = string.match(held, '^(%d+)\31(%d+)$')
+    if at and tonumber(at) >= tonumber(args[1]) then return { at, expires } end
+  end
+  redis.call('SET', keys[1], args[1] .. SEP .. args[2], 'PXAT', args[2])
+  redis.call('XADD', keys[2], 'MAXLEN', '~', args[5], '*', 'p', args[3], 'g', args[4],
+             'u', args[2])
+  return { args[1], args[2] }
+end
+
 redis.register_function(LIB .. '_heartbeat', heartbeat)
 redis.register_function(LIB .. '_leave', leave)
 redis.register_function(LIB .. '_settle', settle)
+redis.register_function(LIB .. '_conversation', conversation)
