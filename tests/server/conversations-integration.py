@@ -12,7 +12,7 @@ tok-ops, the admin that stands for the chat platform.
 import sys
 import time
 
-from presence_testlib import Fail, Server, WebSocket, check, heartbeat, wait_for
+from presence_testlib import Server, WebSocket, cases_of, check, heartbeat, run_case, wait_for
 
 PATH = "/v1/conversations"
 
@@ -210,22 +210,5 @@ def case_conversation_stream(binary):
         server.stop()
 
 
-CASES = {name[len("case_"):].replace("_", "-"): fn
-         for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    if len(sys.argv) < 3 or sys.argv[2] not in CASES:
-        print("usage: %s PRESENCE_SERVER CASE\ncases: %s" % (sys.argv[0], " ".join(CASES)))
-        return 2
-    try:
-        CASES[sys.argv[2]](sys.argv[1])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS: %s" % sys.argv[2])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(cases_of(globals())))

@@ -10,7 +10,8 @@ A member is (participant, instance).  Each case starts its own server on
 import sys
 import time
 
-from presence_testlib import Fail, Server, check, expect_rejected, heartbeat, seed, wait_for
+from presence_testlib import (Server, cases_of, check, expect_rejected, heartbeat, run_case, seed,
+                              wait_for)
 
 
 def members(server, token="tok-lena"):
@@ -154,22 +155,5 @@ def case_members_who_is_here(binary):
         server.stop()
 
 
-CASES = {name[len("case_"):].replace("_", "-"): fn
-         for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    if len(sys.argv) < 3 or sys.argv[2] not in CASES:
-        print("usage: %s PRESENCE_SERVER CASE\ncases: %s" % (sys.argv[0], " ".join(CASES)))
-        return 2
-    try:
-        CASES[sys.argv[2]](sys.argv[1])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS: %s" % sys.argv[2])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(cases_of(globals())))

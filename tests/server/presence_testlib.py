@@ -13,6 +13,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -239,3 +240,22 @@ class WebSocket:
         self.sock.close()
 
 
+def run_case(cases):
+    """The main of a case file: CASES maps each case's name to its function,
+    which takes the presence-server binary; argv is BINARY CASE."""
+    if len(sys.argv) < 3 or sys.argv[2] not in cases:
+        print("usage: %s PRESENCE_SERVER CASE\ncases: %s" % (sys.argv[0], " ".join(cases)))
+        return 2
+    try:
+        cases[sys.argv[2]](sys.argv[1])
+    except Fail as e:
+        print("FAIL: %s" % e)
+        return 1
+    print("PASS: %s" % sys.argv[2])
+    return 0
+
+
+def cases_of(namespace):
+    """The case_* functions of a module's globals, named as meson names them."""
+    return {name[len("case_"):].replace("_", "-"): fn
+            for name, fn in namespace.items() if name.startswith("case_")}
