@@ -1,56 +1,13 @@
 #include "config.h"
 
-#include <string.h>
-
 #include "pres-conversation-table.h"
-#include "pres-memory-store.h"
+#include "store-choice.h"
 #include "store-wait.h"
-#if HAVE_REDIS
-#include "pres-redis-store.h"
-#include "redis-fixture.h"
-#endif
 
 /* The store contract of the appear_offline exception: granted, expired,
- * not granted, kept newest.  One table, two stores: memory by default,
- * Redis with --store=redis (a private redis-server for the whole run). */
+ * not granted, kept newest.  One table, two stores (store-choice.h). */
 
 #define WINDOW_MS (24 * 3600 * 1000)
-
-static gboolean use_redis;
-static char *skip_reason;
-#if HAVE_REDIS
-static RedisFixture *redis;
-
-static gboolean
-ready_timeout_cb (gpointer user_data)
-{
-  g_error ("the Redis store was not ready within 10 s");
-  return G_SOURCE_REMOVE;
-}
-#endif
-
-static PresStore *
-store_new (void)
-{
-#if HAVE_REDIS
-  if (use_redis)
-    {
-      g_autoptr (GError) error = NULL;
-      PresStore *store;
-      guint timeout_id;
-
-      redis_fixture_flush (redis);
-      store = pres_redis_store_new (redis_fixture_get_address (redis), 2000, 100, &error);
-      g_assert_no_error (error);
-      timeout_id = g_timeout_add_seconds (10, ready_timeout_cb, NULL);
-      while (!pres_redis_store_is_ready (PRES_REDIS_STORE (store)))
-        g_main_context_iteration (NULL, TRUE);
-      g_source_remove (timeout_id);
-      return store;
-    }
-#endif
-  return pres_memory_store_new (2000, 100);
-}
 
 static gint64
 now_ms (void)
@@ -92,7 +49,7 @@ run_until_wall (gint64 until_ms)
 static void
 test_not_granted (void)
 {
-  g_autoptr (PresStore) store = store_new ();
+  g_autoptr (PresStore) store = store_choice_new (2000, 100);
   const char *ids[] = { "lena", "omar", "kim" };
   g_autofree gint64 *until_ms = NULL;
   gint64 at, expires;
@@ -112,7 +69,7 @@ test_not_granted (void)
 static void
 test_granted (void)
 {
-  g_autoptr (PresStore) store = store_new ();
+  g_autoptr (PresStore) store = store_choice_new (2000, 100);
   gint64 t = now_ms () - 1000, at, expires;
 
   store_wait_record_conversation (store, "lena", "omar", t, t + WINDOW_MS, &at, &expires);
@@ -127,7 +84,7 @@ test_granted (void)
 static void
 test_expired (void)
 {
-  g_autoptr (PresStore) store = store_new ();
+  g_autoptr (PresStore) store = store_choice_new (2000, 100);
   gint64 t = now_ms (), at, expires;
 
   store_wait_record_conversation (store, "lena", "omar", t - WINDOW_MS + 300, t + 300, &at,
@@ -143,7 +100,7 @@ test_expired (void)
 static void
 test_newest_kept (void)
 {
-  g_autoptr (PresStore) store = store_new ();
+  g_autoptr (PresStore) store = store_choice_new (2000, 100);
   gint64 t = now_ms (), at, expires;
 
   store_wait_record_conversation (store, "omar", "lena", t - 1000, t + 400, &at, &expires);
@@ -182,7 +139,7 @@ granted_cb (PresStore  *store,
 static void
 test_signalled (void)
 {
-  g_autoptr (PresStore) store = store_new ();
+  g_autoptr (PresStore) store = store_choice_new (2000, 100);
   Granted granted = { g_ptr_array_new_with_free_func (g_free) };
   gint64 t = now_ms (), at, expires;
   g_autofree char *lena_sees = g_strdup_printf ("lena>omar@%" G_GINT64_FORMAT, t + WINDOW_MS);
@@ -220,57 +177,18 @@ test_table_pruned (void)
   g_assert_cmpint (pres_conversation_table_lookup (table, "lena", "p0", 10000), ==, 0);
 }
 
-static void
-run_case (gconstpointer data)
-{
-  if (skip_reason != NULL)
-    {
-      g_test_skip (skip_reason);
-      return;
-    }
-  ((GTestFunc)data) ();
-}
-
-static void
-add_case (const char *path, GTestFunc func)
-{
-  g_test_add_data_func (path, func, run_case);
-}
-
 int
 main (int argc, char *argv[])
 {
-  int status;
+  store_choice_init (&argc, &argv);
 
-  for (int i = 1; i < argc; i++)
-    if (g_str_equal (argv[i], "--store=redis"))
-      {
-        use_redis = TRUE;
-        memmove (&argv[i], &argv[i + 1], (argc - i) * sizeof (char *));
-        argc--;
-        break;
-      }
-  g_test_init (&argc, &argv, NULL);
-#if HAVE_REDIS
-  if (use_redis)
-    redis = redis_fixture_start (&skip_reason);
-#else
-  if (use_redis)
-    skip_reason = g_strdup ("built without Redis (meson -Dredis)");
-#endif
+  store_choice_add ("/store/conversations/not-granted", test_not_granted);
+  store_choice_add ("/store/conversations/granted", test_granted);
+  store_choice_add ("/store/conversations/expired", test_expired);
+  store_choice_add ("/store/conversations/newest-kept", test_newest_kept);
+  store_choice_add ("/store/conversations/signalled", test_signalled);
+  if (!store_choice_is_redis ())
+    store_choice_add ("/store/conversations/table-pruned", test_table_pruned);
 
-  add_case ("/store/conversations/not-granted", test_not_granted);
-  add_case ("/store/conversations/granted", test_granted);
-  add_case ("/store/conversations/expired", test_expired);
-  add_case ("/store/conversations/newest-kept", test_newest_kept);
-  add_case ("/store/conversations/signalled", test_signalled);
-  if (!use_redis)
-    add_case ("/store/conversations/table-pruned", test_table_pruned);
-
-  status = g_test_run ();
-#if HAVE_REDIS
-  redis_fixture_stop (redis);
-#endif
-  g_free (skip_reason);
-  return status;
+  return store_choice_run ();
 }

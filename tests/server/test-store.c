@@ -1,54 +1,11 @@
 #include "config.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-#include "pres-memory-store.h"
+#include "store-choice.h"
 #include "store-wait.h"
-#if HAVE_REDIS
-#include "pres-redis-store.h"
-#include "redis-fixture.h"
-#endif
 
-/* One table of cases, two stores: memory by default, Redis with
- * --store=redis (a private redis-server for the whole run). */
-static gboolean use_redis;
-static char *skip_reason;
-#if HAVE_REDIS
-static RedisFixture *redis;
-
-static gboolean
-ready_timeout_cb (gpointer user_data)
-{
-  g_error ("the Redis store was not ready within 10 s");
-  return G_SOURCE_REMOVE;
-}
-#endif
-
-static PresStore *
-store_new (guint ttl_ms,
-           guint max_instances)
-{
-#if HAVE_REDIS
-  if (use_redis)
-    {
-      g_autoptr (GError) error = NULL;
-      PresStore *store;
-      guint timeout_id;
-
-      redis_fixture_flush (redis);
-      store = pres_redis_store_new (redis_fixture_get_address (redis), ttl_ms, max_instances,
-                                    &error);
-      g_assert_no_error (error);
-      timeout_id = g_timeout_add_seconds (10, ready_timeout_cb, NULL);
-      while (!pres_redis_store_is_ready (PRES_REDIS_STORE (store)))
-        g_main_context_iteration (NULL, TRUE);
-      g_source_remove (timeout_id);
-      return store;
-    }
-#endif
-  return pres_memory_store_new (ttl_ms, max_instances);
-}
+/* One table of cases, two stores (store-choice.h). */
 
 #define A (-1) /* no such instance */
 #define O PRES_STATE_ONLINE
@@ -85,7 +42,7 @@ fixture_init (Fixture *fx,
               guint    ttl_ms,
               guint    max_instances)
 {
-  fx->store = store_new (ttl_ms, max_instances);
+  fx->store = store_choice_new (ttl_ms, max_instances);
   g_signal_connect (fx->store, "state-changed", G_CALLBACK (changed_cb), fx);
 }
 
@@ -634,7 +591,7 @@ test_member_own_ttl (void)
   fixture_init (&wait.fx, 2000, 100);
   /* The Redis store sweeps only a TTL after it connected (what passed
    * before is an outage's, not the members'). */
-  if (use_redis)
+  if (store_choice_is_redis ())
     run_until (g_get_monotonic_time () + 2100 * 1000);
   g_signal_connect (wait.fx.store, "state-changed", G_CALLBACK (offline_cb), &wait);
   beat_member (&wait.fx, "p0", "laptop", O, 1, PRES_HEARTBEAT_TTL_ABSENT, NULL);
@@ -695,68 +652,28 @@ test_member_long_ttl (void)
   fixture_clear (&wait.fx);
 }
 
-static void
-run_case (gconstpointer data)
-{
-  if (skip_reason != NULL)
-    {
-      g_test_skip (skip_reason);
-      return;
-    }
-  ((GTestFunc) data) ();
-}
-
-static void
-add_case (const char *path,
-          GTestFunc   func)
-{
-  g_test_add_data_func (path, func, run_case);
-}
-
 int
 main (int   argc,
       char *argv[])
 {
-  int status;
+  store_choice_init (&argc, &argv);
 
-  for (int i = 1; i < argc; i++)
-    if (g_str_equal (argv[i], "--store=redis"))
-      {
-        use_redis = TRUE;
-        memmove (&argv[i], &argv[i + 1], (argc - i) * sizeof (char *));
-        argc--;
-        break;
-      }
-  g_test_init (&argc, &argv, NULL);
-#if HAVE_REDIS
-  if (use_redis)
-    redis = redis_fixture_start (&skip_reason);
-#else
-  if (use_redis)
-    skip_reason = g_strdup ("built without Redis (meson -Dredis)");
-#endif
+  store_choice_add ("/store/union", test_union);
+  store_choice_add ("/store/stale/leave-older-session", test_leave_older_session_ignored);
+  store_choice_add ("/store/stale/older-seq", test_older_seq_ignored);
+  store_choice_add ("/store/stale/replaced-session", test_replaced_session_ignored);
+  store_choice_add ("/store/change-signalled-once", test_change_signalled_once);
+  store_choice_add ("/store/caps", test_caps);
+  store_choice_add ("/store/always-online", test_always_online);
+  store_choice_add ("/store/list-instances", test_list_instances);
+  store_choice_add ("/store/stored-fields", test_stored_fields);
+  store_choice_add ("/store/expiry/within-ttl", test_expiry_within_ttl);
+  store_choice_add ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
+  store_choice_add ("/store/expiry/steady-beats", test_steady_beats);
+  store_choice_add ("/store/members/data", test_member_data);
+  store_choice_add ("/store/members/list", test_member_list);
+  store_choice_add ("/store/members/own-ttl", test_member_own_ttl);
+  store_choice_add ("/store/members/long-ttl", test_member_long_ttl);
 
-  add_case ("/store/union", test_union);
-  add_case ("/store/stale/leave-older-session", test_leave_older_session_ignored);
-  add_case ("/store/stale/older-seq", test_older_seq_ignored);
-  add_case ("/store/stale/replaced-session", test_replaced_session_ignored);
-  add_case ("/store/change-signalled-once", test_change_signalled_once);
-  add_case ("/store/caps", test_caps);
-  add_case ("/store/always-online", test_always_online);
-  add_case ("/store/list-instances", test_list_instances);
-  add_case ("/store/stored-fields", test_stored_fields);
-  add_case ("/store/expiry/within-ttl", test_expiry_within_ttl);
-  add_case ("/store/expiry/heartbeat-extends", test_heartbeat_extends_ttl);
-  add_case ("/store/expiry/steady-beats", test_steady_beats);
-  add_case ("/store/members/data", test_member_data);
-  add_case ("/store/members/list", test_member_list);
-  add_case ("/store/members/own-ttl", test_member_own_ttl);
-  add_case ("/store/members/long-ttl", test_member_long_ttl);
-
-  status = g_test_run ();
-#if HAVE_REDIS
-  redis_fixture_stop (redis);
-#endif
-  g_free (skip_reason);
-  return status;
+  return store_choice_run ();
 }
