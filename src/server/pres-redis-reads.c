@@ -317,6 +317,21 @@ list_index_done (const GError *error,
   pres_redis_batch_close (batch);
 }
 
+static ListCall *
+list_call_new (PresRedisStore         *self,
+               PresStoreInstancesFunc  callback,
+               gpointer                user_data)
+{
+  ListCall *call = g_new0 (ListCall, 1);
+
+  call->self = self;
+  call->callback = callback;
+  call->user_data = user_data;
+  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
+  call->participants = g_ptr_array_new_with_free_func (g_free);
+  return call;
+}
+
 void
 pres_redis_store_list_instances (PresStore              *store,
                                  const char             *participant_id,
@@ -324,14 +339,9 @@ pres_redis_store_list_instances (PresStore              *store,
                                  gpointer                user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
-  ListCall *call = g_new0 (ListCall, 1);
+  ListCall *call = list_call_new (self, callback, user_data);
   PresRedisBatch *batch;
 
-  call->self = self;
-  call->callback = callback;
-  call->user_data = user_data;
-  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
-  call->participants = g_ptr_array_new_with_free_func (g_free);
   if (participant_id != NULL)
     g_ptr_array_add (call->participants, g_strdup (participant_id));
   batch = pres_redis_batch_new (self->conn, list_index_reply, list_index_done, call);
@@ -352,14 +362,9 @@ pres_redis_store_list_members (PresStore              *store,
                                gpointer                user_data)
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
-  ListCall *call = g_new0 (ListCall, 1);
+  ListCall *call = list_call_new (self, callback, user_data);
   PresRedisBatch *batch;
 
-  call->self = self;
-  call->callback = callback;
-  call->user_data = user_data;
-  call->infos = g_ptr_array_new_with_free_func ((GDestroyNotify)pres_instance_info_free);
-  call->participants = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < n_ids; i++)
     g_ptr_array_add (call->participants, g_strdup (participant_ids[i]));
   batch = pres_redis_batch_new (self->conn, list_index_reply, list_index_done, call);
