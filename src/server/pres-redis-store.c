@@ -96,21 +96,25 @@ clock_cb (PresRedisConnection *conn,
   if (error != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
       || reply->element[0]->str == NULL || reply->element[1]->str == NULL)
     return;
+  /* Redis read its clock after sent_us: taking that as the moment makes
+   * the reading never earlier than Redis' own, so a member stamped with it
+   * never expires before its TTL (at worst a round trip later). */
   self->clock_offset_us = g_ascii_strtoll (reply->element[0]->str, NULL, 10) * G_USEC_PER_SEC
                           + g_ascii_strtoll (reply->element[1]->str, NULL, 10)
-                          - (sample->sent_us + g_get_monotonic_time ()) / 2;
+                          - sample->sent_us;
   self->clock_known = TRUE;
 }
 
-/* Redis' time in ms as a string, or "" when not read since the connect
- * (the function then asks Redis). */
+/* Redis' time in ms as a string, rounded up (a stamp is never earlier
+ * than the moment), or "" when not read since the connect (the function
+ * then asks Redis). */
 static char *
 redis_now (PresRedisStore *self)
 {
   if (!self->clock_known)
     return g_strdup ("");
   return g_strdup_printf ("%" G_GINT64_FORMAT,
-                          (g_get_monotonic_time () + self->clock_offset_us) / 1000);
+                          (g_get_monotonic_time () + self->clock_offset_us + 999) / 1000);
 }
 
 /* upsert */

@@ -18,7 +18,8 @@
 -- States: o online, i idle, b busy, x appear_offline, f offline.
 -- Time is Redis' own, so nodes with skewed clocks agree: TIME, or for a
 -- heartbeat the node's reading of it (TIME once a second, carried forward
--- on its monotonic clock: within half a round trip).
+-- on its monotonic clock, never earlier than Redis', later by at most a
+-- round trip).
 
 local SEP = '\31'
 local RANK = { i = 1, o = 2, b = 3 }
@@ -30,6 +31,13 @@ local function now_ms()
   local us = t[2]
   local ms = t[1] .. string.sub(string.rep('0', 6 - #us) .. us, 1, 3)
   return tonumber(ms), ms
+end
+
+-- Now in ms rounded up, for a stamp: a member never expires before its TTL.
+local function stamp_now_ms()
+  local t = redis.call('TIME')
+  local ms = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+  return ms, string.format('%d', ms)
 end
 
 -- A device value: state, last seen (ms), its own TTL (ms), seq, hash of
@@ -167,7 +175,7 @@ local function heartbeat(keys, args)
     args[1], args[2], args[3], args[4], args[5], args[6]
   local ttl, always, may_add, max_inst = tonumber(args[7]), args[8], args[9], tonumber(args[10])
   local now, now_s = tonumber(args[12]), args[12]
-  if not now then now, now_s = now_ms() end
+  if not now then now, now_s = stamp_now_ms() end
   local f = redis.call('HGETALL', keys[1])
   local cur, agg, n_devices = nil, nil, 0
   for k = 1, #f, 2 do
