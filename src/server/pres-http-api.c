@@ -260,7 +260,8 @@ handle_delete (PresHttpApi        *self,
     }
   g_debug ("instance %s of %s leaves (%s)", instance_id, identity->participant_id,
            reason != NULL ? reason : "no reason");
-  pres_store_leave (self->store, identity->participant_id, instance_id, session, leave_cb,
+  pres_store_leave (self->store, identity->participant_id, instance_id, session, reason, NULL,
+                    leave_cb,
                     pres_api_pending_new (self, req, identity->participant_id));
 }
 

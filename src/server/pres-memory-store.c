@@ -316,6 +316,8 @@ pres_memory_store_leave (PresStore         *store,
                          const char        *participant_id,
                          const char        *instance_id,
                          const char        *session,
+                         const char        *client_reason,
+                         const char        *data,
                          PresStoreLeaveFunc callback,
                          gpointer           user_data)
 {

@@ -10,6 +10,7 @@ enum
   SIGNAL_STATE_CHANGED,
   SIGNAL_RESET,
   SIGNAL_GRANTED,
+  SIGNAL_MEMBER_EVENT,
   N_SIGNALS
 };
 
@@ -28,6 +29,10 @@ pres_store_default_init (PresStoreInterface *iface)
   signals[SIGNAL_GRANTED] =
     g_signal_new ("granted", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
+  /* A PresMemberEvent *, borrowed. */
+  signals[SIGNAL_MEMBER_EVENT] =
+    g_signal_new ("member-event", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
 void
@@ -59,12 +64,14 @@ pres_store_leave (PresStore         *store,
                   const char        *participant_id,
                   const char        *instance_id,
                   const char        *session,
+                  const char        *client_reason,
+                  const char        *data,
                   PresStoreLeaveFunc callback,
                   gpointer           user_data)
 {
   g_return_if_fail (PRES_IS_STORE (store));
-  PRES_STORE_GET_IFACE (store)->leave (store, participant_id, instance_id, session, callback,
-                                       user_data);
+  PRES_STORE_GET_IFACE (store)->leave (store, participant_id, instance_id, session, client_reason,
+                                       data, callback, user_data);
 }
 
 void
@@ -144,6 +151,26 @@ pres_store_get_grants (PresStore          *store,
                                             user_data);
 }
 
+char *
+pres_store_get_cursor (PresStore *store)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), NULL);
+  return PRES_STORE_GET_IFACE (store)->get_cursor (store);
+}
+
+void
+pres_store_replay (PresStore          *store,
+                   const char         *cursor,
+                   const char *const  *participant_ids,
+                   guint               n_ids,
+                   PresStoreReplayFunc callback,
+                   gpointer            user_data)
+{
+  g_return_if_fail (PRES_IS_STORE (store));
+  PRES_STORE_GET_IFACE (store)->replay (store, cursor, participant_ids, n_ids, callback,
+                                        user_data);
+}
+
 /* A granted viewer sees what the participant sees of itself: the raw
  * state, appear_offline included, so it knows the participant is here. */
 PresState
@@ -211,6 +238,16 @@ pres_store_emit_state_changed (PresStore  *store,
            pres_state_to_string (new_state), why);
   g_signal_emit (store, signals[SIGNAL_STATE_CHANGED], 0, participant_id, (int) old_state,
                  (int) new_state);
+}
+
+void
+pres_store_emit_member_event (PresStore       *store,
+                              PresMemberEvent *event)
+{
+  g_debug ("member %s/%s: %s%s%s", event->participant_id, event->instance_id,
+           pres_member_action_to_string (event->action), event->reason != 0 ? " " : "",
+           event->reason != 0 ? pres_member_reason_to_string (event->reason) : "");
+  g_signal_emit (store, signals[SIGNAL_MEMBER_EVENT], 0, event);
 }
 
 void

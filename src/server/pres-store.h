@@ -2,6 +2,7 @@
 
 #include <glib-object.h>
 
+#include "pres-member-event.h"
 #include "pres-wire.h"
 
 G_BEGIN_DECLS
@@ -96,6 +97,17 @@ typedef void (*PresStoreConversationFunc) (gint64        at_ms,
                                            gint64        expires_at_ms,
                                            const GError *error,
                                            gpointer      user_data);
+/* What happened to the ids asked after a cursor (pres_store_replay()).
+ * resumed FALSE: the cursor is not one the store can resume from (another
+ * server run or Redis, malformed, or older than what the store keeps); the
+ * arrays are then empty.  changed_ids: of the ids asked, each whose raw
+ * state changed since, once; events: their member events since, oldest
+ * first.  Both owned by the store. */
+typedef void (*PresStoreReplayFunc) (gboolean      resumed,
+                                     GPtrArray    *changed_ids,
+                                     GPtrArray    *events,
+                                     const GError *error,
+                                     gpointer      user_data);
 /* until_ms: one per id asked, in order: the deadline of the viewer's grant
  * (wall clock, ms since the epoch), 0 without one. */
 typedef void (*PresStoreGrantsFunc) (const gint64 *until_ms,
@@ -116,6 +128,8 @@ struct _PresStoreInterface
                  const char        *participant_id,
                  const char        *instance_id,
                  const char        *session,
+                 const char        *client_reason,
+                 const char        *data,
                  PresStoreLeaveFunc callback,
                  gpointer           user_data);
   void (*get_states) (PresStore          *store,
@@ -150,6 +164,13 @@ struct _PresStoreInterface
                       guint               n_ids,
                       PresStoreGrantsFunc callback,
                       gpointer            user_data);
+  char *(*get_cursor) (PresStore *store);
+  void (*replay) (PresStore          *store,
+                  const char         *cursor,
+                  const char *const  *participant_ids,
+                  guint               n_ids,
+                  PresStoreReplayFunc callback,
+                  gpointer            user_data);
 };
 
 /* Takes ownership of heartbeat.  instance_id must be normalized already.
@@ -163,11 +184,15 @@ void pres_store_upsert (PresStore          *store,
                         gpointer            user_data);
 /* removed: TRUE when the instance was removed; a leave for another session
  * than the live one (a late leave) or for an unknown instance changes
- * nothing. */
+ * nothing and says nothing.  The member's leave event says "left" with
+ * client_reason and data (compact JSON, instead of the member's last data)
+ * when given. */
 void pres_store_leave (PresStore         *store,
                        const char        *participant_id,
                        const char        *instance_id,
                        const char        *session,
+                       const char        *client_reason,
+                       const char        *data,
                        PresStoreLeaveFunc callback,
                        gpointer           user_data);
 void pres_store_get_states (PresStore          *store,
@@ -215,6 +240,21 @@ void pres_store_get_grants (PresStore          *store,
                             PresStoreGrantsFunc callback,
                             gpointer            user_data);
 
+/* The position after every event the store has emitted so far ("state-
+ * changed" and "member-event"): opaque, for pres_store_replay(). */
+char *pres_store_get_cursor (PresStore *store);
+/* The state changes and member events of participant_ids after cursor, up
+ * to the position pres_store_get_cursor() says when this is called: what
+ * comes later arrives through the signals, so a caller that listens from
+ * before this call loses and repeats nothing.  Works with a cursor from
+ * another node of the same Redis. */
+void  pres_store_replay (PresStore          *store,
+                         const char         *cursor,
+                         const char *const  *participant_ids,
+                         guint               n_ids,
+                         PresStoreReplayFunc callback,
+                         gpointer            user_data);
+
 /* granted: the viewer holds a live conversation with the participant. */
 PresState  pres_store_state_for_viewer_granted (PresState   raw,
                                                 const char *participant_id,
@@ -234,6 +274,12 @@ void       pres_store_emit_state_changed (PresStore  *store,
                                           PresState   old_state,
                                           PresState   new_state,
                                           const char *why);
+
+/* For implementations: emits "member-event" (a PresMemberEvent *, borrowed:
+ * ref it to keep it).  A store emits a member's event before the
+ * participant's "state-changed" that it causes. */
+void       pres_store_emit_member_event (PresStore       *store,
+                                         PresMemberEvent *event);
 
 /* For implementations: emits "granted" (viewer_id, participant_id, until_ms)
  * when a conversation recorded through any node gives viewer_id a grant on

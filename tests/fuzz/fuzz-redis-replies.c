@@ -207,7 +207,7 @@ call_everything (PresStore *store,
   pres_store_list_instances (store, "lena", instances_cb, done);
   pres_store_list_instances (store, NULL, instances_cb, done);
   pres_store_get_counts (store, counts_cb, done);
-  pres_store_leave (store, "lena", "laptop", "s1", leave_cb, done);
+  pres_store_leave (store, "lena", "laptop", "s1", NULL, NULL, leave_cb, done);
 }
 
 int

@@ -117,7 +117,7 @@ store_wait_leave (PresStore  *store,
 {
   Answer answer = { 0 };
 
-  pres_store_leave (store, participant_id, instance_id, session, leave_cb, &answer);
+  pres_store_leave (store, participant_id, instance_id, session, NULL, NULL, leave_cb, &answer);
   wait_for (&answer);
   store_wait_events (store);
   return answer.removed;
