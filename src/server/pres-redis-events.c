@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "pres-redis-entry.h"
 #include "pres-redis-events.h"
 #include "pres-redis-keys.h"
 
@@ -17,6 +18,7 @@ struct _PresRedisEvents
   PresRedisConnection *conn;
   PresRedisEventFunc func;
   PresRedisGrantFunc grant_func;
+  PresRedisMemberFunc member_func;
   gpointer user_data;
   char *keys[PRES_REDIS_N_BUCKETS];
   char *last_ids[PRES_REDIS_N_BUCKETS]; /* NULL until primed */
@@ -31,22 +33,12 @@ struct _PresRedisEvents
 
 typedef struct
 {
-  guint64 ids[PRES_REDIS_N_BUCKETS][2];
+  PresRedisStreamId ids[PRES_REDIS_N_BUCKETS];
   PresRedisSyncFunc func;
   gpointer user_data;
 } Waiter;
 
 static void read_next (PresRedisEvents *self);
-
-static void
-parse_id (const char *id,
-          guint64     out[2])
-{
-  char *end = NULL;
-
-  out[0] = g_ascii_strtoull (id, &end, 10);
-  out[1] = end != NULL && *end == '-' ? g_ascii_strtoull (end + 1, NULL, 10) : 0;
-}
 
 static gboolean
 waiter_done (PresRedisEvents *self,
@@ -56,11 +48,10 @@ waiter_done (PresRedisEvents *self,
     return FALSE;
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     {
-      guint64 read[2];
+      PresRedisStreamId read;
 
-      parse_id (self->last_ids[b], read);
-      if (read[0] < waiter->ids[b][0]
-          || (read[0] == waiter->ids[b][0] && read[1] < waiter->ids[b][1]))
+      if (pres_redis_stream_id_parse (self->last_ids[b], &read)
+          && pres_redis_stream_id_compare (&read, &waiter->ids[b]) < 0)
         return FALSE;
     }
   return TRUE;
@@ -100,57 +91,42 @@ pres_redis_events_wait (PresRedisEvents   *self,
   Waiter *waiter = g_new0 (Waiter, 1);
 
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-    parse_id (ids[b], waiter->ids[b]);
+    if (!pres_redis_stream_id_parse (ids[b], &waiter->ids[b]))
+      waiter->ids[b] = (PresRedisStreamId) { 0 };
   waiter->func = func;
   waiter->user_data = user_data;
   self->waiters = g_slist_prepend (self->waiters, waiter);
   wake_waiters (self);
 }
 
+/* A member event goes out before the state change it causes: the
+ * functions append it first. */
 static void
 handle_entry (PresRedisEvents *self,
-              redisReply      *entry)
+              redisReply      *reply)
 {
-  const char *pid = NULL, *old = NULL, *new = NULL, *granted = NULL, *until = NULL;
-  PresState old_state, new_state;
-  gint64 until_ms;
-  redisReply *fields;
+  g_auto (PresRedisEntry) entry = { 0 };
 
-  if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
-      || entry->element[1]->type != REDIS_REPLY_ARRAY)
-    return;
-  fields = entry->element[1];
-  for (size_t i = 0; i + 1 < fields->elements; i += 2)
+  if (!pres_redis_entry_parse (reply, &entry))
     {
-      const char *name = fields->element[i]->str, *value = fields->element[i + 1]->str;
-
-      if (name == NULL || value == NULL)
-        continue;
-      if (g_str_equal (name, "p"))
-        pid = value;
-      else if (g_str_equal (name, "o"))
-        old = value;
-      else if (g_str_equal (name, "s"))
-        new = value;
-      else if (g_str_equal (name, "g"))
-        granted = value;
-      else if (g_str_equal (name, "u"))
-        until = value;
-    }
-  if (pid != NULL && granted != NULL && until != NULL
-      && g_ascii_string_to_signed (until, 10, 1, G_MAXINT64, &until_ms, NULL))
-    {
-      if (self->grant_func != NULL)
-        self->grant_func (pid, granted, until_ms, self->user_data);
+      g_warning ("event stream: malformed entry %s skipped", reply->element[0]->str);
       return;
     }
-  if (pid == NULL || old == NULL || new == NULL || !pres_redis_state_from_char (old[0], &old_state)
-      || !pres_redis_state_from_char (new[0], &new_state))
+  switch (entry.kind)
     {
-      g_warning ("event stream: malformed entry %s skipped", entry->element[0]->str);
-      return;
+      case PRES_REDIS_ENTRY_STATE:
+        self->func (entry.participant_id, entry.old_state, entry.new_state, self->user_data);
+        break;
+      case PRES_REDIS_ENTRY_MEMBER:
+        if (self->member_func != NULL)
+          self->member_func (entry.member, self->user_data);
+        break;
+      case PRES_REDIS_ENTRY_GRANT:
+        if (self->grant_func != NULL)
+          self->grant_func (entry.participant_id, entry.granted_id, entry.until_ms,
+                            self->user_data);
+        break;
     }
-  self->func (pid, old_state, new_state, self->user_data);
 }
 
 static void
@@ -349,6 +325,24 @@ pres_redis_events_set_grant_func (PresRedisEvents   *self,
                                   PresRedisGrantFunc func)
 {
   self->grant_func = func;
+}
+
+void
+pres_redis_events_set_member_func (PresRedisEvents    *self,
+                                   PresRedisMemberFunc func)
+{
+  self->member_func = func;
+}
+
+gboolean
+pres_redis_events_get_position (PresRedisEvents *self,
+                                char           **ids)
+{
+  if (!pres_redis_events_is_primed (self))
+    return FALSE;
+  for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
+    ids[b] = g_strdup (self->last_ids[b]);
+  return TRUE;
 }
 
 void

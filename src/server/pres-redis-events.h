@@ -1,7 +1,7 @@
 #pragma once
 
+#include "pres-member-event.h"
 #include "pres-redis-connection.h"
-#include "pres-state.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +24,9 @@ typedef void (*PresRedisGrantFunc) (const char *viewer_id,
                                     gint64 until_ms,
                                     gpointer user_data);
 
+/* A member event, borrowed. */
+typedef void (*PresRedisMemberFunc) (PresMemberEvent *event, gpointer user_data);
+
 typedef struct _PresRedisEvents PresRedisEvents;
 
 /* Takes a reference on conn and starts it. */
@@ -32,8 +35,14 @@ pres_redis_events_new (PresRedisConnection *conn, PresRedisEventFunc func, gpoin
 void pres_redis_events_free (PresRedisEvents *self);
 /* Entries of conversations go to func, with the same user_data. */
 void pres_redis_events_set_grant_func (PresRedisEvents *self, PresRedisGrantFunc func);
+/* Entries of member events go to func, with the same user_data. */
+void pres_redis_events_set_member_func (PresRedisEvents *self, PresRedisMemberFunc func);
 /* TRUE once the stream positions are known: from then on no change is missed. */
 gboolean pres_redis_events_is_primed (PresRedisEvents *self);
+
+/* The id of the last entry emitted, per bucket, copied into ids (g_free()
+ * each); FALSE before the positions are known. */
+gboolean pres_redis_events_get_position (PresRedisEvents *self, char **ids);
 
 /* The newest entry's id in a reply to "XREVRANGE key + - COUNT 1", "0-0"
  * for a stream that is not there yet, NULL for anything else.  Borrowed. */

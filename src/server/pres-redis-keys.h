@@ -14,6 +14,10 @@ G_BEGIN_DECLS
 #define PRES_REDIS_EPOCH_KEY "pz:epoch"
 #define PRES_REDIS_STREAM_MAXLEN "10000" /* entries kept per bucket, ~ */
 
+/* The field separator of the values the functions write: the wire refuses
+ * control characters in strings, so it cannot occur in one. */
+#define PRES_REDIS_SEP '\x1f'
+
 /* FNV-1a: stable across nodes and releases, unlike g_str_hash. */
 static inline guint
 pres_redis_bucket (const char *participant_id)

@@ -6,50 +6,6 @@
 #include "pres-redis-batch.h"
 #include "pres-redis-store-private.h"
 
-/* value: "<state>SEP<last seen ms>SEP<ttl ms>SEP<seq>SEP<retired>SEP<session>SEP<details>"
- * (SEP: PRES_REDIS_SEP); details: last_input_seconds and eight optional fields. */
-#define VALUE_PARTS (6 + 9)
-static PresInstanceInfo *
-device_unpack (const char *participant_id,
-               const char *instance_id,
-               const char *value)
-{
-  g_auto (GStrv) parts = g_strsplit (value, (char[]){ PRES_REDIS_SEP, '\0' }, -1);
-  char **targets[8];
-  gint64 ttl_ms;
-  g_autoptr (PresInstanceInfo) info = g_new0 (PresInstanceInfo, 1);
-  PresHeartbeat *hb;
-
-  if (g_strv_length (parts) != VALUE_PARTS)
-    return NULL;
-  hb = info->heartbeat = pres_heartbeat_new ();
-  if (!pres_redis_state_from_char (parts[0][0], &hb->state)
-      || !g_ascii_string_to_signed (parts[1], 10, 0, G_MAXINT64, &info->last_seen_ms, NULL)
-      || !g_ascii_string_to_signed (parts[2], 10, 1, G_MAXINT32, &ttl_ms, NULL)
-      || !g_ascii_string_to_unsigned (parts[3], 10, 0, G_MAXUINT64, &hb->seq, NULL))
-    return NULL;
-  hb->ttl_ms = ttl_ms;
-  info->expires_at_ms = info->last_seen_ms + ttl_ms;
-  hb->session = g_strdup (parts[5]);
-  if (parts[6][0] != '\0'
-      && !g_ascii_string_to_signed (parts[6], 10, 0, G_MAXINT32, &hb->last_input_seconds, NULL))
-    return NULL;
-  targets[0] = &hb->status_text;
-  targets[1] = &hb->host;
-  targets[2] = &hb->version;
-  targets[3] = &hb->device_family;
-  targets[4] = &hb->model_identifier;
-  targets[5] = &hb->mode;
-  targets[6] = &hb->reason;
-  targets[7] = &hb->data;
-  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
-    if (parts[7 + i][0] == '+')
-      *targets[i] = g_strdup (parts[7 + i] + 1);
-  info->participant_id = g_strdup (participant_id);
-  info->instance_id = g_strdup (instance_id);
-  return g_steal_pointer (&info);
-}
-
 /* Redis' TIME reply in ms. */
 static gint64
 time_reply_ms (redisReply *reply)
@@ -142,7 +98,7 @@ recheck_reply (redisReply *reply,
 
       if (name == NULL || value == NULL || g_str_equal (name, "_"))
         continue;
-      info = device_unpack (pid, name, value);
+      info = pres_redis_device_unpack (pid, name, value);
       if (info != NULL && info->expires_at_ms > call->now_ms && n_live < G_N_ELEMENTS (live))
         live[n_live++] = info->heartbeat->state;
     }
@@ -259,7 +215,7 @@ list_devices_reply (redisReply *reply,
       if (reply->element[i]->str == NULL || reply->element[i + 1]->str == NULL
           || g_str_equal (reply->element[i]->str, "_"))
         continue;
-      info = device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
+      info = pres_redis_device_unpack (pid, reply->element[i]->str, reply->element[i + 1]->str);
       /* Dead but not swept yet: gone already for readers. */
       if (info != NULL && info->expires_at_ms > call->now_ms)
         g_ptr_array_add (call->infos, info);

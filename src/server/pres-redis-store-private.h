@@ -1,6 +1,7 @@
 #pragma once
 
 #include "pres-redis-connection.h"
+#include "pres-redis-device.h"
 #include "pres-redis-events.h"
 #include "pres-redis-keys.h"
 #include "pres-redis-lua.h"
@@ -11,10 +12,6 @@ G_BEGIN_DECLS
 
 /* The Redis store across its files: pres-redis-store.c (writes, counts,
  * connection events), pres-redis-reads.c and the sweeper's callbacks. */
-
-/* The field separator of device values: the wire refuses control characters
- * in strings, so it cannot occur in one. */
-#define PRES_REDIS_SEP '\x1f'
 
 struct _PresRedisStore
 {
@@ -69,6 +66,15 @@ void pres_redis_store_get_grants (PresStore *store,
                                   guint n_ids,
                                   PresStoreGrantsFunc callback,
                                   gpointer user_data);
+
+/* PresStore's cursors and replays (pres-redis-replay.c). */
+char *pres_redis_store_get_cursor (PresStore *store);
+void pres_redis_store_replay (PresStore *store,
+                              const char *cursor,
+                              const char *const *participant_ids,
+                              guint n_ids,
+                              PresStoreReplayFunc callback,
+                              gpointer user_data);
 
 /* What the sweeper asks of the store. */
 

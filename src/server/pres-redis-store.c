@@ -40,32 +40,6 @@ function_call (PresRedisStore       *self,
   pres_redis_lua_call (self->lua, function, keys, args, done, data);
 }
 
-/* Devices: the details of a heartbeat that only the member reads show are
- * packed by us, opaque to the functions: last_input_seconds, then each
- * optional string and the data as "+value", or "" when absent.  Data is
- * compact JSON, which escapes control characters: no separator in it. */
-
-static char *
-details_pack (const PresHeartbeat *hb)
-{
-  const char *fields[] = { hb->status_text,      hb->host, hb->version, hb->device_family,
-                           hb->model_identifier, hb->mode, hb->reason,   hb->data };
-  GString *out = g_string_new (NULL);
-
-  if (hb->last_input_seconds >= 0)
-    g_string_append_printf (out, "%" G_GINT64_FORMAT, hb->last_input_seconds);
-  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-    {
-      g_string_append_c (out, PRES_REDIS_SEP);
-      if (fields[i] != NULL)
-        {
-          g_string_append_c (out, '+');
-          g_string_append (out, fields[i]);
-        }
-    }
-  return g_string_free (out, FALSE);
-}
-
 static const char *
 always_arg (PresRedisStore *self,
             const char     *participant_id)
@@ -189,7 +163,7 @@ pres_redis_store_upsert (PresStore           *store,
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   g_autoptr (PresHeartbeat) hb = heartbeat;
-  g_autofree char *details = details_pack (hb);
+  g_autofree char *details = pres_redis_details_pack (hb);
   g_autofree char *seq = g_strdup_printf ("%" G_GUINT64_FORMAT, hb->seq);
   g_autofree char *now = redis_now (self);
   g_autofree char *ttl = hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT
@@ -266,10 +240,18 @@ pres_redis_store_leave (PresStore          *store,
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   LeaveCall *call = g_new (LeaveCall, 1);
-  const char *args[] = {
-    participant_id,           instance_id, session, self->ttl_ms, always_arg (self, participant_id),
-    PRES_REDIS_STREAM_MAXLEN, NULL
-  };
+  /* "+" marks a text given, so that an empty one is not lost. */
+  g_autofree char *reason_arg = g_strconcat (client_reason != NULL ? "+" : "", client_reason, NULL);
+  g_autofree char *data_arg = g_strconcat (data != NULL ? "+" : "", data, NULL);
+  const char *args[] = { participant_id,
+                         instance_id,
+                         session,
+                         self->ttl_ms,
+                         always_arg (self, participant_id),
+                         PRES_REDIS_STREAM_MAXLEN,
+                         reason_arg,
+                         data_arg,
+                         NULL };
 
   call->callback = callback;
   call->user_data = user_data;
@@ -488,6 +470,13 @@ event_cb (const char *participant_id,
 }
 
 static void
+member_cb (PresMemberEvent *event,
+           gpointer         user_data)
+{
+  pres_store_emit_member_event (user_data, event);
+}
+
+static void
 grant_cb (const char *viewer_id,
           const char *participant_id,
           gint64      until_ms,
@@ -574,6 +563,8 @@ pres_redis_store_iface_init (PresStoreInterface *iface)
   iface->set_always_online = pres_redis_store_set_always_online;
   iface->record_conversation = pres_redis_store_record_conversation;
   iface->get_grants = pres_redis_store_get_grants;
+  iface->get_cursor = pres_redis_store_get_cursor;
+  iface->replay = pres_redis_store_replay;
 }
 
 static void
@@ -658,6 +649,7 @@ pres_redis_store_new (const char  *address,
   pres_redis_connection_start (self->conn);
   self->events = pres_redis_events_new (reader, event_cb, self);
   pres_redis_events_set_grant_func (self->events, grant_cb);
+  pres_redis_events_set_member_func (self->events, member_cb);
 
   /* As the memory store's: the period bounds the detection delay. */
   self->sweeper = pres_redis_sweeper_new (self, self->conn, CLAMP (ttl_ms / 8, 10, 500));

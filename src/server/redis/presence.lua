@@ -8,8 +8,16 @@
 --                   "_" → "<s>\31<latest last seen>\31<indexed deadline>"
 --   pz:{b}:dl       ZSET  pid → a time no later than any of its devices'
 --                   deadlines: the sweeper's index
---   pz:{b}:ev       STREAM  p (pid), o (old), s (new): one entry per raw state change;
---                   p (viewer), g (other), u (until): a new or longer grant
+--   pz:{b}:ev       STREAM  three kinds of entries, told apart by their fields:
+--                   p (pid), o (old), s (new): a raw state change;
+--                   p (viewer), g (other), u (until): a new or longer grant;
+--                   p (pid), m (e enter, u update, l leave), i (instance),
+--                   r (a leave's reason: l left, e expired, r replaced),
+--                   a (the participant's raw state after it), t (ms),
+--                   v (the member's device value: the new one, or for a
+--                   leave the last), c (a left's client reason), d (a left's
+--                   data, instead of the value's): a member event, appended
+--                   before the state change it causes, in the same call
 --   pz:{b}:n        HASH  i → live instances, p → participants in the bucket
 --   pz:{b}:c:<viewer>\31<other>  STRING  "<at>\31<until>": when the two last
 --                   talked and until when that grants (ms, the platform's
@@ -42,9 +50,21 @@ end
 
 -- A device value: state, last seen (ms), its own TTL (ms), seq, hash of
 -- the session it replaced, session, then the details the node packed
--- (opaque here: the member's data among them).
+-- (opaque here but for member_details: the member's data among them).
 local function parse(v)
-  return string.match(v, '^(%a)\31(%d+)\31(%d+)\31(%d+)\31(%x*)\31([^\31]*)\31')
+  return string.match(v, '^(%a)\31(%d+)\31(%d+)\31(%d+)\31(%x*)\31([^\31]*)\31(.*)$')
+end
+
+-- What an update compares of the details (pres-redis-device.c packs them):
+-- all but the first field (seconds since the last input) and the
+-- second-to-last (the heartbeat's reason), which describe the beat rather
+-- than the member, so that a steady beat is no update.
+local DETAILS = '^[^\31]*\31(.*)\31[^\31]*\31([^\31]*)$'
+local function same_member_details(a, b)
+  local a_fields, a_data = string.match(a, DETAILS)
+  local b_fields, b_data = string.match(b, DETAILS)
+  if not a_fields or not b_fields then return a == b end
+  return a_fields == b_fields and a_data == b_data
 end
 
 -- A device's state, last seen and deadline.
@@ -64,61 +84,89 @@ local function session_hash(session)
   return string.sub(redis.sha1hex(session), 1, 12)
 end
 
--- A participant's keys and the settings of the call recomputing it.
-local function participant(keys, pid, ttl, always, maxlen)
-  return { keys = keys, pid = pid, ttl = ttl, always = always, maxlen = maxlen }
+-- A participant's keys, the settings of the call recomputing it, its time
+-- as a string (the member events' t) and the member events it queued.
+local function participant(keys, pid, ttl, always, maxlen, now_s)
+  return { keys = keys, pid = pid, ttl = ttl, always = always, maxlen = maxlen, now_s = now_s,
+           events = {} }
+end
+
+-- Queues a member event (see the key comment above); reason, client_reason
+-- and data only for a leave, client_reason and data only when given.
+local function member_event(c, action, inst, value, state, reason, client_reason, data)
+  local e = { 'XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'm', action,
+              'i', inst, 'a', state, 't', c.now_s, 'v', value }
+  if reason then e[#e + 1] = 'r'; e[#e + 1] = reason end
+  if client_reason then e[#e + 1] = 'c'; e[#e + 1] = client_reason end
+  if data then e[#e + 1] = 'd'; e[#e + 1] = data end
+  c.events[#c.events + 1] = e
+end
+
+-- The union rules of pres_store_union, with the always-online flag.
+local function union(best, hide, always)
+  local s = (hide and 'x') or best or 'f'
+  if always == '1' and (s == 'f' or s == 'i') then s = 'o' end
+  return s
 end
 
 -- Scans a device hash (HGETALL's flat list) as of time now: the raw state
--- over the live devices (the rules of pres_store_union), the earliest live
--- deadline, the latest last seen, the dead devices, the aggregate written
--- before and the longest TTL among the live devices.
+-- over the live devices (s), the same without inst (others), the earliest
+-- live deadline, the latest last seen, the dead devices and their values,
+-- the aggregate written before and the longest TTL among the live devices.
 -- inst and value, when given, stand for that device's new value.
 local function scan(c, f, now, inst, value)
-  local best, hide, mindl, latest, latest_s, old, dead = nil, false, nil, 0, '0', 'f', nil
-  local maxttl = c.ttl
-  local n = #f
-  local last = inst and n + 1 or n - 1
-  for k = 1, last, 2 do
-    local name, v
-    if k <= n then name, v = f[k], f[k + 1] else name, v = inst, value end
+  local r = { mindl = nil, latest = 0, latest_s = '0', old = 'f', dead = nil, dead_values = nil,
+              maxttl = c.ttl }
+  local best, hide = nil, false
+  local function live(v, name)
+    local st, ts, seen, dl = liveness(v)
+    if dl <= now then
+      r.dead = r.dead or {}
+      r.dead_values = r.dead_values or {}
+      r.dead[#r.dead + 1] = name
+      r.dead_values[#r.dead_values + 1] = v
+      return
+    end
+    if dl - seen > r.maxttl then r.maxttl = dl - seen end
+    if st == 'x' then
+      hide = true
+    elseif best == nil or RANK[st] > RANK[best] then
+      best = st
+    end
+    if r.mindl == nil or dl < r.mindl then r.mindl = dl end
+    if seen > r.latest then r.latest, r.latest_s = seen, ts end
+  end
+  for k = 1, #f - 1, 2 do
+    local name = f[k]
     if name == '_' then
-      old = string.sub(v, 1, 1)
-    elseif k > n or name ~= inst then
-      local st, ts, seen, dl = liveness(v)
-      if dl > now then
-        if dl - seen > maxttl then maxttl = dl - seen end
-        if st == 'x' then
-          hide = true
-        elseif best == nil or RANK[st] > RANK[best] then
-          best = st
-        end
-        if mindl == nil or dl < mindl then mindl = dl end
-        if seen > latest then latest, latest_s = seen, ts end
-      else
-        dead = dead or {}
-        dead[#dead + 1] = name
-      end
+      r.old = string.sub(f[k + 1], 1, 1)
+    elseif name ~= inst then
+      live(f[k + 1], name)
     end
   end
-  local s = (hide and 'x') or best or 'f'
-  if c.always == '1' and (s == 'f' or s == 'i') then s = 'o' end
-  return s, mindl, latest_s, dead, old, maxttl
+  r.others = union(best, hide, c.always)
+  if inst then live(value, inst) end
+  r.s = union(best, hide, c.always)
+  return r
 end
 
--- Writes what scan found, with inst's new value in the same HSET: drops
--- dead devices, keeps the aggregate, the deadline index, the garbage net
--- and the counters in step, and appends an event only when the state
--- changed, or when it revives a participant that had lapsed (readers saw
--- it offline before any sweeper settled it: see heartbeat).  Returns it.
-local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapsed)
-  local key = c.keys[1]
-  if dead then
-    redis.call('HDEL', key, unpack(dead))
-    redis.call('HINCRBY', c.keys[4], 'i', -#dead)
+-- Writes what scan found (r), with inst's new value in the same HSET: drops
+-- dead devices (a leave, expired, each), keeps the aggregate, the deadline
+-- index, the garbage net and the counters in step, appends the member
+-- events queued, then a state change only when the state changed, or when
+-- it revives a participant that had lapsed (readers saw it offline before
+-- any sweeper settled it: see heartbeat).  Returns the state.
+local function commit(c, r, inst, value, lapsed)
+  local key, s, old = c.keys[1], r.s, r.old
+  if r.dead then
+    redis.call('HDEL', key, unpack(r.dead))
+    redis.call('HINCRBY', c.keys[4], 'i', -#r.dead)
+    for j = 1, #r.dead do
+      member_event(c, 'l', r.dead[j], r.dead_values[j], s, 'e')
+    end
   end
-  if mindl then
-    redis.call('ZADD', c.keys[2], mindl, c.pid)
+  if r.mindl then
+    redis.call('ZADD', c.keys[2], r.mindl, c.pid)
   else
     redis.call('ZREM', c.keys[2], c.pid)
   end
@@ -127,7 +175,7 @@ local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapse
     redis.call('DEL', key)
   else
     if old == 'f' then redis.call('HINCRBY', c.keys[4], 'p', 1) end
-    local agg = s .. SEP .. latest .. SEP .. (mindl or 0)
+    local agg = s .. SEP .. r.latest_s .. SEP .. (r.mindl or 0)
     if inst then
       redis.call('HSET', key, inst, value, '_', agg)
     else
@@ -139,8 +187,11 @@ local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapse
     if c.always == '1' then
       redis.call('PERSIST', key)
     else
-      redis.call('PEXPIRE', key, maxttl * 2)
+      redis.call('PEXPIRE', key, r.maxttl * 2)
     end
+  end
+  for j = 1, #c.events do
+    redis.call(unpack(c.events[j]))
   end
   if s ~= old then
     redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', old, 's', s)
@@ -148,12 +199,6 @@ local function commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapse
     redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', 'f', 's', s)
   end
   return s
-end
-
--- Recomputes a participant from what is stored, as of time now.
-local function recompute(c, now)
-  local s, mindl, latest, dead, old, maxttl = scan(c, redis.call('HGETALL', c.keys[1]), now)
-  return commit(c, s, mindl, latest, dead, old, maxttl)
 end
 
 local function current_state(key)
@@ -170,6 +215,11 @@ end
 -- Returns the outcome's letter and the raw state's: a(pplied), n(ew
 -- instance), s(tale), t(oo many devices) or f(ull server); only a and n
 -- change anything.
+-- Its member events: enter for a new member, or a new session (after a
+-- leave, replaced, of the old one), or a live session's beat on a device
+-- whose deadline had passed (after a leave, expired: readers no longer
+-- showed it); update when the state or the member's details changed;
+-- nothing for a beat that changes neither.
 local function heartbeat(keys, args)
   local pid, inst, st, session, seq, details =
     args[1], args[2], args[3], args[4], args[5], args[6]
@@ -189,19 +239,23 @@ local function heartbeat(keys, args)
   local current = agg and string.sub(agg, 1, 1) or 'f'
   local retired = ''
   local outcome = 'a'
+  local cur_leaves, changed = nil, true
 
   if cur then
-    local cur_st, _, cur_ttl, cur_seq, cur_retired, cur_session = parse(cur)
+    local cur_st, _, cur_ttl, cur_seq, cur_retired, cur_session, cur_details = parse(cur)
+    local cur_live = select(4, liveness(cur)) > now
     if cur_session == session then
       if not seq_newer(seq, cur_seq) then return 's' .. current end
       retired = cur_retired
-      -- Most heartbeats: a periodic one, the state unchanged.  Every device
-      -- lives at least until the indexed deadline, so while that is half a
-      -- TTL away nothing but this device's last seen and the latest one
-      -- can change; the index and the garbage net are left behind
-      -- (safely early) and caught up with every other beat or so.  A
-      -- member that changes its TTL may shorten its deadline: not cheap.
-      if cur_st == st and cur_ttl == args[7] and always ~= '1' then
+      changed = cur_st ~= st or not same_member_details(cur_details, details)
+      -- Most heartbeats: a periodic one, nothing about the member changed.
+      -- Every device lives at least until the indexed deadline, so while
+      -- that is half a TTL away nothing but this device's value and the
+      -- latest last seen can change; the index and the garbage net are
+      -- left behind (safely early) and caught up with every other beat or
+      -- so.  A member that changes its TTL may shorten its deadline: not
+      -- cheap.
+      if not changed and cur_ttl == args[7] and always ~= '1' then
         local indexed = string.match(agg, '^%a\31%d+\31(%d+)$')
         if indexed and tonumber(indexed) >= now + ttl / 2 then
           local value = st .. SEP .. now_s .. SEP .. args[7] .. SEP .. seq .. SEP .. retired
@@ -210,6 +264,7 @@ local function heartbeat(keys, args)
           return 'a' .. current
         end
       end
+      if not cur_live then cur_leaves = 'e' end
     else
       -- A new agent run replaces the live one; the replaced run's late
       -- heartbeats stay ignored.
@@ -217,6 +272,7 @@ local function heartbeat(keys, args)
         return 's' .. current
       end
       retired = session_hash(cur_session)
+      cur_leaves = cur_live and 'r' or 'e'
     end
   else
     if n_devices >= max_inst then
@@ -247,15 +303,31 @@ local function heartbeat(keys, args)
       end
     end
   end
-  local c = participant(keys, pid, ttl, always, args[11])
+  local c = participant(keys, pid, ttl, always, args[11], now_s)
   local value = st .. SEP .. now_s .. SEP .. args[7] .. SEP .. seq .. SEP .. retired .. SEP
                 .. session .. SEP .. details
-  local s, mindl, latest, dead, old, maxttl = scan(c, f, now, inst, value)
-  return outcome .. commit(c, s, mindl, latest, dead, old, maxttl, inst, value, lapsed)
+  local r = scan(c, f, now, inst, value)
+  if cur_leaves then
+    member_event(c, 'l', inst, cur, r.others, cur_leaves)
+    member_event(c, 'e', inst, value, r.s)
+  elseif not cur then
+    member_event(c, 'e', inst, value, r.s)
+  elseif changed then
+    member_event(c, 'u', inst, value, r.s)
+  end
+  return outcome .. commit(c, r, inst, value, lapsed)
 end
 
--- A leave of one device, for its live session only.
--- KEYS: d, dl, ev, n.  ARGV: pid, instance, session, ttl_ms, always_online, MAXLEN.
+-- "+text" for a text given, "" for none.
+local function optional(arg)
+  if string.sub(arg, 1, 1) == '+' then return string.sub(arg, 2) end
+  return nil
+end
+
+-- A leave of one device, for its live session only: its member leaves,
+-- left, with the client's reason and data when given.
+-- KEYS: d, dl, ev, n.  ARGV: pid, instance, session, ttl_ms, always_online,
+-- MAXLEN, client reason and data (each "+text" or "").
 -- Returns { removed (1/0), raw state }.
 local function leave(keys, args)
   local pid, inst, session = args[1], args[2], args[3]
@@ -265,7 +337,11 @@ local function leave(keys, args)
   if cur_session ~= session then return { 0, current_state(keys[1]) } end
   redis.call('HDEL', keys[1], inst)
   redis.call('HINCRBY', keys[4], 'i', -1)
-  return { 1, recompute(participant(keys, pid, tonumber(args[4]), args[5], args[6]), now_ms()) }
+  local now, now_s = now_ms()
+  local c = participant(keys, pid, tonumber(args[4]), args[5], args[6], now_s)
+  local r = scan(c, redis.call('HGETALL', keys[1]), now)
+  member_event(c, 'l', inst, cur, r.s, 'l', optional(args[7]), optional(args[8]))
+  return { 1, commit(c, r) }
 end
 
 -- Recomputes one participant: the sweeper's expiry (due = 1: only if its
@@ -277,13 +353,15 @@ end
 -- KEYS: d, dl, ev, n.  ARGV: pid, ttl_ms, always_online, MAXLEN, due, cut.
 -- Returns the raw state, or false when nothing was due.
 local function settle(keys, args)
-  local now = now_ms()
-  if args[6] ~= '' and tonumber(args[6]) < now then now = tonumber(args[6]) end
+  local now, now_s = now_ms()
+  local at = now
+  if args[6] ~= '' and tonumber(args[6]) < now then at = tonumber(args[6]) end
   if args[5] == '1' then
     local deadline = redis.call('ZSCORE', keys[2], args[1])
-    if not deadline or tonumber(deadline) > now then return false end
+    if not deadline or tonumber(deadline) > at then return false end
   end
-  return recompute(participant(keys, args[1], tonumber(args[2]), args[3], args[4]), now)
+  local c = participant(keys, args[1], tonumber(args[2]), args[3], args[4], now_s)
+  return commit(c, scan(c, redis.call('HGETALL', keys[1]), at))
 end
 
 -- One side of a conversation: keeps the newer of the held one and this,
