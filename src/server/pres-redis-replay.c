@@ -15,9 +15,9 @@
  * A replay reads, in one round trip, the epoch and, for each bucket that
  * holds an id asked, the stream's entries after the cursor's id up to the
  * id the reader had emitted when the call was made (what comes later
- * reaches the caller through the signals), beside XINFO STREAM's
- * max-deleted-entry-id: an entry trimmed after the cursor's id (MAXLEN) is
- * a gap, and the cursor does not resume. */
+ * reaches the caller through the signals), beside XINFO STREAM: an entry
+ * trimmed after the cursor's id (MAXLEN) is a gap, and the cursor does not
+ * resume. */
 
 #define CURSOR_SEP '.'
 
@@ -102,26 +102,52 @@ cursor_parse (const char *cursor,
   return TRUE;
 }
 
-/* XINFO STREAM, a flat list of names and values in RESP2: is an entry
- * after the cursor's id gone?  A stream that is not there, or a Redis that
- * does not say, cannot tell: taken as a gap, unless nothing was ever read
- * of it. */
+/* A value of XINFO STREAM's reply, a flat list of names and values (RESP2). */
+static const redisReply *
+info_field (const redisReply *info,
+            const char       *name)
+{
+  for (size_t k = 0; k + 1 < info->elements; k += 2)
+    if (info->element[k]->str != NULL && g_str_equal (info->element[k]->str, name))
+      return info->element[k + 1];
+  return NULL;
+}
+
+/* Were entries after the cursor's id trimmed (MAXLEN)?  Trimming removes
+ * the oldest first, and the cursor's id is that of an entry the reader
+ * emitted: while that entry is still there (the first kept is not after
+ * it) nothing after it is gone.  Without an entry before the cursor (it
+ * was taken on an empty stream: 0-0), anything ever trimmed came after it.
+ * XDEL would say so in max-deleted-entry-id, but trimming does not.  What
+ * cannot be told (a stream that is not there, a reply that does not say)
+ * counts as a gap: the caller sends a snapshot. */
 static gboolean
-stream_has_gap (const redisReply *reply,
+stream_has_gap (const redisReply *info,
                 const char       *after_text)
 {
-  PresRedisStreamId after, deleted;
+  const redisReply *length, *first, *last, *added;
+  PresRedisStreamId after, kept;
+  gboolean from_start;
 
   if (!pres_redis_stream_id_parse (after_text, &after))
     return TRUE;
-  if (reply->type != REDIS_REPLY_ARRAY)
-    return after.ms != 0 || after.seq != 0;
-  for (size_t k = 0; k + 1 < reply->elements; k += 2)
-    if (reply->element[k]->str != NULL
-        && g_str_equal (reply->element[k]->str, "max-deleted-entry-id"))
-      return !pres_redis_stream_id_parse (reply->element[k + 1]->str, &deleted)
-             || pres_redis_stream_id_compare (&after, &deleted) < 0;
-  return TRUE;
+  from_start = after.ms == 0 && after.seq == 0;
+  if (info->type != REDIS_REPLY_ARRAY)
+    return !from_start;
+  length = info_field (info, "length");
+  added = info_field (info, "entries-added");
+  first = info_field (info, "first-entry");
+  last = info_field (info, "last-generated-id");
+  if (length == NULL || length->type != REDIS_REPLY_INTEGER)
+    return TRUE;
+  if (from_start)
+    return added == NULL || added->type != REDIS_REPLY_INTEGER || added->integer > length->integer;
+  if (length->integer == 0)
+    return last == NULL || !pres_redis_stream_id_parse (last->str, &kept)
+           || pres_redis_stream_id_compare (&after, &kept) < 0;
+  return first == NULL || first->type != REDIS_REPLY_ARRAY || first->elements < 1
+         || !pres_redis_stream_id_parse (first->element[0]->str, &kept)
+         || pres_redis_stream_id_compare (&kept, &after) > 0;
 }
 
 static void

@@ -1,6 +1,7 @@
 #include <glib/gstdio.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,10 +17,13 @@ struct _RedisFixture
   char *address;
 };
 
+/* Its own process group, and gone with the test: a test that aborts must
+ * not leave it running (nor holding the test runner's output open). */
 static void
 new_session (gpointer user_data)
 {
   setsid ();
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
 static redisContext *
@@ -96,6 +100,13 @@ redis_fixture_flush (RedisFixture *self)
 {
   command (self, "FLUSHALL");
   command (self, "FUNCTION FLUSH");
+}
+
+void
+redis_fixture_command (RedisFixture *self,
+                       const char   *text)
+{
+  command (self, text);
 }
 
 const char *

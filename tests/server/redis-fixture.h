@@ -16,5 +16,7 @@ void redis_fixture_stop (RedisFixture *self);
 const char *redis_fixture_get_address (RedisFixture *self);
 /* FLUSHALL, FUNCTION FLUSH: a fresh store for the next case. */
 void redis_fixture_flush (RedisFixture *self);
+/* One command, words separated by spaces, that must not fail. */
+void redis_fixture_command (RedisFixture *self, const char *text);
 
 G_END_DECLS
