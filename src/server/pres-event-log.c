@@ -4,8 +4,8 @@
 
 typedef struct
 {
-  char *participant_id;
-  PresState state;
+  char *participant_id;    /* a state change, or NULL */
+  PresMemberEvent *member; /* a member event, or NULL */
 } Event;
 
 struct _PresEventLog
@@ -34,22 +34,37 @@ pres_event_log_free (PresEventLog *self)
   if (self == NULL)
     return;
   for (guint i = 0; i < self->capacity; i++)
-    g_free (self->ring[i].participant_id);
+    {
+      g_free (self->ring[i].participant_id);
+      pres_member_event_unref (self->ring[i].member);
+    }
   g_free (self->ring);
   g_free (self);
 }
 
-void
-pres_event_log_append (PresEventLog *self,
-                       const char   *participant_id,
-                       PresState     state)
+static Event *
+next_slot (PresEventLog *self)
 {
   Event *event = &self->ring[self->next_seq % self->capacity];
 
-  g_free (event->participant_id);
-  event->participant_id = g_strdup (participant_id);
-  event->state = state;
+  g_clear_pointer (&event->participant_id, g_free);
+  g_clear_pointer (&event->member, pres_member_event_unref);
   self->next_seq++;
+  return event;
+}
+
+void
+pres_event_log_append_change (PresEventLog *self,
+                              const char   *participant_id)
+{
+  next_slot (self)->participant_id = g_strdup (participant_id);
+}
+
+void
+pres_event_log_append_member (PresEventLog    *self,
+                              PresMemberEvent *event)
+{
+  next_slot (self)->member = pres_member_event_ref (event);
 }
 
 char *
@@ -84,7 +99,10 @@ pres_event_log_replay (PresEventLog    *self,
     {
       Event *event = &self->ring[s % self->capacity];
 
-      func (event->participant_id, event->state, user_data);
+      if (event->member != NULL)
+        func (event->member->participant_id, event->member, user_data);
+      else
+        func (event->participant_id, NULL, user_data);
     }
   return TRUE;
 }

@@ -2,26 +2,30 @@
 
 #include <glib.h>
 
-#include "pres-state.h"
+#include "pres-member-event.h"
 
 G_BEGIN_DECLS
 
-/* The recent public state changes, numbered, so that a stream subscriber
- * that reconnects with a cursor gets what it missed instead of a snapshot.
- * A cursor is "<epoch>-<seq>": the epoch is random per server run, so a
- * cursor from a previous run is recognized as unknown and gets a snapshot. */
+/* The memory store's recent events, numbered, so that a stream subscriber
+ * that reconnects with a cursor gets what it missed instead of a snapshot:
+ * state changes (by participant) and member events.  A cursor is
+ * "<epoch>-<seq>": the epoch is random per server run, so a cursor from a
+ * previous run is recognized as unknown and gets a snapshot. */
 typedef struct _PresEventLog PresEventLog;
 
-typedef void (*PresEventLogFunc) (const char *participant_id,
-                                  PresState   state,
-                                  gpointer    user_data);
+/* event: NULL for a state change of participant_id. */
+typedef void (*PresEventLogFunc) (const char      *participant_id,
+                                  PresMemberEvent *event,
+                                  gpointer         user_data);
 
 PresEventLog *pres_event_log_new (guint capacity);
 void          pres_event_log_free (PresEventLog *self);
 
-void     pres_event_log_append (PresEventLog *self,
-                                const char   *participant_id,
-                                PresState     state);
+void     pres_event_log_append_change (PresEventLog *self,
+                                       const char   *participant_id);
+/* Keeps a reference on event. */
+void     pres_event_log_append_member (PresEventLog    *self,
+                                       PresMemberEvent *event);
 /* The cursor of the latest event. */
 char    *pres_event_log_get_cursor (PresEventLog *self);
 /* Calls func for each event after cursor, oldest first; FALSE (and no call)

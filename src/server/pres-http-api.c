@@ -250,7 +250,11 @@ handle_delete (PresHttpApi        *self,
 {
   GHashTable *query = pres_http_request_get_query (req);
   const char *session = query != NULL ? g_hash_table_lookup (query, "session") : NULL;
-  const char *reason = query != NULL ? g_hash_table_lookup (query, "reason") : NULL;
+  const char *query_reason = query != NULL ? g_hash_table_lookup (query, "reason") : NULL;
+  g_autofree char *reason = NULL, *data = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *body = pres_http_request_get_body (req, &length);
 
   if (session == NULL || *session == '\0' || strlen (session) > PRES_WIRE_MAX_STRING_BYTES)
     {
@@ -258,9 +262,24 @@ handle_delete (PresHttpApi        *self,
                    "session: the query parameter is required (at most 256 bytes)");
       return;
     }
+  if (query_reason != NULL && (strlen (query_reason) > PRES_WIRE_MAX_STRING_BYTES
+                               || !g_utf8_validate (query_reason, -1, NULL)))
+    {
+      pres_api_reply_error (self, req, 400, "invalid_field",
+                            "reason: must be UTF-8 text of at most 256 bytes");
+      return;
+    }
+  /* The body, when there is one, says more than the query: its reason wins. */
+  if (length > 0 && !pres_leave_body_parse (body, length, &reason, &data, &error))
+    {
+      reply_wire_error (self, req, error);
+      return;
+    }
+  if (reason == NULL)
+    reason = g_strdup (query_reason);
   g_debug ("instance %s of %s leaves (%s)", instance_id, identity->participant_id,
            reason != NULL ? reason : "no reason");
-  pres_store_leave (self->store, identity->participant_id, instance_id, session, reason, NULL,
+  pres_store_leave (self->store, identity->participant_id, instance_id, session, reason, data,
                     leave_cb,
                     pres_api_pending_new (self, req, identity->participant_id));
 }

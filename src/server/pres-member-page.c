@@ -78,8 +78,8 @@ hidden_participants (const PresMemberPageQuery *query, GPtrArray *infos)
   return hidden;
 }
 
-static void
-append_member (GString *out, const PresInstanceInfo *info)
+void
+pres_member_page_append_member (GString *out, const PresInstanceInfo *info)
 {
   g_string_append (out, "{\"participant_id\":");
   pres_wire_append_json_string (out, info->participant_id);
@@ -144,7 +144,7 @@ pres_member_page_render (const PresMemberPageQuery *query, GPtrArray *infos)
         }
       if (given > 0)
         g_string_append_c (out, ',');
-      append_member (out, entry->info);
+      pres_member_page_append_member (out, entry->info);
       last = entry;
       given++;
     }

@@ -35,6 +35,10 @@ gboolean pres_member_page_after_is_valid (const PresMemberPageQuery *query);
  * borrowed from infos. */
 GPtrArray *pres_member_page_hidden (const char *viewer_id, GPtrArray *infos);
 
+/* One member as reads and the stream show it: participant_id, instance_id,
+ * state, data, ttl_ms, expires_at_ms and ts. */
+void pres_member_page_append_member (GString *out, const PresInstanceInfo *info);
+
 /* infos: the store's answer to pres_store_list_members() for query->ids. */
 char *pres_member_page_render (const PresMemberPageQuery *query, GPtrArray *infos);
 

@@ -4,6 +4,7 @@
 
 #include "pres-conversation-table.h"
 #include "pres-deadline-index.h"
+#include "pres-event-log.h"
 #include "pres-memory-store.h"
 #include "pres-stored-beat.h"
 
@@ -47,7 +48,19 @@ struct _PresMemoryStore
   PresDeadlineIndex *deadlines;
   GSource *sweeper;
   PresConversationTable *conversations;
+  PresEventLog *log;
 };
+
+/* Stream subscribers resume from the last this many events. */
+#define EVENT_LOG_CAPACITY 16384
+
+/* The member events of one change, told once the participant's new state
+ * is known, before that state's own change. */
+typedef struct
+{
+  PresMemberEvent *events[2];
+  guint n_events;
+} MemberEvents;
 
 static void pres_memory_store_iface_init (PresStoreInterface *iface);
 
@@ -111,31 +124,51 @@ participant_find (Participant *p,
   return NULL;
 }
 
-/* Recomputes the union and tells the world if it moved.  A participant with
- * nothing left to say is dropped, so the table holds live ones only. */
+static void
+member_events_add (MemberEvents    *events,
+                   PresMemberAction action,
+                   PresMemberReason reason,
+                   const Instance  *inst,
+                   const char      *data,
+                   const char      *client_reason)
+{
+  g_assert (events->n_events < G_N_ELEMENTS (events->events));
+  events->events[events->n_events++] =
+    pres_member_event_new (action, reason, inst->participant->id, inst->id,
+                           pres_stored_beat_get_state (inst->beat), PRES_STATE_OFFLINE, data,
+                           client_reason, g_get_real_time () / 1000);
+}
+
+/* Recomputes the union and tells the world: the member events first, then
+ * the state if it moved.  A participant with nothing left to say is
+ * dropped, so the table holds live ones only. */
 static void
 participant_update (PresMemoryStore *self,
                     Participant     *p,
+                    MemberEvents    *events,
                     const char      *why)
 {
   PresState states[PRES_STORE_MAX_INSTANCES_PER_PARTICIPANT];
   PresState old_state = p->state, new_state;
-  g_autofree char *id = NULL;
+  g_autofree char *id = g_strdup (p->id);
 
   for (guint i = 0; i < p->n_instances; i++)
     states[i] = pres_stored_beat_get_state (p->instances[i]->beat);
-  p->state = pres_store_union (states, p->n_instances, p->always_online);
-
-  if (p->state == old_state)
-    {
-      if (p->n_instances == 0 && !p->always_online)
-        g_hash_table_remove (self->participants, p->id);
-      return;
-    }
-  id = g_strdup (p->id);
-  new_state = p->state;
+  p->state = new_state = pres_store_union (states, p->n_instances, p->always_online);
   if (p->n_instances == 0 && !p->always_online)
     g_hash_table_remove (self->participants, p->id);
+
+  for (guint i = 0; events != NULL && i < events->n_events; i++)
+    {
+      g_autoptr (PresMemberEvent) event = events->events[i];
+
+      event->participant_state = new_state;
+      pres_event_log_append_member (self->log, event);
+      pres_store_emit_member_event (PRES_STORE (self), event);
+    }
+  if (new_state == old_state)
+    return;
+  pres_event_log_append_change (self->log, id);
   pres_store_emit_state_changed (PRES_STORE (self), id, old_state, new_state, why);
 }
 
@@ -169,10 +202,13 @@ sweep_cb (gpointer user_data)
     {
       Instance *inst = (Instance *) node;
       Participant *p = inst->participant;
+      MemberEvents events = { 0 };
 
       g_debug ("instance %s of %s expired", inst->id, p->id);
+      member_events_add (&events, PRES_MEMBER_LEAVE, PRES_MEMBER_EXPIRED, inst,
+                         pres_stored_beat_get_data (inst->beat), NULL);
       instance_remove (self, inst);
-      participant_update (self, p, "expired");
+      participant_update (self, p, &events, "expired");
     }
   if (pres_deadline_index_size (self->deadlines) > 0)
     return G_SOURCE_CONTINUE;
@@ -197,6 +233,18 @@ sweeper_ensure (PresMemoryStore *self)
   g_source_unref (self->sweeper);
 }
 
+/* What a member event shows: an update is only for these; the rest of a
+ * heartbeat (seq, last input, reason) changes with every beat. */
+static gboolean
+member_changed (const PresStoredBeat *old_beat,
+                const PresStoredBeat *new_beat)
+{
+  return pres_stored_beat_get_state (old_beat) != pres_stored_beat_get_state (new_beat)
+         || g_strcmp0 (pres_stored_beat_get_data (old_beat), pres_stored_beat_get_data (new_beat))
+         || g_strcmp0 (pres_stored_beat_get_status_text (old_beat),
+                       pres_stored_beat_get_status_text (new_beat));
+}
+
 /* Applies the heartbeat; FALSE with error when a cap refuses it. */
 static gboolean
 apply_heartbeat (PresMemoryStore  *self,
@@ -209,6 +257,8 @@ apply_heartbeat (PresMemoryStore  *self,
   Participant *p = g_hash_table_lookup (self->participants, participant_id);
   Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
   gint64 now = g_get_monotonic_time ();
+  g_autofree PresStoredBeat *old_beat = NULL;
+  MemberEvents events = { 0 };
 
   if (inst != NULL)
     {
@@ -223,9 +273,20 @@ apply_heartbeat (PresMemoryStore  *self,
           *result = PRES_UPSERT_STALE;
           return TRUE;
         }
+      /* A member past its deadline is gone for readers already: it
+       * expires now, once, and its heartbeat enters it again. */
       if (!same_session)
-        inst->retired_session_hash = g_str_hash (live_session);
-      g_free (inst->beat);
+        {
+          inst->retired_session_hash = g_str_hash (live_session);
+          member_events_add (&events, PRES_MEMBER_LEAVE, PRES_MEMBER_REPLACED, inst,
+                             pres_stored_beat_get_data (inst->beat), NULL);
+        }
+      else if (inst->node.deadline <= now)
+        member_events_add (&events, PRES_MEMBER_LEAVE, PRES_MEMBER_EXPIRED, inst,
+                           pres_stored_beat_get_data (inst->beat), NULL);
+      old_beat = g_steal_pointer (&inst->beat);
+      if (events.n_events > 0)
+        g_clear_pointer (&old_beat, g_free);
     }
   else
     {
@@ -255,12 +316,16 @@ apply_heartbeat (PresMemoryStore  *self,
 
   inst->beat = pres_stored_beat_new (hb);
   inst->last_seen_us = now;
+  if (old_beat == NULL)
+    member_events_add (&events, PRES_MEMBER_ENTER, 0, inst, hb->data, NULL);
+  else if (member_changed (old_beat, inst->beat))
+    member_events_add (&events, PRES_MEMBER_UPDATE, 0, inst, hb->data, NULL);
   pres_deadline_index_set (self->deadlines, &inst->node,
                            now + (hb->ttl_ms != PRES_HEARTBEAT_TTL_ABSENT ? hb->ttl_ms * 1000
                                                                           : self->ttl_us));
   sweeper_ensure (self);
   *result = PRES_UPSERT_APPLIED;
-  participant_update (self, p, hb->reason != NULL ? hb->reason : "heartbeat");
+  participant_update (self, p, &events, hb->reason != NULL ? hb->reason : "heartbeat");
   return TRUE;
 }
 
@@ -324,6 +389,7 @@ pres_memory_store_leave (PresStore         *store,
   PresMemoryStore *self = PRES_MEMORY_STORE (store);
   Participant *p = g_hash_table_lookup (self->participants, participant_id);
   Instance *inst = p != NULL ? participant_find (p, instance_id) : NULL;
+  MemberEvents events = { 0 };
 
   if (inst == NULL)
     {
@@ -337,8 +403,10 @@ pres_memory_store_leave (PresStore         *store,
       callback (FALSE, NULL, user_data);
       return;
     }
+  member_events_add (&events, PRES_MEMBER_LEAVE, PRES_MEMBER_LEFT, inst,
+                     data != NULL ? data : pres_stored_beat_get_data (inst->beat), client_reason);
   instance_remove (self, inst);
-  participant_update (self, p, "leave");
+  participant_update (self, p, &events, "leave");
   callback (TRUE, NULL, user_data);
 }
 
@@ -458,7 +526,7 @@ pres_memory_store_set_always_online (PresStore  *store,
   Participant *p = participant_ensure (self, participant_id);
 
   p->always_online = TRUE;
-  participant_update (self, p, "always-online");
+  participant_update (self, p, NULL, "always-online");
 }
 
 static void
@@ -502,6 +570,64 @@ pres_memory_store_get_grants (PresStore          *store,
   callback (until_ms, NULL, user_data);
 }
 
+static char *
+pres_memory_store_get_cursor (PresStore *store)
+{
+  return pres_event_log_get_cursor (PRES_MEMORY_STORE (store)->log);
+}
+
+typedef struct
+{
+  GHashTable *asked;   /* set of the ids asked, borrowed */
+  GHashTable *changed; /* set, borrowed from asked */
+  GPtrArray *changed_ids;
+  GPtrArray *events;
+} Replay;
+
+static void
+replay_cb (const char      *participant_id,
+           PresMemberEvent *event,
+           gpointer         user_data)
+{
+  Replay *replay = user_data;
+  gpointer id;
+
+  if (!g_hash_table_lookup_extended (replay->asked, participant_id, &id, NULL))
+    return;
+  if (event != NULL)
+    g_ptr_array_add (replay->events, pres_member_event_ref (event));
+  else if (g_hash_table_add (replay->changed, id))
+    g_ptr_array_add (replay->changed_ids, id);
+}
+
+static void
+pres_memory_store_replay (PresStore          *store,
+                          const char         *cursor,
+                          const char *const  *participant_ids,
+                          guint               n_ids,
+                          PresStoreReplayFunc callback,
+                          gpointer            user_data)
+{
+  PresMemoryStore *self = PRES_MEMORY_STORE (store);
+  g_autoptr (GHashTable) asked = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) changed = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) changed_ids = g_ptr_array_new ();
+  g_autoptr (GPtrArray) events =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pres_member_event_unref);
+  Replay replay = { asked, changed, changed_ids, events };
+  gboolean resumed;
+
+  for (guint i = 0; i < n_ids; i++)
+    g_hash_table_add (asked, (gpointer) participant_ids[i]);
+  resumed = pres_event_log_replay (self->log, cursor, replay_cb, &replay);
+  if (!resumed)
+    {
+      g_ptr_array_set_size (changed_ids, 0);
+      g_ptr_array_set_size (events, 0);
+    }
+  callback (resumed, changed_ids, events, NULL, user_data);
+}
+
 static void
 pres_memory_store_iface_init (PresStoreInterface *iface)
 {
@@ -514,6 +640,8 @@ pres_memory_store_iface_init (PresStoreInterface *iface)
   iface->set_always_online = pres_memory_store_set_always_online;
   iface->record_conversation = pres_memory_store_record_conversation;
   iface->get_grants = pres_memory_store_get_grants;
+  iface->get_cursor = pres_memory_store_get_cursor;
+  iface->replay = pres_memory_store_replay;
 }
 
 static void
@@ -527,6 +655,7 @@ pres_memory_store_finalize (GObject *object)
   g_clear_pointer (&self->deadlines, pres_deadline_index_free);
   g_clear_pointer (&self->participants, g_hash_table_unref);
   g_clear_pointer (&self->conversations, pres_conversation_table_free);
+  g_clear_pointer (&self->log, pres_event_log_free);
 
   G_OBJECT_CLASS (pres_memory_store_parent_class)->finalize (object);
 }
@@ -546,6 +675,7 @@ pres_memory_store_init (PresMemoryStore *self)
     g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) participant_free);
   self->deadlines = pres_deadline_index_new ();
   self->conversations = pres_conversation_table_new ();
+  self->log = pres_event_log_new (EVENT_LOG_CAPACITY);
 }
 
 PresStore *

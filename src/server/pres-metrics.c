@@ -113,6 +113,8 @@ pres_metrics_render (PresMetrics             *self,
   counter (out, "presence_reads_total", "Presence and instance reads.", self->reads);
   counter (out, "presence_state_changes_total", "Public state changes of participants.",
            self->state_changes);
+  counter (out, "presence_member_events_total", "Member events (enter, update, leave).",
+           self->member_events);
   counter (out, "presence_stream_messages_total", "WebSocket messages sent to subscribers.",
            self->stream_messages);
 

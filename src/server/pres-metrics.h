@@ -24,6 +24,7 @@ typedef struct
   guint64 leaves;
   guint64 reads;
   guint64 state_changes;
+  guint64 member_events;
   guint64 stream_messages;
   guint64 rejected[600]; /* by HTTP status */
   /* Per bound, not cumulative; the last one counts what is above them all. */

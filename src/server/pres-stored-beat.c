@@ -149,3 +149,9 @@ pres_stored_beat_get_data (const PresStoredBeat *beat)
 {
   return get_field (beat, FIELD_DATA);
 }
+
+const char *
+pres_stored_beat_get_status_text (const PresStoredBeat *beat)
+{
+  return get_field (beat, FIELD_STATUS_TEXT);
+}

@@ -19,5 +19,6 @@ guint64     pres_stored_beat_get_seq (const PresStoredBeat *beat);
 const char *pres_stored_beat_get_session (const PresStoredBeat *beat);
 const char *pres_stored_beat_get_reason (const PresStoredBeat *beat);
 const char *pres_stored_beat_get_data (const PresStoredBeat *beat);
+const char *pres_stored_beat_get_status_text (const PresStoredBeat *beat);
 
 G_END_DECLS

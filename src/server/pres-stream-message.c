@@ -1,11 +1,42 @@
 #define G_LOG_DOMAIN "pres-server"
 
 #include "pres-auth.h"
+#include "pres-member-event.h"
 #include "pres-stream-message.h"
 #include "pres-stream.h"
 
 static gboolean
-parse_sub_fields (JsonObject *object, GPtrArray *ids, const char **cursor, GError **error)
+parse_events (JsonNode *node, guint *events, GError **error)
+{
+  JsonArray *array;
+
+  *events = 0;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    goto invalid;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      PresMemberAction action;
+
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_STRING
+          || !pres_member_action_from_string (json_node_get_string (element), &action))
+        goto invalid;
+      *events |= 1u << action;
+    }
+  return TRUE;
+
+invalid:
+  g_set_error_literal (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD,
+                       "events: must be an array of \"enter\", \"update\" and \"leave\"");
+  return FALSE;
+}
+
+static gboolean
+parse_sub_fields (JsonObject *object, GPtrArray *ids, const char **cursor, guint *events,
+                  GError **error)
 {
   JsonNode *node = json_object_get_member (object, "ids");
   JsonArray *array;
@@ -48,7 +79,7 @@ parse_sub_fields (JsonObject *object, GPtrArray *ids, const char **cursor, GErro
                            "cursor: must be a string");
       return FALSE;
     }
-  return TRUE;
+  return parse_events (json_object_get_member (object, "events"), events, error);
 }
 
 gboolean
@@ -58,6 +89,7 @@ pres_stream_message_parse_sub (JsonParser *parser,
                                gsize length,
                                GPtrArray *ids,
                                const char **cursor,
+                               guint *events,
                                GError **error)
 {
   JsonNode *root, *op;
@@ -79,5 +111,5 @@ pres_stream_message_parse_sub (JsonParser *parser,
                            "op: must be \"sub\"");
       return FALSE;
     }
-  return parse_sub_fields (json_node_get_object (root), ids, cursor, error);
+  return parse_sub_fields (json_node_get_object (root), ids, cursor, events, error);
 }

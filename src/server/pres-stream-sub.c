@@ -6,15 +6,11 @@
  * falls between the two; the viewer's grants are read before the states,
  * so the snapshot and every delta after it show what the viewer may see. */
 
+/* The current state of every subscribed id, as this viewer sees it, and
+ * with member events asked, the members it may see. */
 static void
-replay_cb (const char *participant_id, PresState state, gpointer user_data)
-{
-  pres_stream_conn_add_pending (user_data, participant_id, state);
-}
-
-/* The current state of every subscribed id, as this viewer sees it. */
-static void
-conn_send_snapshot (Conn *conn, GPtrArray *ids, const PresState *states, const char *cursor)
+conn_send_snapshot (Conn *conn, GPtrArray *ids, const PresState *states, GPtrArray *members,
+                    const char *cursor)
 {
   g_autoptr (GString) out = g_string_new ("{\"op\":\"snapshot\",\"states\":{");
 
@@ -29,7 +25,10 @@ conn_send_snapshot (Conn *conn, GPtrArray *ids, const PresState *states, const c
       g_string_append_c (out, ':');
       pres_wire_append_json_string (out, pres_state_to_string (seen));
     }
-  g_string_append (out, "},\"cursor\":");
+  g_string_append_c (out, '}');
+  if (members != NULL)
+    pres_stream_conn_append_members (conn, members, out);
+  g_string_append (out, ",\"cursor\":");
   pres_wire_append_json_string (out, cursor);
   g_string_append_c (out, '}');
   pres_stream_conn_send (conn, out);
@@ -47,6 +46,8 @@ sub_read_new (Conn *conn, const char *cursor)
   read->generation = conn->generation;
   read->ids = g_ptr_array_new ();
   read->cursor = g_strdup (cursor);
+  read->changed = g_ptr_array_new ();
+  read->replayed = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_stream_event_unref);
   return read;
 }
 
@@ -55,78 +56,138 @@ sub_read_free (SubRead *read)
 {
   pres_stream_conn_unref (read->conn);
   g_ptr_array_unref (read->ids);
+  g_ptr_array_unref (read->changed);
+  g_ptr_array_unref (read->replayed);
+  g_free (read->states);
   g_free (read->cursor);
   g_free (read);
 }
 
-/* Answers a sub once the states are read.  Changes that arrived while the
+static gboolean
+sub_read_is_moot (SubRead *read)
+{
+  return read->conn->ws == NULL || read->generation != read->conn->generation;
+}
+
+static void
+sub_read_fail (SubRead *read)
+{
+  read->conn->reading = FALSE;
+  pres_stream_conn_unsubscribe (read->conn);
+  pres_stream_conn_send_error (read->conn, "unavailable",
+                               "the store cannot answer now, subscribe again later");
+  sub_read_free (read);
+}
+
+/* What the client missed since its cursor: the current state of each id
+ * that changed, then the member events the store replayed, then those
+ * that came while the sub was read (newer than the replay). */
+static void
+sub_answer_resumed (SubRead *read, GHashTable *during)
+{
+  Conn *conn = read->conn;
+  g_autofree char *now_cursor = pres_store_get_cursor (conn->stream->store);
+  g_autoptr (GHashTable) changed = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer id, raw;
+
+  for (guint i = 0; i < read->changed->len; i++)
+    g_hash_table_add (changed, read->changed->pdata[i]);
+  /* What the client knows: the state at its cursor, i.e. now for every id
+   * that has not changed since. */
+  for (guint i = 0; i < read->ids->len; i++)
+    {
+      const char *id_i = read->ids->pdata[i];
+
+      pres_stream_conn_set_seen (conn, id_i, pres_stream_conn_view (conn, id_i, read->states[i]));
+      if (!g_hash_table_contains (changed, id_i))
+        continue;
+      pres_stream_conn_add_pending (conn, id_i, read->states[i]);
+      pres_stream_conn_set_seen (conn, id_i, -1);
+    }
+  g_hash_table_iter_init (&iter, during);
+  while (g_hash_table_iter_next (&iter, &id, &raw))
+    pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+  g_ptr_array_extend_and_steal (read->replayed, g_steal_pointer (&conn->events));
+  conn->events = g_steal_pointer (&read->replayed);
+  read->replayed = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_stream_event_unref);
+  pres_stream_conn_flush (conn, now_cursor, TRUE);
+}
+
+/* Answers a sub once everything is read.  Changes that arrived while the
  * read was in flight are newer than it, so they are applied last. */
+static void
+sub_answer (SubRead *read, GPtrArray *members)
+{
+  Conn *conn = read->conn;
+  PresStream *self = conn->stream;
+  g_autoptr (GHashTable) during = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *now_cursor = NULL;
+  GHashTableIter iter;
+  gpointer id, raw;
+
+  conn->reading = FALSE;
+  g_hash_table_iter_init (&iter, conn->pending);
+  while (g_hash_table_iter_next (&iter, &id, &raw))
+    g_hash_table_insert (during, id, raw);
+  g_hash_table_remove_all (conn->pending);
+
+  if (read->resumed)
+    {
+      sub_answer_resumed (read, during);
+      sub_read_free (read);
+      return;
+    }
+  now_cursor = pres_store_get_cursor (self->store);
+  conn_send_snapshot (conn, read->ids, read->states, members, now_cursor);
+  g_hash_table_iter_init (&iter, during);
+  while (g_hash_table_iter_next (&iter, &id, &raw))
+    pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+  if (g_hash_table_size (conn->pending) > 0 || conn->events->len > 0)
+    {
+      g_hash_table_add (self->dirty, conn);
+      pres_stream_schedule_flush (self);
+    }
+  sub_read_free (read);
+}
+
+static void
+sub_members_cb (GPtrArray *infos, const GError *error, gpointer user_data)
+{
+  SubRead *read = user_data;
+
+  if (sub_read_is_moot (read))
+    sub_read_free (read);
+  else if (error != NULL)
+    sub_read_fail (read);
+  else
+    sub_answer (read, infos);
+}
+
+/* A snapshot with member events asked shows the members too, so that the
+ * events that follow it make sense. */
 static void
 sub_states_cb (const PresState *states, const GError *error, gpointer user_data)
 {
   SubRead *read = user_data;
   Conn *conn = read->conn;
-  PresStream *self = conn->stream;
-  g_autoptr (GHashTable) during = NULL;
-  g_autofree char *now_cursor = NULL;
-  GHashTableIter iter;
-  gpointer id, raw;
 
-  if (conn->ws == NULL || read->generation != conn->generation)
-    goto out;
-  conn->reading = FALSE;
+  if (sub_read_is_moot (read))
+    {
+      sub_read_free (read);
+      return;
+    }
   if (error != NULL)
     {
-      pres_stream_conn_unsubscribe (conn);
-      pres_stream_conn_send_error (conn, "unavailable",
-                                   "the store cannot answer now, subscribe again later");
-      goto out;
+      sub_read_fail (read);
+      return;
     }
-
-  during = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_iter_init (&iter, conn->pending);
-  while (g_hash_table_iter_next (&iter, &id, &raw))
-    g_hash_table_insert (during, id, raw);
-  g_hash_table_remove_all (conn->pending);
-  now_cursor = pres_event_log_get_cursor (self->log);
-
-  if (read->cursor != NULL)
-    {
-      /* What the client knows: the state at its cursor, i.e. now for every
-       * id that has not changed since. */
-      for (guint i = 0; i < read->ids->len; i++)
-        pres_stream_conn_set_seen (conn, read->ids->pdata[i],
-                                   pres_stream_conn_view (conn, read->ids->pdata[i], states[i]));
-    }
-  if (read->cursor != NULL && pres_event_log_replay (self->log, read->cursor, replay_cb, conn))
-    {
-      /* replay_cb queued what changed since; send its current state. */
-      for (guint i = 0; i < read->ids->len; i++)
-        {
-          if (!g_hash_table_contains (conn->pending, read->ids->pdata[i]))
-            continue;
-          pres_stream_conn_add_pending (conn, read->ids->pdata[i], states[i]);
-          pres_stream_conn_set_seen (conn, read->ids->pdata[i], -1);
-        }
-      g_hash_table_iter_init (&iter, during);
-      while (g_hash_table_iter_next (&iter, &id, &raw))
-        pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
-      pres_stream_conn_flush (conn, now_cursor, TRUE);
-      goto out;
-    }
-
-  conn_send_snapshot (conn, read->ids, states, now_cursor);
-  if (g_hash_table_size (during) > 0)
-    {
-      g_hash_table_iter_init (&iter, during);
-      while (g_hash_table_iter_next (&iter, &id, &raw))
-        pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
-      g_hash_table_add (self->dirty, conn);
-      pres_stream_schedule_flush (self);
-    }
-
-out:
-  sub_read_free (read);
+  read->states = g_memdup2 (states, sizeof (PresState) * MAX (read->ids->len, 1));
+  if (conn->events_asked != 0 && !read->resumed)
+    pres_store_list_members (conn->stream->store, (const char *const *)read->ids->pdata,
+                             read->ids->len, sub_members_cb, read);
+  else
+    sub_answer (read, NULL);
 }
 
 /* The subscription's grants come first, so that its snapshot and every
@@ -137,14 +198,14 @@ sub_grants_cb (const gint64 *until_ms, const GError *error, gpointer user_data)
   SubRead *read = user_data;
   Conn *conn = read->conn;
 
-  if (conn->ws == NULL || read->generation != conn->generation)
+  if (sub_read_is_moot (read))
     {
       sub_read_free (read);
       return;
     }
   if (error != NULL)
     {
-      sub_states_cb (NULL, error, read);
+      sub_read_fail (read);
       return;
     }
   pres_stream_grants_set (conn->grants, (const char *const *)read->ids->pdata, until_ms,
@@ -153,10 +214,56 @@ sub_grants_cb (const gint64 *until_ms, const GError *error, gpointer user_data)
                          sub_states_cb, read);
 }
 
+static void
+sub_read_grants (SubRead *read)
+{
+  pres_store_get_grants (read->conn->stream->store, read->conn->viewer_id,
+                         (const char *const *)read->ids->pdata, read->ids->len, sub_grants_cb,
+                         read);
+}
+
+/* The store's replay covers what came before the sub; what comes after
+ * is queued on the connection meanwhile. */
+static void
+sub_replayed_cb (gboolean resumed, GPtrArray *changed_ids, GPtrArray *events, const GError *error,
+                 gpointer user_data)
+{
+  SubRead *read = user_data;
+  Conn *conn = read->conn;
+
+  if (sub_read_is_moot (read))
+    {
+      sub_read_free (read);
+      return;
+    }
+  if (error != NULL)
+    {
+      sub_read_fail (read);
+      return;
+    }
+  read->resumed = resumed;
+  for (guint i = 0; i < changed_ids->len; i++)
+    {
+      gpointer key;
+
+      if (g_hash_table_lookup_extended (conn->subs, changed_ids->pdata[i], &key, NULL))
+        g_ptr_array_add (read->changed, key);
+    }
+  for (guint i = 0; i < events->len; i++)
+    {
+      PresMemberEvent *event = events->pdata[i];
+
+      if (conn->events_asked & (1u << event->action))
+        g_ptr_array_add (read->replayed, pres_stream_event_new (event));
+    }
+  sub_read_grants (read);
+}
+
 /* A sub replaces the previous subscription of the connection.  The ids are
- * indexed before the read, so no change can fall between the two. */
+ * indexed before the first read (the replay, or the grants), so no change
+ * can fall between the two. */
 void
-pres_stream_conn_subscribe (Conn *conn, GPtrArray *ids, const char *cursor)
+pres_stream_conn_subscribe (Conn *conn, GPtrArray *ids, const char *cursor, guint events_asked)
 {
   PresStream *self = conn->stream;
   SubRead *read;
@@ -164,6 +271,7 @@ pres_stream_conn_subscribe (Conn *conn, GPtrArray *ids, const char *cursor)
   pres_stream_conn_unsubscribe (conn);
   conn->generation++;
   conn->reading = TRUE;
+  conn->events_asked = events_asked;
   read = sub_read_new (conn, cursor);
   for (guint i = 0; i < ids->len; i++)
     {
@@ -185,8 +293,11 @@ pres_stream_conn_subscribe (Conn *conn, GPtrArray *ids, const char *cursor)
         }
       g_hash_table_add (set, conn);
     }
-  pres_store_get_grants (self->store, conn->viewer_id, (const char *const *)read->ids->pdata,
-                         read->ids->len, sub_grants_cb, read);
+  if (cursor != NULL)
+    pres_store_replay (self->store, cursor, (const char *const *)read->ids->pdata, read->ids->len,
+                       sub_replayed_cb, read);
+  else
+    sub_read_grants (read);
 }
 
 /* What the store says now, for a subscription that is already answered:
@@ -197,7 +308,7 @@ reread_cb (const PresState *states, const GError *error, gpointer user_data)
   SubRead *read = user_data;
   Conn *conn = read->conn;
 
-  if (error == NULL && conn->ws != NULL && read->generation == conn->generation)
+  if (error == NULL && !sub_read_is_moot (read))
     {
       for (guint i = 0; i < read->ids->len; i++)
         pres_stream_conn_add_pending (conn, read->ids->pdata[i], states[i]);

@@ -3,7 +3,6 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "pres-event-log.h"
 #include "pres-stream-message.h"
 #include "pres-stream-private.h"
 #include "pres-websocket.h"
@@ -13,7 +12,6 @@
  * FLUSH_INTERVAL_US after the previous one.  One flush source serves all
  * connections. */
 #define FLUSH_INTERVAL_US (50 * 1000)
-#define EVENT_LOG_CAPACITY 16384
 #define MAX_INCOMING_BYTES (256 * 1024)
 #define KEEPALIVE_S 30
 
@@ -35,6 +33,7 @@ pres_stream_conn_unsubscribe (Conn *conn)
     }
   g_hash_table_remove_all (conn->pending);
   g_hash_table_remove_all (conn->subs);
+  g_ptr_array_set_size (conn->events, 0);
   pres_stream_grants_clear (conn->grants);
   g_hash_table_remove (conn->stream->dirty, conn);
 }
@@ -46,6 +45,7 @@ pres_stream_conn_unref (Conn *conn)
     return;
   g_clear_pointer (&conn->subs, g_hash_table_unref);
   g_clear_pointer (&conn->pending, g_hash_table_unref);
+  g_clear_pointer (&conn->events, g_ptr_array_unref);
   g_clear_pointer (&conn->grants, pres_stream_grants_free);
   g_free (conn->viewer_id);
   g_free (conn->token);
@@ -109,19 +109,21 @@ pres_stream_conn_view (Conn       *conn,
                                               pres_stream_grants_hold (conn->grants, id));
 }
 
-/* Sends the pending changes that the viewer has not seen yet; a change that
- * was undone before the flush, or that the viewer cannot see (appear_offline
- * to offline), sends nothing. */
+/* Sends the pending changes that the viewer has not seen yet and the
+ * member events it may see; a change that was undone before the flush, or
+ * that the viewer cannot see (appear_offline to offline), sends nothing. */
 void
 pres_stream_conn_flush (Conn       *conn,
-            const char *cursor,
-            gboolean    even_if_empty)
+                        const char *cursor,
+                        gboolean    even_if_empty)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   GHashTableIter iter;
   gpointer id, raw;
   gboolean any = FALSE;
 
+  if (conn->reading)
+    return;
   g_string_append (out, "{\"op\":\"delta\",\"changes\":{");
   g_hash_table_iter_init (&iter, conn->pending);
   while (g_hash_table_iter_next (&iter, &id, &raw))
@@ -139,10 +141,12 @@ pres_stream_conn_flush (Conn       *conn,
       any = TRUE;
     }
   g_hash_table_remove_all (conn->pending);
+  g_string_append_c (out, '}');
+  any = pres_stream_conn_take_events (conn, out) || any;
   /* A resume always answers, so the client knows it was accepted. */
   if (!any && !even_if_empty)
     return;
-  g_string_append (out, "},\"cursor\":");
+  g_string_append (out, ",\"cursor\":");
   pres_wire_append_json_string (out, cursor);
   g_string_append_c (out, '}');
   pres_stream_conn_send (conn, out);
@@ -152,7 +156,7 @@ static gboolean
 flush_cb (gpointer user_data)
 {
   PresStream *self = user_data;
-  g_autofree char *cursor = pres_event_log_get_cursor (self->log);
+  g_autofree char *cursor = pres_store_get_cursor (self->store);
   GHashTableIter iter;
   gpointer conn;
 
@@ -206,7 +210,6 @@ state_changed_cb (PresStore  *store,
   gpointer conn;
 
   self->metrics->state_changes++;
-  pres_event_log_append (self->log, participant_id, new_state);
   set = g_hash_table_lookup (self->index, participant_id);
   if (set == NULL)
     return;
@@ -248,7 +251,7 @@ message_cb (PresWebSocket        *ws,
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   const char *cursor = NULL;
-  guint retry_after_s;
+  guint retry_after_s, events_asked;
 
   /* A sub costs up to a snapshot of 1000 ids: limited like a request. */
   if (!pres_rate_limit_take (conn->stream->rate_limit, conn->token, g_get_monotonic_time (),
@@ -257,12 +260,13 @@ message_cb (PresWebSocket        *ws,
       pres_stream_conn_send_error (conn, "rate_limited", "too many messages for this token, slow down");
       return;
     }
-  if (!pres_stream_message_parse_sub (parser, type, data, length, ids, &cursor, &error))
+  if (!pres_stream_message_parse_sub (parser, type, data, length, ids, &cursor, &events_asked,
+                                      &error))
     {
       pres_stream_conn_send_error (conn, pres_wire_error_code_to_string (error->code), error->message);
       return;
     }
-  pres_stream_conn_subscribe (conn, ids, cursor);
+  pres_stream_conn_subscribe (conn, ids, cursor, events_asked);
 }
 
 static void
@@ -319,6 +323,7 @@ stream_cb (PresHttpServer  *server,
   conn->token = g_strdup (identity.token);
   conn->subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   conn->pending = g_hash_table_new (g_str_hash, g_str_equal);
+  conn->events = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_stream_event_unref);
   conn->grants = pres_stream_grants_new (grant_ended_cb, conn);
   conn->refs = 2;
   conn->ws = pres_websocket_accept (req, &websocket_funcs, conn);
@@ -363,13 +368,13 @@ pres_stream_dispose (GObject *object)
   g_clear_signal_handler (&self->changed_id, self->store);
   g_clear_signal_handler (&self->reset_id, self->store);
   g_clear_signal_handler (&self->granted_id, self->store);
+  g_clear_signal_handler (&self->member_id, self->store);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->flush_source != NULL)
     g_source_destroy (g_steal_pointer (&self->flush_source));
   g_clear_pointer (&self->conns, g_hash_table_unref);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   g_clear_pointer (&self->index, g_hash_table_unref);
-  g_clear_pointer (&self->log, pres_event_log_free);
   g_clear_object (&self->store);
   g_clear_object (&self->auth);
 
@@ -389,7 +394,6 @@ pres_stream_init (PresStream *self)
   self->index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
   self->dirty = g_hash_table_new (NULL, NULL);
-  self->log = pres_event_log_new (EVENT_LOG_CAPACITY);
 }
 
 PresStream *
@@ -410,6 +414,8 @@ pres_stream_new (PresHttpServer *server,
   self->reset_id = g_signal_connect (store, "reset", G_CALLBACK (pres_stream_reset_cb), self);
   self->granted_id =
     g_signal_connect (store, "granted", G_CALLBACK (pres_stream_granted_cb), self);
+  self->member_id =
+    g_signal_connect (store, "member-event", G_CALLBACK (pres_stream_member_event_cb), self);
   self->keepalive_id = g_timeout_add_seconds (KEEPALIVE_S, keepalive_cb, self);
   pres_http_server_add_handler (server, "/v1/stream", stream_cb, self);
   return self;

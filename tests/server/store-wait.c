@@ -17,6 +17,8 @@ typedef struct
   PresStoreCounts counts;
   gint64 at_ms, expires_at_ms;
   gint64 *until_ms;
+  gboolean resumed;
+  GPtrArray *changed_ids, *events;
   GError *error;
 } Answer;
 
@@ -115,12 +117,61 @@ store_wait_leave (PresStore  *store,
                   const char *instance_id,
                   const char *session)
 {
+  return store_wait_leave_saying (store, participant_id, instance_id, session, NULL, NULL);
+}
+
+gboolean
+store_wait_leave_saying (PresStore  *store,
+                         const char *participant_id,
+                         const char *instance_id,
+                         const char *session,
+                         const char *client_reason,
+                         const char *data)
+{
   Answer answer = { 0 };
 
-  pres_store_leave (store, participant_id, instance_id, session, NULL, NULL, leave_cb, &answer);
+  pres_store_leave (store, participant_id, instance_id, session, client_reason, data, leave_cb,
+                    &answer);
   wait_for (&answer);
   store_wait_events (store);
   return answer.removed;
+}
+
+static void
+replay_cb (gboolean      resumed,
+           GPtrArray    *changed_ids,
+           GPtrArray    *events,
+           const GError *error,
+           gpointer      user_data)
+{
+  Answer *answer = user_data;
+
+  g_assert_no_error (error);
+  answer->resumed = resumed;
+  answer->changed_ids = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < changed_ids->len; i++)
+    g_ptr_array_add (answer->changed_ids, g_strdup (changed_ids->pdata[i]));
+  answer->events = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_member_event_unref);
+  for (guint i = 0; i < events->len; i++)
+    g_ptr_array_add (answer->events, pres_member_event_ref (events->pdata[i]));
+  answer->answered = TRUE;
+}
+
+gboolean
+store_wait_replay (PresStore         *store,
+                   const char        *cursor,
+                   const char *const *participant_ids,
+                   guint              n_ids,
+                   GPtrArray        **changed_ids,
+                   GPtrArray        **events)
+{
+  Answer answer = { 0 };
+
+  pres_store_replay (store, cursor, participant_ids, n_ids, replay_cb, &answer);
+  wait_for (&answer);
+  *changed_ids = answer.changed_ids;
+  *events = answer.events;
+  return answer.resumed;
 }
 
 static void

@@ -22,6 +22,21 @@ gboolean  store_wait_leave (PresStore  *store,
                             const char *participant_id,
                             const char *instance_id,
                             const char *session);
+/* A leave whose event says client_reason and data (either may be NULL). */
+gboolean  store_wait_leave_saying (PresStore  *store,
+                                   const char *participant_id,
+                                   const char *instance_id,
+                                   const char *session,
+                                   const char *client_reason,
+                                   const char *data);
+/* pres_store_replay(): *changed_ids (of char *) and *events (of
+ * PresMemberEvent *) are the caller's. */
+gboolean  store_wait_replay (PresStore         *store,
+                             const char        *cursor,
+                             const char *const *participant_ids,
+                             guint              n_ids,
+                             GPtrArray        **changed_ids,
+                             GPtrArray        **events);
 PresState store_wait_state (PresStore  *store,
                             const char *participant_id);
 GPtrArray *store_wait_list (PresStore  *store,

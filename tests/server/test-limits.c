@@ -192,11 +192,15 @@ test_auth_dev (void)
 }
 
 static void
-replay_cb (const char *participant_id,
-           PresState   state,
-           gpointer    user_data)
+replay_cb (const char      *participant_id,
+           PresMemberEvent *event,
+           gpointer         user_data)
 {
-  g_string_append_printf (user_data, "%s=%s;", participant_id, pres_state_to_string (state));
+  if (event != NULL)
+    g_string_append_printf (user_data, "%s/%s %s;", participant_id, event->instance_id,
+                            pres_member_action_to_string (event->action));
+  else
+    g_string_append_printf (user_data, "%s;", participant_id);
 }
 
 static void
@@ -204,28 +208,33 @@ test_event_log (void)
 {
   g_autoptr (PresEventLog) log = pres_event_log_new (4);
   g_autoptr (GString) seen = g_string_new (NULL);
+  g_autoptr (PresMemberEvent) enter =
+    pres_member_event_new (PRES_MEMBER_ENTER, 0, "b", "phone", PRES_STATE_BUSY, PRES_STATE_BUSY,
+                           "{\"n\":1}", NULL, 1);
   g_autofree char *c0 = pres_event_log_get_cursor (log);
   g_autofree char *c1 = NULL;
   g_autofree char *bad_epoch = NULL;
 
-  pres_event_log_append (log, "a", PRES_STATE_ONLINE);
+  pres_event_log_append_change (log, "a");
   c1 = pres_event_log_get_cursor (log);
-  pres_event_log_append (log, "b", PRES_STATE_BUSY);
-  pres_event_log_append (log, "a", PRES_STATE_IDLE);
+  pres_event_log_append_member (log, enter);
+  pres_event_log_append_change (log, "a");
 
   g_assert_true (pres_event_log_replay (log, c1, replay_cb, seen));
-  g_assert_cmpstr (seen->str, ==, "b=busy;a=idle;");
+  g_assert_cmpstr (seen->str, ==, "b/phone enter;a;");
   g_string_truncate (seen, 0);
   g_assert_true (pres_event_log_replay (log, c0, replay_cb, seen));
-  g_assert_cmpstr (seen->str, ==, "a=online;b=busy;a=idle;");
+  g_assert_cmpstr (seen->str, ==, "a;b/phone enter;a;");
 
   /* Two more push the first event out of the ring of 4: c0 is too old. */
-  pres_event_log_append (log, "c", PRES_STATE_ONLINE);
-  pres_event_log_append (log, "d", PRES_STATE_ONLINE);
+  pres_event_log_append_change (log, "c");
+  pres_event_log_append_change (log, "d");
   g_string_truncate (seen, 0);
   g_assert_false (pres_event_log_replay (log, c0, replay_cb, seen));
   g_assert_true (pres_event_log_replay (log, c1, replay_cb, seen));
-  g_assert_cmpstr (seen->str, ==, "b=busy;a=idle;c=online;d=online;");
+  g_assert_cmpstr (seen->str, ==, "b/phone enter;a;c;d;");
+  /* The ring keeps its own reference. */
+  g_assert_cmpint (enter->refs, ==, 2);
 
   bad_epoch = g_strdup (c1);
   bad_epoch[0] = bad_epoch[0] == '0' ? '1' : '0';
