@@ -551,27 +551,6 @@ pres_redis_store_is_ready (PresRedisStore *self)
          && pres_redis_events_is_primed (self->events);
 }
 
-/* Until the event streams carry member events and positions, a cursor
- * resumes nothing: a subscriber that comes back gets a snapshot. */
-static char *
-pres_redis_store_get_cursor (PresStore *store)
-{
-  return g_strdup ("");
-}
-
-static void
-pres_redis_store_replay (PresStore          *store,
-                         const char         *cursor,
-                         const char *const  *participant_ids,
-                         guint               n_ids,
-                         PresStoreReplayFunc callback,
-                         gpointer            user_data)
-{
-  g_autoptr (GPtrArray) none = g_ptr_array_new ();
-
-  callback (FALSE, none, none, NULL, user_data);
-}
-
 static void
 pres_redis_store_iface_init (PresStoreInterface *iface)
 {

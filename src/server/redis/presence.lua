@@ -13,7 +13,7 @@
 --                   p (viewer), g (other), u (until): a new or longer grant;
 --                   p (pid), m (e enter, u update, l leave), i (instance),
 --                   r (a leave's reason: l left, e expired, r replaced),
---                   a (the participant's raw state after it), t (ms),
+--                   a (the participant's raw state after the call), t (ms),
 --                   v (the member's device value: the new one, or for a
 --                   leave the last), c (a left's client reason), d (a left's
 --                   data, instead of the value's): a member event, appended
@@ -55,16 +55,16 @@ local function parse(v)
   return string.match(v, '^(%a)\31(%d+)\31(%d+)\31(%d+)\31(%x*)\31([^\31]*)\31(.*)$')
 end
 
--- What an update compares of the details (pres-redis-device.c packs them):
--- all but the first field (seconds since the last input) and the
--- second-to-last (the heartbeat's reason), which describe the beat rather
--- than the member, so that a steady beat is no update.
-local DETAILS = '^[^\31]*\31(.*)\31[^\31]*\31([^\31]*)$'
+-- What an update compares of the details (pres-redis-device.c packs them
+-- last input, status text, host, version, device family, model, mode,
+-- reason, data): the status text and the data, as the memory store; the
+-- rest describes the beat or the device, not what members are told.
+local DETAILS = '^[^\31]*\31([^\31]*)\31.*\31([^\31]*)$'
 local function same_member_details(a, b)
-  local a_fields, a_data = string.match(a, DETAILS)
-  local b_fields, b_data = string.match(b, DETAILS)
-  if not a_fields or not b_fields then return a == b end
-  return a_fields == b_fields and a_data == b_data
+  local a_status, a_data = string.match(a, DETAILS)
+  local b_status, b_data = string.match(b, DETAILS)
+  if not a_status or not b_status then return a == b end
+  return a_status == b_status and a_data == b_data
 end
 
 -- A device's state, last seen and deadline.
@@ -110,7 +110,7 @@ local function union(best, hide, always)
 end
 
 -- Scans a device hash (HGETALL's flat list) as of time now: the raw state
--- over the live devices (s), the same without inst (others), the earliest
+-- over the live devices (s), the earliest
 -- live deadline, the latest last seen, the dead devices and their values,
 -- the aggregate written before and the longest TTL among the live devices.
 -- inst and value, when given, stand for that device's new value.
@@ -144,7 +144,6 @@ local function scan(c, f, now, inst, value)
       live(f[k + 1], name)
     end
   end
-  r.others = union(best, hide, c.always)
   if inst then live(value, inst) end
   r.s = union(best, hide, c.always)
   return r
@@ -218,8 +217,8 @@ end
 -- Its member events: enter for a new member, or a new session (after a
 -- leave, replaced, of the old one), or a live session's beat on a device
 -- whose deadline had passed (after a leave, expired: readers no longer
--- showed it); update when the state or the member's details changed;
--- nothing for a beat that changes neither.
+-- showed it); update when the state, the status text or the data changed;
+-- nothing for a beat that changes none.
 local function heartbeat(keys, args)
   local pid, inst, st, session, seq, details =
     args[1], args[2], args[3], args[4], args[5], args[6]
@@ -243,7 +242,6 @@ local function heartbeat(keys, args)
 
   if cur then
     local cur_st, _, cur_ttl, cur_seq, cur_retired, cur_session, cur_details = parse(cur)
-    local cur_live = select(4, liveness(cur)) > now
     if cur_session == session then
       if not seq_newer(seq, cur_seq) then return 's' .. current end
       retired = cur_retired
@@ -264,7 +262,7 @@ local function heartbeat(keys, args)
           return 'a' .. current
         end
       end
-      if not cur_live then cur_leaves = 'e' end
+      if select(4, liveness(cur)) <= now then cur_leaves = 'e' end
     else
       -- A new agent run replaces the live one; the replaced run's late
       -- heartbeats stay ignored.
@@ -272,7 +270,7 @@ local function heartbeat(keys, args)
         return 's' .. current
       end
       retired = session_hash(cur_session)
-      cur_leaves = cur_live and 'r' or 'e'
+      cur_leaves = 'r'
     end
   else
     if n_devices >= max_inst then
@@ -308,7 +306,7 @@ local function heartbeat(keys, args)
                 .. session .. SEP .. details
   local r = scan(c, f, now, inst, value)
   if cur_leaves then
-    member_event(c, 'l', inst, cur, r.others, cur_leaves)
+    member_event(c, 'l', inst, cur, r.s, cur_leaves)
     member_event(c, 'e', inst, value, r.s)
   elseif not cur then
     member_event(c, 'e', inst, value, r.s)
