@@ -553,7 +553,109 @@ def case_conversation_cross_node(binary, redis):
         b.stop()
 
 
+def subscribe_events(server, viewer, ids, cursor=None):
+    """A sub with every member event asked; returns the socket and its answer."""
+    ws = WebSocket(server.port, viewer)
+    check(ws.status == 101, "WebSocket upgrade: %d" % ws.status)
+    sub = {"op": "sub", "ids": ids, "events": ["enter", "update", "leave"]}
+    if cursor is not None:
+        sub["cursor"] = cursor
+    ws.send(sub)
+    first = ws.recv()
+    check(first is not None and first.get("op") in ("snapshot", "delta"), "answer %r" % first)
+    return ws, first
+
+
+def take_events(ws, got, timeout):
+    """Appends the member events of the deltas that come within timeout to
+    got; returns the last cursor, or None without a delta."""
+    cursor, deadline = None, time.monotonic() + timeout
+    while True:
+        msg = ws.recv(timeout=max(0.0, deadline - time.monotonic()))
+        if msg is None:
+            return cursor
+        if msg.get("op") == "delta":
+            got += msg.get("events", [])
+            cursor = msg["cursor"]
+
+
+def events_until(ws, got, n, timeout, what):
+    """take_events until got holds n events; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while len(got) < n:
+        check(time.monotonic() < deadline, "timed out waiting for %s: %r" % (what, got))
+        take_events(ws, got, 0.1)
+
+
+def case_events_cross_node(binary, redis):
+    """A member entering through node A, with data, is an enter on node B's
+    stream; its update and its leave with the client's reason follow."""
+    a, b = node(binary, redis), node(binary, redis)
+    try:
+        ws, snap = subscribe_events(b, "bob", ["lena"])
+        check(snap["op"] == "snapshot" and snap["members"] == [], "snapshot %r" % snap)
+        a.json("PUT", "/v1/instances/laptop", heartbeat("busy", data={"doc": "plan"}),
+               token="lena")
+        a.json("PUT", "/v1/instances/laptop", heartbeat("busy", seq=2, data={"doc": "q4"}),
+               token="lena")
+        status, _, _ = a.json("DELETE", "/v1/instances/laptop?session=s1&reason=done",
+                              token="lena")
+        check(status == 200, "DELETE: %d" % status)
+        got = []
+        events_until(ws, got, 3, 5, "three events on B")
+        brief = [(e["action"], e["participant_id"], e["instance_id"], e["state"], e.get("data"),
+                  e.get("reason"), e.get("client_reason")) for e in got]
+        check(brief == [("enter", "lena", "laptop", "busy", {"doc": "plan"}, None, None),
+                        ("update", "lena", "laptop", "busy", {"doc": "q4"}, None, None),
+                        ("leave", "lena", "laptop", "busy", {"doc": "q4"}, "left", "done")],
+              "B's subscriber got %r" % got)
+        ws.close()
+    finally:
+        a.stop()
+        b.stop()
+
+
+def case_events_node_killed(binary, redis):
+    """A subscriber's node is killed mid-stream while the member keeps
+    beating through the other node, each beat new data {"n": k}; the
+    subscriber resumes on the surviving node with its last cursor, and the
+    events it got are exactly the beats: none lost, none twice."""
+    limits = ("--rate-limit", "1000", "--rate-burst", "1000")
+    a, b = node(binary, redis, *limits), node(binary, redis, *limits)
+    beats, kill_at, got = 40, 15, []
+    try:
+        ws, _ = subscribe_events(a, "bob", ["lena"])
+        cursor = None
+        for k in range(1, beats + 1):
+            status, _, reply = b.json("PUT", "/v1/instances/laptop",
+                                      heartbeat("online", seq=k, data={"n": k}), token="lena")
+            check(status == 200, "beat %d: %d %r" % (k, status, reply))
+            if k == kill_at:
+                os.killpg(a.proc.pid, signal.SIGKILL)
+                a.proc.wait()
+                ws = None
+            elif ws is None and k == kill_at + 5:
+                check(cursor is not None, "no cursor before the kill")
+                ws, first = subscribe_events(b, "bob", ["lena"], cursor=cursor)
+                check(first["op"] == "delta", "the resume on B answered %r" % first)
+                got += first.get("events", [])
+            if ws is not None:
+                cursor = take_events(ws, got, 0.03) or cursor
+        events_until(ws, got, beats, 10, "every beat's event")
+        take_events(ws, got, 0.5)  # and nothing more
+        ns = [e.get("data", {}).get("n") for e in got]
+        check(ns == list(range(1, beats + 1)), "the events' n: %r" % ns)
+        check([e["action"] for e in got] == ["enter"] + ["update"] * (beats - 1),
+              "actions %r" % [e["action"] for e in got])
+        ws.close()
+    finally:
+        a.stop()
+        b.stop()
+
+
 CASES = {
+    "events-cross-node": case_events_cross_node,
+    "events-node-killed": case_events_node_killed,
     "conversation-cross-node": case_conversation_cross_node,
     "members-cross-node": case_members_cross_node,
     "lapse-revived": case_lapse_revived,
