@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pres-wire.h"
+#include "pres-wire-data.h"
 
 G_DEFINE_QUARK (pres-wire-error-quark, pres_wire_error)
 
@@ -520,9 +521,24 @@ pres_heartbeat_parse (const char *data,
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (PresHeartbeat) hb = pres_heartbeat_new ();
+  g_autoptr (GString) fast_data = NULL;
+  g_autoptr (GString) rest = NULL;
   JsonObject *object;
   gint64 seq = 0;
+  gsize start, end;
 
+  /* Data of the common form is read here, and json-glib reads the rest
+   * with "data":null in its place. */
+  if (data != NULL && length <= PRES_WIRE_MAX_BODY_BYTES && g_utf8_validate (data, length, NULL)
+      && pres_wire_data_take (data, length, &start, &end, &fast_data) && fast_data != NULL)
+    {
+      rest = g_string_sized_new (length);
+      g_string_append_len (rest, data, start);
+      g_string_append (rest, "null");
+      g_string_append_len (rest, data + end, length - end);
+      data = rest->str;
+      length = rest->len;
+    }
   object = parse_object (data, length, parser, error);
   if (object == NULL)
     return NULL;
@@ -545,6 +561,8 @@ pres_heartbeat_parse (const char *data,
       !get_data (object, "data", &hb->data, error))
     return NULL;
   hb->seq = (guint64) seq;
+  if (fast_data != NULL)
+    hb->data = g_string_free (g_steal_pointer (&fast_data), FALSE);
 
   return g_steal_pointer (&hb);
 }

@@ -15,6 +15,26 @@ LLVMFuzzerInitialize (int    *argc,
   return 0;
 }
 
+/* The member data's fast reader and json-glib's agree: the same data under
+ * a name only the full reader takes ("d\u0061ta") comes out the same. */
+static void
+data_readers_agree (const char *compact)
+{
+  g_autofree char *fast = g_strdup_printf ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,"
+                                           "\"data\": %s }", compact);
+  g_autofree char *full = g_strdup_printf ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,"
+                                           "\"d\\u0061ta\": %s }", compact);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PresHeartbeat) a = pres_heartbeat_parse (fast, strlen (fast), &error);
+  g_autoptr (PresHeartbeat) b = NULL;
+
+  g_assert_no_error (error);
+  b = pres_heartbeat_parse (full, strlen (full), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (a->data, ==, compact);
+  g_assert_cmpstr (b->data, ==, compact);
+}
+
 static void
 heartbeat (const char *data,
            gsize       size)
@@ -39,6 +59,9 @@ heartbeat (const char *data,
   g_assert_cmpstr (again->status_text, ==, hb->status_text);
   g_assert_cmpstr (again->host, ==, hb->host);
   g_assert_cmpstr (again->reason, ==, hb->reason);
+  g_assert_cmpstr (again->data, ==, hb->data);
+  if (hb->data != NULL)
+    data_readers_agree (hb->data);
 }
 
 static void
