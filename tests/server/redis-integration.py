@@ -71,11 +71,13 @@ class Redis:
         return killed
 
     def events_of(self, participant):
-        """The (old, new) pairs the streams hold for a participant."""
+        """The (old, new) pairs of the state changes the streams hold for a
+        participant (not its member events)."""
         lines = self.cli("XRANGE", "pz:{%d}:ev" % bucket(participant), "-", "+").split("\n")
         events, i = [], 0
         while i < len(lines):
-            if lines[i] == "p" and i + 5 < len(lines) and lines[i + 1] == participant:
+            if (lines[i] == "p" and i + 5 < len(lines) and lines[i + 1] == participant
+                    and lines[i + 2] == "o"):
                 events.append((lines[i + 3], lines[i + 5]))
                 i += 6
             else:
