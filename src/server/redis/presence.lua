@@ -110,10 +110,10 @@ local function union(best, hide, always)
 end
 
 -- Scans a device hash (HGETALL's flat list) as of time now: the raw state
--- over the live devices (s), the earliest
--- live deadline, the latest last seen, the dead devices and their values,
--- the aggregate written before and the longest TTL among the live devices.
--- inst and value, when given, stand for that device's new value.
+-- over the live devices (s), the earliest live deadline, the latest last
+-- seen, the dead devices and their values, the aggregate written before
+-- and the longest TTL among the live devices.  inst and value, when given,
+-- stand for that device's new value.
 local function scan(c, f, now, inst, value)
   local r = { mindl = nil, latest = 0, latest_s = '0', old = 'f', dead = nil, dead_values = nil,
               maxttl = c.ttl }
