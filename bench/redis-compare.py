@@ -70,7 +70,7 @@ def redis_alone(sock, n_part, beats):
                 "FCALL", "bench_heartbeat", "4", "pz:{%d}:d:%s" % (b, pid), "pz:{%d}:dl" % b,
                 "pz:{%d}:ev" % b, "pz:{%d}:n" % b, pid, "agent-%07d" % i,
                 "i" if seq % 20 == 19 else "o", "00005e55%08x" % i, str(seq),
-                "3\x1f\x1f\x1f\x1f\x1f\x1f\x1f+periodic", "75000", "0", "1", "16", "10000"]))
+                "\x1f\x1f3\x1f\x1f\x1f\x1f\x1f\x1f+periodic", "75000", "0", "1", "16", "10000"]))
     subprocess.run(cli + ["CONFIG", "RESETSTAT"], capture_output=True)
     cpu_before = redis_cpu_s(sock)
     t0 = time.monotonic()
