@@ -530,6 +530,7 @@ pres_heartbeat_parse (const char *data,
   /* Data of the common form is read here, and json-glib reads (and checks)
    * the rest with "data":null in its place. */
   if (data != NULL && length <= PRES_WIRE_MAX_BODY_BYTES
+      && g_strstr_len (data, length, "\"data\"") != NULL
       && pres_wire_data_take (data, length, &start, &end, &fast_data) && fast_data != NULL)
     {
       /* "null" is at most two bytes longer than the value it stands for. */
