@@ -16,7 +16,9 @@
  *     --storm-seconds; reports when all were accepted, whether all read
  *     online, and the public changes the storm caused (flicker: must be 0);
  *  4. fan-out: --subscribers WebSocket subscribers watch one participant;
- *     each change is timed until every subscriber has it.
+ *     each change is timed until every subscriber has it.  With
+ *     --member-events they ask for member events, and each change is one:
+ *     the member enters, then its data changes, its state does not.
  *
  * --phases picks some of them (default store,load,fanout).  With
  * --store redis://… or unix:/… the server runs over that Redis, and the
@@ -60,8 +62,9 @@ static struct
   const char *phases;
   int storm_agents;
   double storm_seconds;
+  int member_events;
 } opt = { NULL, 4000, 100000, 1000, 20, 5.0, 5000, 5000, 60000, 10.0, 240.0, 5000000,
-          "store,load,fanout", 10000, 10.0 };
+          "store,load,fanout", 10000, 10.0, 0 };
 
 static int use_redis;
 
@@ -574,7 +577,10 @@ phase_fanout (void)
               c->len -= end + 4 - c->buf;
               memmove (c->buf, end + 4, c->len);
               c->busy = 0;
-              ws_send_text (c->fd, "{\"op\":\"sub\",\"ids\":[\"fan-target\"]}");
+              ws_send_text (c->fd, opt.member_events
+                                     ? "{\"op\":\"sub\",\"ids\":[\"fan-target\"],"
+                                       "\"events\":[\"enter\",\"update\",\"leave\"]}"
+                                     : "{\"op\":\"sub\",\"ids\":[\"fan-target\"]}");
             }
           snapshots += ws_take_messages (c);
         }
@@ -589,9 +595,13 @@ phase_fanout (void)
       int received = 0;
       double t_send;
       char body[160], req[512];
-      int blen = snprintf (body, sizeof body,
-                           "{\"state\":\"%s\",\"session\":\"fan\",\"seq\":%d}",
-                           k % 2 ? "online" : "busy", k + 1);
+      int blen = opt.member_events
+                   ? snprintf (body, sizeof body,
+                               "{\"state\":\"online\",\"session\":\"fan\",\"seq\":%d,"
+                               "\"data\":{\"n\":%d}}", k + 1, k)
+                   : snprintf (body, sizeof body,
+                               "{\"state\":\"%s\",\"session\":\"fan\",\"seq\":%d}",
+                               k % 2 ? "online" : "busy", k + 1);
       int rlen = snprintf (req, sizeof req,
                            "PUT /v1/instances/fan-device HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                            "Authorization: Bearer fan-target\r\nContent-Length: %d\r\n\r\n%s",
@@ -630,9 +640,10 @@ phase_fanout (void)
   {
     double p50 = percentile (&lat, 0.5), p99 = percentile (&lat, 0.99);
 
-    printf ("fan-out: one change → %d WebSocket subscribers (%d changes): p50 %.2f ms, "
+    printf ("fan-out: one %s → %d WebSocket subscribers (%d changes): p50 %.2f ms, "
             "p99 %.2f ms, max %.2f ms\n",
-            opt.subscribers, opt.fan_changes, p50, p99, lat.n ? lat.v[lat.n - 1] : 0);
+            opt.member_events ? "member event" : "state change", opt.subscribers,
+            opt.fan_changes, p50, p99, lat.n ? lat.v[lat.n - 1] : 0);
   }
   free (lat.v);
   conns_close (writer, 1);
@@ -646,7 +657,7 @@ usage (void)
            "usage: loadgen --server PATH [--agents N] [--instances N] [--subscribers N]\n"
            "               [--fan-changes N] [--no-pin] [--store ADDRESS]\n"
            "               [--phases store,load,storm,fanout] [--storm-agents N]\n"
-           "               [--storm-seconds S] [--ttl S] [--data-bytes N]\n"
+           "               [--storm-seconds S] [--ttl S] [--data-bytes N] [--member-events]\n"
            "               [--step-seconds S] [--start-rate R] [--rate-step R] [--max-rate R]\n"
            "               [--target-p99-ms MS] [--max-seconds S] [--max-requests N]\n");
   exit (2);
@@ -676,6 +687,7 @@ main (int   argc,
     { "storm-seconds", required_argument, NULL, 'D' },
     { "ttl", required_argument, NULL, 'T' },
     { "data-bytes", required_argument, NULL, 'B' },
+    { "member-events", no_argument, NULL, 'E' },
     { NULL, 0, NULL, 0 },
   };
   struct rlimit rl;
@@ -704,6 +716,7 @@ main (int   argc,
         case 'D': opt.storm_seconds = atof (optarg); break;
         case 'T': server_ttl = optarg; break;
         case 'B': data_bytes = atoi (optarg); break;
+        case 'E': opt.member_events = 1; break;
         default: usage ();
         }
     }

@@ -28,27 +28,58 @@ skip_space (Reader *r)
     r->p++;
 }
 
+#define BYTES(b) (0x0101010101010101ULL * (b))
+
+/* Whether text has no backslash and no control character, eight bytes at a
+ * time (any byte below n: (w - n…) & ~w & 0x80…); *ascii: and no byte of
+ * 0x80 or more. */
+static gboolean
+is_plain (const char *text, gsize len, gboolean *ascii)
+{
+  guint64 bad = 0, high = 0;
+  gsize i = 0;
+
+  for (; i + 8 <= len; i += 8)
+    {
+      guint64 w, x;
+
+      memcpy (&w, text + i, 8);
+      x = w ^ BYTES ('\\');
+      high |= w & BYTES (0x80);
+      bad |= ((w - BYTES (0x20)) & ~w) | ((x - BYTES (0x01)) & ~x);
+    }
+  for (; i < len; i++)
+    {
+      unsigned char c = text[i];
+
+      if (c == '\\' || c < 0x20)
+        return FALSE;
+      high |= c & 0x80;
+    }
+  *ascii = high == 0;
+  return (bad & BYTES (0x80)) == 0;
+}
+
 /* A string without escapes or control characters: its text is what the
- * compact writer would write.  On success r->p is past its closing quote. */
+ * compact writer would write.  Its UTF-8 is checked here (the rest of the
+ * body is the full reader's to check).  On success r->p is past its
+ * closing quote. */
 static gboolean
 read_plain_string (Reader *r, const char **text, gsize *len)
 {
-  const char *start;
+  const char *start, *quote;
+  gboolean ascii;
 
   if (r->p >= r->end || *r->p != '"')
     return FALSE;
-  start = ++r->p;
-  while (r->p < r->end && *r->p != '"')
-    {
-      if (*r->p == '\\' || (unsigned char)*r->p < 0x20)
-        return FALSE;
-      r->p++;
-    }
-  if (r->p >= r->end)
+  start = r->p + 1;
+  quote = memchr (start, '"', r->end - start);
+  if (quote == NULL || !is_plain (start, quote - start, &ascii)
+      || (!ascii && !g_utf8_validate_len (start, quote - start, NULL)))
     return FALSE;
   *text = start;
-  *len = r->p - start;
-  r->p++;
+  *len = quote - start;
+  r->p = quote + 1;
   return TRUE;
 }
 
@@ -310,7 +341,7 @@ pres_wire_data_take (const char *body,
             return FALSE;
           found = TRUE;
           *start = r.p - body;
-          out = g_string_sized_new (length);
+          out = g_string_sized_new (MIN (length, PRES_WIRE_MAX_DATA_BYTES + 1));
           r.out = out;
           if (!write_value (&r, 1) || out->len > PRES_WIRE_MAX_DATA_BYTES)
             return FALSE;

@@ -5,7 +5,8 @@
 G_BEGIN_DECLS
 
 /* The member data of a heartbeat body read fast, for the common form.
- * body: one JSON object, already checked to be UTF-8.  TRUE when the body
+ * body: one JSON object; the data's UTF-8 is checked here, the rest is the
+ * caller's to check.  TRUE when the body
  * has no "data" member (*compact NULL) or one whose value this reader
  * takes: *compact is then its compact text, as the full reader would
  * write it, and [*start, *end) its value's bytes in body.  FALSE when the

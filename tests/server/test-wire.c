@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "pres-wire.h"
+#include "pres-wire-data.h"
 
 static PresHeartbeat *
 parse (const char *json,
@@ -419,6 +420,11 @@ test_heartbeat_data_readers (void)
     "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}", /* 9 deep */
     "{\"a\":[[[[[[[1]]]]]]]}", "{\"a\":[[[[[[[[1]]]]]]]]}", "[1]", "\"text\"", "7", "null",
     "{\"a\":01}", "{\"a\":tru}", "{\"a\" 1}", "{\"a\":1,}", "{,}",
+    /* Past eight bytes, where strings are checked a word at a time: a
+     * control character, a backslash, text that is not ASCII. */
+    "{\"s\":\"abcdefghijklm\x01nopqrstu\"}", "{\"s\":\"abcdefghijkl\\\\mnopqrstu\"}",
+    "{\"s\":\"abcdefghijklmnopq\u00e9rstu\"}", "{\"s\":\"abcdefghijklmnopq\x1frstuvw\"}",
+    "{\"s\":\"abcdefghijklmnopq\x7frstuvw\"}", "{\"abcdefghijklmnopqrst\":\"\xe6\x97\xa5\xe6\x9c\xac\"}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
@@ -435,6 +441,33 @@ test_heartbeat_data_readers (void)
        * names are not of one length. */
       if (fast_error != NULL)
         g_assert_cmpint (fast_error->code, ==, full_error->code);
+    }
+}
+
+/* The fast reader takes the common form itself and leaves the rest. */
+static void
+test_heartbeat_data_fast_reader (void)
+{
+  const char *taken = "{\"seq\":1,\"data\": { \"doc\" : \"plan — Q3\", \"n\": [1, -2] },\"x\":\"\\\"\"}";
+  const char *left[] = {
+    "{\"data\":{\"s\":\"a\\nb\"}}", "{\"data\":{\"n\":1.5}}", "{\"data\":[1]}",
+    "{\"data\":{},\"data\":{}}", "{\"d\\u0061ta\":{}}", "{\"data\":{\"s\":\"\xff\"}}",
+  };
+  g_autoptr (GString) compact = NULL;
+  gsize start = 0, end = 0;
+
+  g_assert_true (pres_wire_data_take (taken, strlen (taken), &start, &end, &compact));
+  g_assert_cmpstr (compact->str, ==, "{\"doc\":\"plan — Q3\",\"n\":[1,-2]}");
+  g_assert_cmpint (taken[start], ==, '{');
+  g_assert_cmpint (taken[end - 1], ==, '}');
+  g_assert_cmpint (taken[end], ==, ',');
+  g_string_free (g_steal_pointer (&compact), TRUE);
+  g_assert_true (pres_wire_data_take ("{\"seq\":1}", 9, &start, &end, &compact));
+  g_assert_null (compact);
+  for (guint i = 0; i < G_N_ELEMENTS (left); i++)
+    {
+      g_assert_false (pres_wire_data_take (left[i], strlen (left[i]), &start, &end, &compact));
+      g_assert_null (compact);
     }
 }
 
@@ -554,6 +587,7 @@ main (int   argc,
   g_test_add_func ("/wire/one-object", test_one_object);
   g_test_add_func ("/wire/heartbeat/data", test_heartbeat_data);
   g_test_add_func ("/wire/heartbeat/data-readers", test_heartbeat_data_readers);
+  g_test_add_func ("/wire/heartbeat/data-fast-reader", test_heartbeat_data_fast_reader);
   g_test_add_func ("/wire/leave-body", test_leave_body);
   g_test_add_func ("/wire/reply/roundtrip", test_reply_roundtrip);
   g_test_add_func ("/wire/reply/hostile", test_reply_hostile);
