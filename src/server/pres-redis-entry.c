@@ -3,9 +3,10 @@
 #include "pres-redis-device.h"
 #include "pres-redis-entry.h"
 
+/* An entry's values by their names, which are one letter each. */
 typedef struct
 {
-  const char *p, *o, *s, *g, *u, *m, *i, *r, *a, *t, *v, *c, *d;
+  const char *by_letter[26];
 } Fields;
 
 static void
@@ -15,51 +16,38 @@ fields_read (const redisReply *fields,
   for (size_t k = 0; k + 1 < fields->elements; k += 2)
     {
       const char *name = fields->element[k]->str, *value = fields->element[k + 1]->str;
-      const char **slot = NULL;
 
-      if (name == NULL || value == NULL || name[0] == '\0' || name[1] != '\0')
-        continue;
-      switch (name[0])
-        {
-          case 'p': slot = &out->p; break;
-          case 'o': slot = &out->o; break;
-          case 's': slot = &out->s; break;
-          case 'g': slot = &out->g; break;
-          case 'u': slot = &out->u; break;
-          case 'm': slot = &out->m; break;
-          case 'i': slot = &out->i; break;
-          case 'r': slot = &out->r; break;
-          case 'a': slot = &out->a; break;
-          case 't': slot = &out->t; break;
-          case 'v': slot = &out->v; break;
-          case 'c': slot = &out->c; break;
-          case 'd': slot = &out->d; break;
-          default: break;
-        }
-      if (slot != NULL)
-        *slot = value;
+      if (name != NULL && value != NULL && name[0] >= 'a' && name[0] <= 'z' && name[1] == '\0')
+        out->by_letter[name[0] - 'a'] = value;
     }
 }
 
-static gboolean
-state_from_field (const char *field,
-                  PresState  *state)
+static const char *
+field (const Fields *fields,
+       char          name)
 {
-  return field != NULL && field[0] != '\0' && field[1] == '\0'
-         && pres_redis_state_from_char (field[0], state);
+  return fields->by_letter[name - 'a'];
 }
 
 static gboolean
-action_from_field (const char       *field,
+state_from_value (const char *value,
+                  PresState  *state)
+{
+  return value != NULL && value[0] != '\0' && value[1] == '\0'
+         && pres_redis_state_from_char (value[0], state);
+}
+
+static gboolean
+action_from_value (const char       *value,
                    PresMemberAction *action)
 {
   static const char letters[] = { [PRES_MEMBER_ENTER] = 'e', [PRES_MEMBER_UPDATE] = 'u',
                                   [PRES_MEMBER_LEAVE] = 'l' };
 
-  if (field == NULL || field[0] == '\0' || field[1] != '\0')
+  if (value == NULL || value[0] == '\0' || value[1] != '\0')
     return FALSE;
   for (guint k = 0; k < G_N_ELEMENTS (letters); k++)
-    if (letters[k] == field[0])
+    if (letters[k] == value[0])
       {
         *action = k;
         return TRUE;
@@ -69,7 +57,7 @@ action_from_field (const char       *field,
 
 /* A leave's reason is required; other actions have none. */
 static gboolean
-reason_from_field (const char       *field,
+reason_from_value (const char       *value,
                    PresMemberAction  action,
                    PresMemberReason *reason)
 {
@@ -78,11 +66,11 @@ reason_from_field (const char       *field,
 
   *reason = 0;
   if (action != PRES_MEMBER_LEAVE)
-    return field == NULL;
-  if (field == NULL || field[0] == '\0' || field[1] != '\0')
+    return value == NULL;
+  if (value == NULL || value[0] == '\0' || value[1] != '\0')
     return FALSE;
   for (guint k = PRES_MEMBER_LEFT; k < G_N_ELEMENTS (letters); k++)
-    if (letters[k] == field[0])
+    if (letters[k] == value[0])
       {
         *reason = k;
         return TRUE;
@@ -95,20 +83,24 @@ reason_from_field (const char       *field,
 static PresMemberEvent *
 member_parse (const Fields *f)
 {
+  const char *pid = field (f, 'p'), *instance = field (f, 'i'), *value = field (f, 'v');
+  const char *at = field (f, 't'), *data = field (f, 'd');
   g_autoptr (PresInstanceInfo) device = NULL;
   PresMemberAction action;
   PresMemberReason reason;
   PresState participant_state;
   gint64 at_ms;
 
-  if (f->i == NULL || f->v == NULL || !action_from_field (f->m, &action)
-      || !reason_from_field (f->r, action, &reason) || !state_from_field (f->a, &participant_state)
-      || f->t == NULL || !g_ascii_string_to_signed (f->t, 10, 0, G_MAXINT64, &at_ms, NULL)
-      || (device = pres_redis_device_unpack (f->p, f->i, f->v)) == NULL)
+  if (instance == NULL || value == NULL || at == NULL
+      || !action_from_value (field (f, 'm'), &action)
+      || !reason_from_value (field (f, 'r'), action, &reason)
+      || !state_from_value (field (f, 'a'), &participant_state)
+      || !g_ascii_string_to_signed (at, 10, 0, G_MAXINT64, &at_ms, NULL)
+      || (device = pres_redis_device_unpack (pid, instance, value)) == NULL)
     return NULL;
-  return pres_member_event_new (action, reason, f->p, f->i, device->heartbeat->state,
-                                participant_state,
-                                f->d != NULL ? f->d : device->heartbeat->data, f->c, at_ms);
+  return pres_member_event_new (action, reason, pid, instance, device->heartbeat->state,
+                                participant_state, data != NULL ? data : device->heartbeat->data,
+                                field (f, 'c'), at_ms);
 }
 
 gboolean
@@ -116,29 +108,33 @@ pres_redis_entry_parse (const redisReply *entry,
                         PresRedisEntry   *out)
 {
   Fields f = { 0 };
+  const char *until;
 
   *out = (PresRedisEntry) { 0 };
   if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
       || entry->element[1]->type != REDIS_REPLY_ARRAY)
     return FALSE;
   fields_read (entry->element[1], &f);
-  if (f.p == NULL)
+  out->participant_id = field (&f, 'p');
+  if (out->participant_id == NULL)
     return FALSE;
-  out->participant_id = f.p;
-  if (f.m != NULL)
+  if (field (&f, 'm') != NULL)
     {
       out->kind = PRES_REDIS_ENTRY_MEMBER;
       out->member = member_parse (&f);
       return out->member != NULL;
     }
-  if (f.g != NULL)
+  if (field (&f, 'g') != NULL)
     {
       out->kind = PRES_REDIS_ENTRY_GRANT;
-      out->granted_id = f.g;
-      return f.u != NULL && g_ascii_string_to_signed (f.u, 10, 1, G_MAXINT64, &out->until_ms, NULL);
+      out->granted_id = field (&f, 'g');
+      until = field (&f, 'u');
+      return until != NULL && g_ascii_string_to_signed (until, 10, 1, G_MAXINT64, &out->until_ms,
+                                                        NULL);
     }
   out->kind = PRES_REDIS_ENTRY_STATE;
-  return state_from_field (f.o, &out->old_state) && state_from_field (f.s, &out->new_state);
+  return state_from_value (field (&f, 'o'), &out->old_state)
+         && state_from_value (field (&f, 's'), &out->new_state);
 }
 
 void

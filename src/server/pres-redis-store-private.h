@@ -11,7 +11,8 @@
 G_BEGIN_DECLS
 
 /* The Redis store across its files: pres-redis-store.c (writes, counts,
- * connection events), pres-redis-reads.c and the sweeper's callbacks. */
+ * connection events), pres-redis-reads.c, pres-redis-conversations.c,
+ * pres-redis-replay.c (cursors) and the sweeper's callbacks. */
 
 struct _PresRedisStore
 {

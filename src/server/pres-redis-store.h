@@ -9,9 +9,10 @@ G_BEGIN_DECLS
  *
  * It connects at once and keeps reconnecting; until it is connected (and
  * while Redis is unreachable) every call fails with
- * PRES_STORE_ERROR_UNAVAILABLE.  "state-changed" comes from the event
- * streams in Redis, so every node emits each change exactly once, the
- * node that wrote it included. */
+ * PRES_STORE_ERROR_UNAVAILABLE.  "member-event" and "state-changed" come
+ * from the event streams in Redis, so every node emits each exactly once,
+ * the node that wrote it included; a cursor of one node resumes on any
+ * other of the same Redis. */
 
 #define PRES_TYPE_REDIS_STORE (pres_redis_store_get_type ())
 G_DECLARE_FINAL_TYPE (PresRedisStore, pres_redis_store, PRES, REDIS_STORE, GObject)
