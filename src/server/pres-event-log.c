@@ -64,6 +64,7 @@ void
 pres_event_log_append_member (PresEventLog    *self,
                               PresMemberEvent *event)
 {
+  event->order[0] = self->next_seq;
   next_slot (self)->member = pres_member_event_ref (event);
 }
 
@@ -73,13 +74,13 @@ pres_event_log_get_cursor (PresEventLog *self)
   return g_strdup_printf ("%08x-%" G_GUINT64_FORMAT, self->epoch, self->next_seq - 1);
 }
 
-gboolean
-pres_event_log_replay (PresEventLog    *self,
-                       const char      *cursor,
-                       PresEventLogFunc func,
-                       gpointer         user_data)
+/* "<epoch>-<seq>" of this run; FALSE when malformed or of another. */
+static gboolean
+cursor_parse (PresEventLog *self,
+              const char   *cursor,
+              guint64      *seq)
 {
-  guint64 epoch, seq, oldest;
+  guint64 epoch;
   char *end;
 
   if (cursor == NULL || !g_ascii_isxdigit (*cursor))
@@ -87,8 +88,29 @@ pres_event_log_replay (PresEventLog    *self,
   epoch = g_ascii_strtoull (cursor, &end, 16);
   if (*end != '-' || epoch != self->epoch || !g_ascii_isdigit (end[1]))
     return FALSE;
-  seq = g_ascii_strtoull (end + 1, &end, 10);
-  if (*end != '\0' || seq >= self->next_seq)
+  *seq = g_ascii_strtoull (end + 1, &end, 10);
+  return *end == '\0' && *seq < self->next_seq;
+}
+
+gboolean
+pres_event_log_covers (PresEventLog *self,
+                       const char   *cursor,
+                       guint64       seq)
+{
+  guint64 at;
+
+  return cursor_parse (self, cursor, &at) && seq <= at;
+}
+
+gboolean
+pres_event_log_replay (PresEventLog    *self,
+                       const char      *cursor,
+                       PresEventLogFunc func,
+                       gpointer         user_data)
+{
+  guint64 seq, oldest;
+
+  if (!cursor_parse (self, cursor, &seq))
     return FALSE;
 
   /* Events seq + 1 … next_seq - 1 must all still be in the ring. */

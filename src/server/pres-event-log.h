@@ -23,11 +23,15 @@ void          pres_event_log_free (PresEventLog *self);
 
 void     pres_event_log_append_change (PresEventLog *self,
                                        const char   *participant_id);
-/* Keeps a reference on event. */
+/* Keeps a reference on event, and sets its order[0] to its sequence. */
 void     pres_event_log_append_member (PresEventLog    *self,
                                        PresMemberEvent *event);
 /* The cursor of the latest event. */
 char    *pres_event_log_get_cursor (PresEventLog *self);
+/* Whether the event of sequence seq is at or before cursor, of this run. */
+gboolean pres_event_log_covers (PresEventLog *self,
+                                const char   *cursor,
+                                guint64       seq);
 /* Calls func for each event after cursor, oldest first; FALSE (and no call)
  * when the cursor is malformed, from another run, or older than the log. */
 gboolean pres_event_log_replay (PresEventLog    *self,

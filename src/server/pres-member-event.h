@@ -34,6 +34,10 @@ typedef struct
   char *data;                  /* compact JSON object, or NULL */
   char *client_reason;         /* a leave left: the client's reason, or NULL */
   gint64 at_ms;                /* the store's clock, ms since the epoch */
+  /* Where the store that emitted it keeps it, for pres_store_cursor_covers()
+   * (the memory store's sequence; a Redis bucket and its stream id). */
+  guint shard;
+  guint64 order[2];
 } PresMemberEvent;
 
 /* Takes copies of the strings; refs = 1. */

@@ -576,6 +576,14 @@ pres_memory_store_get_cursor (PresStore *store)
   return pres_event_log_get_cursor (PRES_MEMORY_STORE (store)->log);
 }
 
+static gboolean
+pres_memory_store_cursor_covers (PresStore             *store,
+                                 const char            *cursor,
+                                 const PresMemberEvent *event)
+{
+  return pres_event_log_covers (PRES_MEMORY_STORE (store)->log, cursor, event->order[0]);
+}
+
 typedef struct
 {
   GHashTable *asked;   /* set of the ids asked, borrowed */
@@ -641,6 +649,7 @@ pres_memory_store_iface_init (PresStoreInterface *iface)
   iface->record_conversation = pres_memory_store_record_conversation;
   iface->get_grants = pres_memory_store_get_grants;
   iface->get_cursor = pres_memory_store_get_cursor;
+  iface->cursor_covers = pres_memory_store_cursor_covers;
   iface->replay = pres_memory_store_replay;
 }
 

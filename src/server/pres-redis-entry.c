@@ -120,9 +120,17 @@ pres_redis_entry_parse (const redisReply *entry,
     return FALSE;
   if (field (&f, 'm') != NULL)
     {
+      PresRedisStreamId id;
+
       out->kind = PRES_REDIS_ENTRY_MEMBER;
+      if (entry->element[0]->str == NULL || !pres_redis_stream_id_parse (entry->element[0]->str, &id))
+        return FALSE;
       out->member = member_parse (&f);
-      return out->member != NULL;
+      if (out->member == NULL)
+        return FALSE;
+      out->member->order[0] = id.ms;
+      out->member->order[1] = id.seq;
+      return TRUE;
     }
   if (field (&f, 'g') != NULL)
     {

@@ -24,7 +24,7 @@ typedef struct
   const char *participant_id; /* a grant's viewer; borrowed from the reply */
   PresState old_state;        /* a state change */
   PresState new_state;
-  PresMemberEvent *member;    /* a member event; owned */
+  PresMemberEvent *member;    /* a member event, its order its id; owned */
   const char *granted_id;     /* a grant: who the viewer now sees, until when */
   gint64 until_ms;
 } PresRedisEntry;

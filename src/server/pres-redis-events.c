@@ -103,6 +103,7 @@ pres_redis_events_wait (PresRedisEvents   *self,
  * functions append it first. */
 static void
 handle_entry (PresRedisEvents *self,
+              guint            bucket,
               redisReply      *reply)
 {
   g_auto (PresRedisEntry) entry = { 0 };
@@ -118,6 +119,7 @@ handle_entry (PresRedisEvents *self,
         self->func (entry.participant_id, entry.old_state, entry.new_state, self->user_data);
         break;
       case PRES_REDIS_ENTRY_MEMBER:
+        entry.member->shard = bucket;
         if (self->member_func != NULL)
           self->member_func (entry.member, self->user_data);
         break;
@@ -177,7 +179,7 @@ read_cb (PresRedisConnection *conn,
              * the same entry come twice. */
             g_free (self->last_ids[bucket]);
             self->last_ids[bucket] = g_strdup (entry->element[0]->str);
-            handle_entry (self, entry);
+            handle_entry (self, bucket, entry);
             if (self->closing)
               return;
           }

@@ -42,6 +42,20 @@ pres_redis_store_get_cursor (PresStore *store)
   return g_string_free (out, FALSE);
 }
 
+gboolean
+pres_redis_store_cursor_covers (PresStore             *store,
+                                const char            *cursor,
+                                const PresMemberEvent *event)
+{
+  g_auto (GStrv) parts = g_strsplit (cursor, (char[]){ CURSOR_SEP, '\0' }, -1);
+  PresRedisStreamId at, id = { event->order[0], event->order[1] };
+
+  return g_strv_length (parts) == PRES_REDIS_N_BUCKETS + 1 && event->shard < PRES_REDIS_N_BUCKETS
+         && g_strcmp0 (parts[0], pres_redis_connection_get_epoch (PRES_REDIS_STORE (store)->conn)) == 0
+         && pres_redis_stream_id_parse (parts[event->shard + 1], &at)
+         && pres_redis_stream_id_compare (&id, &at) <= 0;
+}
+
 typedef struct
 {
   PresRedisStreamId id;
@@ -56,6 +70,7 @@ typedef struct
   gpointer user_data;
   char *epoch;
   char *after[PRES_REDIS_N_BUCKETS]; /* the cursor's ids */
+  char *until[PRES_REDIS_N_BUCKETS]; /* the reader's when called: the end */
   guint buckets[PRES_REDIS_N_BUCKETS]; /* those read, in the batch's order */
   guint n_buckets;
   GHashTable *asked;
@@ -71,7 +86,10 @@ replay_call_free (ReplayCall *call)
 {
   g_free (call->epoch);
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
-    g_free (call->after[b]);
+    {
+      g_free (call->after[b]);
+      g_free (call->until[b]);
+    }
   g_hash_table_unref (call->asked);
   g_hash_table_unref (call->changed);
   g_ptr_array_unref (call->changed_ids);
@@ -180,6 +198,7 @@ entries_add (ReplayCall       *call,
         }
       else if (entry.kind == PRES_REDIS_ENTRY_MEMBER)
         {
+          entry.member->shard = bucket;
           replayed.event = g_steal_pointer (&entry.member);
           g_array_append_val (call->events, replayed);
         }
@@ -250,6 +269,69 @@ replay_done (const GError *error,
   replay_call_free (call);
 }
 
+/* Sends the call's reads, up to where the reader was when called. */
+static void
+replay_send (ReplayCall *call)
+{
+  PresRedisStore *self = call->self;
+  PresRedisBatch *batch = pres_redis_batch_new (self->conn, replay_reply, replay_done, call);
+
+  pres_redis_batch_add (batch, 2, (const char *[]) { "GET", PRES_REDIS_EPOCH_KEY });
+  for (guint i = 0; i < call->n_buckets; i++)
+    {
+      guint b = call->buckets[i];
+      g_autofree char *start = g_strconcat ("(", call->after[b], NULL);
+      const char *key = self->bucket_keys[b][1];
+
+      pres_redis_batch_add (batch, 3, (const char *[]) { "XINFO", "STREAM", key });
+      pres_redis_batch_add (batch, 4, (const char *[]) { "XRANGE", key, start, call->until[b] });
+    }
+  pres_redis_batch_close (batch);
+}
+
+/* What the replay gives ends where this node's reader was when called; the
+ * signals go on from there.  A cursor from a node that had read further
+ * ends later: the replay waits until this reader has read up to it, so
+ * that no event the cursor covers comes after the answer (the stream drops
+ * those that came during the wait).  Bounded, for a cursor whose entry was
+ * trimmed before this node read it (the replay then finds the gap). */
+#define CATCH_UP_MS 2000
+
+typedef struct
+{
+  ReplayCall *call; /* until sent */
+  guint timeout_id;
+} CatchUp;
+
+static void
+catch_up_send (CatchUp *catch_up)
+{
+  ReplayCall *call = g_steal_pointer (&catch_up->call);
+
+  if (call != NULL)
+    replay_send (call);
+}
+
+static gboolean
+catch_up_timeout_cb (gpointer user_data)
+{
+  CatchUp *catch_up = user_data;
+
+  catch_up->timeout_id = 0;
+  catch_up_send (catch_up);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+caught_up_cb (gpointer user_data)
+{
+  CatchUp *catch_up = user_data;
+
+  g_clear_handle_id (&catch_up->timeout_id, g_source_remove);
+  catch_up_send (catch_up);
+  g_free (catch_up);
+}
+
 void
 pres_redis_store_replay (PresStore           *store,
                          const char          *cursor,
@@ -260,9 +342,9 @@ pres_redis_store_replay (PresStore           *store,
 {
   PresRedisStore *self = PRES_REDIS_STORE (store);
   ReplayCall *call = g_new0 (ReplayCall, 1);
-  char *until[PRES_REDIS_N_BUCKETS];
   gboolean read[PRES_REDIS_N_BUCKETS] = { FALSE };
-  PresRedisBatch *batch;
+  const char *reach[PRES_REDIS_N_BUCKETS];
+  CatchUp *catch_up;
 
   call->self = self;
   call->callback = callback;
@@ -279,8 +361,7 @@ pres_redis_store_replay (PresStore           *store,
       replay_call_free (call);
       return;
     }
-  /* Where the reader is now: the end of what this call replays. */
-  if (!pres_redis_events_get_position (self->events, until))
+  if (!pres_redis_events_get_position (self->events, call->until))
     {
       g_autoptr (GError) error = g_error_new (PRES_STORE_ERROR, PRES_STORE_ERROR_UNAVAILABLE,
                                               "store unavailable: not connected yet");
@@ -294,20 +375,14 @@ pres_redis_store_replay (PresStore           *store,
       g_hash_table_add (call->asked, g_strdup (participant_ids[i]));
       read[pres_redis_bucket (participant_ids[i])] = TRUE;
     }
-  batch = pres_redis_batch_new (self->conn, replay_reply, replay_done, call);
-  pres_redis_batch_add (batch, 2, (const char *[]) { "GET", PRES_REDIS_EPOCH_KEY });
   for (guint b = 0; b < PRES_REDIS_N_BUCKETS; b++)
     {
-      g_autofree char *start = g_strconcat ("(", call->after[b], NULL);
-      const char *key = self->bucket_keys[b][1];
-
       if (read[b])
-        {
-          call->buckets[call->n_buckets++] = b;
-          pres_redis_batch_add (batch, 3, (const char *[]) { "XINFO", "STREAM", key });
-          pres_redis_batch_add (batch, 4, (const char *[]) { "XRANGE", key, start, until[b] });
-        }
-      g_free (until[b]);
+        call->buckets[call->n_buckets++] = b;
+      reach[b] = read[b] ? call->after[b] : "0-0";
     }
-  pres_redis_batch_close (batch);
+  catch_up = g_new0 (CatchUp, 1);
+  catch_up->call = call;
+  catch_up->timeout_id = g_timeout_add (CATCH_UP_MS, catch_up_timeout_cb, catch_up);
+  pres_redis_events_wait (self->events, reach, caught_up_cb, catch_up);
 }

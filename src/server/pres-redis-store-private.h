@@ -70,6 +70,9 @@ void pres_redis_store_get_grants (PresStore *store,
 
 /* PresStore's cursors and replays (pres-redis-replay.c). */
 char *pres_redis_store_get_cursor (PresStore *store);
+gboolean pres_redis_store_cursor_covers (PresStore *store,
+                                         const char *cursor,
+                                         const PresMemberEvent *event);
 void pres_redis_store_replay (PresStore *store,
                               const char *cursor,
                               const char *const *participant_ids,

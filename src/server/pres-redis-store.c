@@ -564,6 +564,7 @@ pres_redis_store_iface_init (PresStoreInterface *iface)
   iface->record_conversation = pres_redis_store_record_conversation;
   iface->get_grants = pres_redis_store_get_grants;
   iface->get_cursor = pres_redis_store_get_cursor;
+  iface->cursor_covers = pres_redis_store_cursor_covers;
   iface->replay = pres_redis_store_replay;
 }
 

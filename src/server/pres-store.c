@@ -158,6 +158,15 @@ pres_store_get_cursor (PresStore *store)
   return PRES_STORE_GET_IFACE (store)->get_cursor (store);
 }
 
+gboolean
+pres_store_cursor_covers (PresStore             *store,
+                          const char            *cursor,
+                          const PresMemberEvent *event)
+{
+  g_return_val_if_fail (PRES_IS_STORE (store), FALSE);
+  return PRES_STORE_GET_IFACE (store)->cursor_covers (store, cursor, event);
+}
+
 void
 pres_store_replay (PresStore          *store,
                    const char         *cursor,

@@ -165,6 +165,9 @@ struct _PresStoreInterface
                       PresStoreGrantsFunc callback,
                       gpointer            user_data);
   char *(*get_cursor) (PresStore *store);
+  gboolean (*cursor_covers) (PresStore             *store,
+                             const char            *cursor,
+                             const PresMemberEvent *event);
   void (*replay) (PresStore          *store,
                   const char         *cursor,
                   const char *const  *participant_ids,
@@ -254,6 +257,14 @@ void  pres_store_replay (PresStore          *store,
                          guint               n_ids,
                          PresStoreReplayFunc callback,
                          gpointer            user_data);
+
+/* Whether event, as this store emitted it, is at or before cursor: a
+ * client holding that cursor has had it.  A node that reads Redis behind
+ * the node a cursor came from emits such events after the replay; they
+ * are not sent twice. */
+gboolean pres_store_cursor_covers (PresStore             *store,
+                                   const char            *cursor,
+                                   const PresMemberEvent *event);
 
 /* granted: the viewer holds a live conversation with the participant. */
 PresState  pres_store_state_for_viewer_granted (PresState   raw,

@@ -108,6 +108,15 @@ sub_answer_resumed (SubRead *read, GHashTable *during)
   g_hash_table_iter_init (&iter, during);
   while (g_hash_table_iter_next (&iter, &id, &raw))
     pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+  /* Events that came while the sub was read but that the cursor covers
+   * (this node read Redis behind the one the cursor came from) were sent. */
+  for (guint i = conn->events->len; i-- > 0;)
+    {
+      StreamEvent *queued = conn->events->pdata[i];
+
+      if (pres_store_cursor_covers (conn->stream->store, read->cursor, queued->event))
+        g_ptr_array_remove_index (conn->events, i);
+    }
   g_ptr_array_extend_and_steal (read->replayed, g_steal_pointer (&conn->events));
   conn->events = g_steal_pointer (&read->replayed);
   read->replayed = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_stream_event_unref);

@@ -312,6 +312,13 @@ test_replay (void)
   g_assert_cmpstr (replayed->str, ==,
                    "update lena/laptop busy {\"n\":2} =busy; enter lena/phone online =busy; "
                    "leave lena/phone online left 'closed' =busy; ");
+  /* The events after start are not covered by it, and are by end. */
+  for (guint i = 0; i < events->len; i++)
+    {
+      g_assert_false (pres_store_cursor_covers (fx.store, start, events->pdata[i]));
+      g_assert_true (pres_store_cursor_covers (fx.store, end, events->pdata[i]));
+      g_assert_false (pres_store_cursor_covers (fx.store, "garbage", events->pdata[i]));
+    }
   g_clear_pointer (&changed, g_ptr_array_unref);
   g_clear_pointer (&events, g_ptr_array_unref);
 
