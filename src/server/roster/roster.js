@@ -135,6 +135,7 @@ function memberRow(participantId, member) {
   const info = details.get(participantId + '/' + member.instance_id);
   const tr = document.createElement('tr');
   tr.dataset.instance = member.instance_id;
+  tr.dataset.state = member.state;
   const device = info && info.host ? info.host + ' (' + member.instance_id + ')' : member.instance_id;
   const seen = document.createElement('time');
   seen.dateTime = new Date(member.ts).toISOString();
