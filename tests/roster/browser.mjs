@@ -24,8 +24,11 @@ const browser = await chromium.launch({
 });
 const pages = [];
 
-async function open(url, viewport) {
-  const context = await browser.newContext(viewport ? { viewport } : {});
+async function open(url, viewport, colorScheme) {
+  const context = await browser.newContext({
+    ...(viewport ? { viewport } : {}),
+    ...(colorScheme ? { colorScheme } : {}),
+  });
   const page = await context.newPage();
   const problems = [];
   page.on('console', (msg) => {
@@ -48,7 +51,7 @@ async function run(command) {
   const entry = pages[command.page];
   switch (command.op) {
     case 'open':
-      return open(command.url, command.viewport);
+      return open(command.url, command.viewport, command.colorScheme);
     case 'eval':
       // A function's source, called in the page.
       return entry.page.evaluate('(' + command.js + ')()');

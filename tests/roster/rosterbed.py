@@ -124,9 +124,9 @@ class Browser(Group):
 class Page:
     """One viewer: a tab with a context (and sessionStorage) of its own."""
 
-    def __init__(self, browser, url, viewport=None):
+    def __init__(self, browser, url, viewport=None, color_scheme=None):
         self.browser = browser
-        self.id = browser.call("open", url=url, viewport=viewport)
+        self.id = browser.call("open", url=url, viewport=viewport, colorScheme=color_scheme)
 
     def eval(self, js):
         return self.browser.call("eval", page=self.id, js=js)

@@ -226,7 +226,21 @@ class RosterTest(RosterTestCase):
                   10, "lena, beating through node A, on node B's page")
         self.presencectl(agent, "busy")
         page.wait(lambda r: r["lena"]["state"] == "busy", 5, "node A's busy on node B's page")
+        # Node B goes away; what changes meanwhile through A shows once the
+        # page is back on B, resumed by cursor (a delta, or a snapshot that
+        # replaces what the page showed).
         self.assertNoProblems(page)
+        port_b = node_b.port
+        node_b.stop()
+        wait_for(lambda: page.visible("#banner"), 10, "the reconnecting banner")
+        self.presencectl(agent, "auto")
+        wait_for(lambda: self.read(node_a, "/v1/presence?ids=lena", "bob")[1]["lena"] == "online",
+                 5, "lena online through node A")
+        self.start_server("--store", "unix:" + sock, port=port_b)
+        page.wait(lambda r: r["lena"]["state"] == "online" and member_of(r, "lena")
+                  and member_of(r, "lena")["state"] == "online", 20,
+                  "the outage's change on the page, back on node B")
+        wait_for(lambda: not page.visible("#banner"), 10, "the banner gone")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ let admin = false;
 const participants = new Map();
 // "participant/instance" → what GET /v1/instances says (own, or all for admin)
 let details = new Map();
+// Ids the user stopped watching: an admin's reads do not bring them back.
+const dismissed = new Set();
 
 function savedWatch() {
   try {
@@ -156,18 +158,18 @@ function statusText(id) {
   return newest ? newest.status_text : '';
 }
 
+// A participant's heading and status text; its rows are kept one by one
+// (renderMember), so that an event touches one row of a thousand.
 function render(id) {
   const p = participants.get(id);
   if (!p) return;
-  const article = p.el || document.createElement('article');
-  article.className = 'participant';
-  article.dataset.id = id;
-  article.dataset.state = p.state;
+  if (!p.el) build(id, p);
+  p.el.dataset.state = p.state;
   const h3 = document.createElement('h3');
   const name = document.createElement('span');
   name.textContent = id === me ? id + ' (you)' : id;
-  h3.append(stateBadge(p.state), ' ', name);
-  const parts = [h3];
+  // The name first: it is what a heading list is scanned for.
+  h3.append(name, ' ', stateBadge(p.state));
   if (id !== me) {
     const stop = document.createElement('button');
     stop.type = 'button';
@@ -177,6 +179,7 @@ function render(id) {
     stop.addEventListener('click', () => unwatch(id));
     h3.append(stop);
   }
+  const parts = [h3];
   const text = statusText(id);
   if (text) {
     const para = document.createElement('p');
@@ -184,35 +187,56 @@ function render(id) {
     para.textContent = text;
     parts.push(para);
   }
-  if (p.members.size === 0) {
-    const none = document.createElement('p');
-    none.className = 'muted';
-    none.textContent = 'No devices this token can see.';
-    parts.push(none);
-  } else {
-    const table = document.createElement('table');
-    const caption = document.createElement('caption');
-    caption.className = 'visually-hidden';
-    caption.textContent = 'Devices of ' + id;
-    const head = document.createElement('thead');
-    const row = document.createElement('tr');
-    for (const title of ['Device', 'State', 'Last seen', 'Note']) {
-      const th = document.createElement('th');
-      th.scope = 'col';
-      th.textContent = title;
-      row.append(th);
-    }
-    head.append(row);
-    const body = document.createElement('tbody');
-    const sorted = [...p.members.values()].sort((a, b) => a.instance_id.localeCompare(b.instance_id));
-    for (const member of sorted) body.append(memberRow(id, member));
-    table.append(caption, head, body);
-    parts.push(table);
+  p.head.replaceChildren(...parts);
+  p.table.hidden = p.members.size === 0;
+  p.none.hidden = !p.table.hidden;
+}
+
+function build(id, p) {
+  p.el = document.createElement('article');
+  p.el.className = 'participant';
+  p.el.dataset.id = id;
+  p.head = document.createElement('div');
+  p.none = document.createElement('p');
+  p.none.className = 'muted';
+  p.none.textContent = 'No devices this token can see.';
+  p.table = document.createElement('table');
+  const caption = document.createElement('caption');
+  caption.className = 'visually-hidden';
+  caption.textContent = 'Devices of ' + id;
+  const head = document.createElement('thead');
+  const row = document.createElement('tr');
+  for (const title of ['Device', 'State', 'Last seen', 'Note']) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = title;
+    row.append(th);
   }
-  article.replaceChildren(...parts);
-  if (!p.el) {
-    p.el = article;
-    placeInOrder(id, article);
+  head.append(row);
+  p.rows = document.createElement('tbody');
+  p.table.append(caption, head, p.rows);
+  p.el.append(p.head, p.none, p.table);
+  placeInOrder(id, p.el);
+}
+
+function renderMember(id, member) {
+  const p = participants.get(id);
+  const row = memberRow(id, member);
+  if (member.row && member.row.parentNode) {
+    member.row.replaceWith(row);
+  } else {
+    const next = [...p.rows.children].find((tr) => tr.dataset.instance.localeCompare(member.instance_id) > 0);
+    p.rows.insertBefore(row, next || null);
+  }
+  member.row = row;
+  member.seen = row.querySelector('time');
+  member.shownStale = isStale(member);
+}
+
+function renderAll() {
+  for (const [id, p] of participants) {
+    render(id);
+    for (const member of p.members.values()) renderMember(id, member);
   }
 }
 
@@ -229,23 +253,18 @@ function placeInOrder(id, article) {
 
 // Every second: "12 s ago" moves on, a member whose beats stopped goes stale.
 function tick() {
+  performance.mark('roster-tick-start');
   for (const [id, p] of participants) {
-    let changed = false;
     for (const member of p.members.values()) {
-      const stale = isStale(member);
-      if (stale !== member.shownStale) changed = true;
-      member.shownStale = stale;
-    }
-    if (changed) {
-      render(id);
-      continue;
-    }
-    if (!p.el) continue;
-    for (const time of p.el.querySelectorAll('time.seen')) {
-      const member = p.members.get(time.closest('tr').dataset.instance);
-      if (member) time.textContent = ago(member.ts);
+      if (isStale(member) !== member.shownStale) {
+        renderMember(id, member);
+        continue;
+      }
+      const text = ago(member.ts);
+      if (member.seen && member.seen.textContent !== text) member.seen.textContent = text;
     }
   }
+  performance.measure('roster-tick', 'roster-tick-start');
 }
 
 // --- what comes in -------------------------------------------------------
@@ -259,47 +278,58 @@ function participant(id) {
   return p;
 }
 
+// Returns the member as it is now, its row still to render.
 function setMember(m) {
   const p = participants.get(m.participant_id);
-  if (!p) return;
   const old = p.members.get(m.instance_id);
-  if (old && old.removeTimer) clearTimeout(old.removeTimer);
-  p.members.set(m.instance_id, {
+  if (old) clearTimeout(old.removeTimer);
+  const member = {
     instance_id: m.instance_id,
     state: m.state,
     ts: m.ts,
     ttl_ms: m.ttl_ms || (old && old.ttl_ms),
     expires_at_ms: m.expires_at_ms || (old && old.expires_at_ms),
-  });
+    row: old && old.row,
+  };
+  p.members.set(m.instance_id, member);
+  return member;
+}
+
+function removeMember(p, member) {
+  clearTimeout(member.removeTimer);
+  if (member.row) member.row.remove();
+  p.members.delete(member.instance_id);
 }
 
 function leaveMember(event) {
   const p = participants.get(event.participant_id);
-  const member = p && p.members.get(event.instance_id);
-  if (!member) return;
+  const member = p.members.get(event.instance_id);
+  if (!member) return null;
   member.leave = { reason: event.reason || 'left', client_reason: event.client_reason };
   member.state = event.state || member.state;
-  if (member.removeTimer) clearTimeout(member.removeTimer);
+  clearTimeout(member.removeTimer);
   member.removeTimer = setTimeout(() => {
-    if (p.members.get(event.instance_id) === member) {
-      p.members.delete(event.instance_id);
-      render(event.participant_id);
-    }
+    if (p.members.get(event.instance_id) !== member) return;
+    removeMember(p, member);
+    render(event.participant_id);
   }, LEAVE_LINGER_MS);
+  return member;
 }
 
 function applySnapshot(msg) {
   for (const [id, p] of participants) {
-    for (const member of p.members.values()) clearTimeout(member.removeTimer);
-    p.members.clear();
+    for (const member of [...p.members.values()]) removeMember(p, member);
     p.state = (msg.states && msg.states[id]) || 'unknown';
   }
-  for (const m of msg.members || []) setMember(m);
-  for (const id of participants.keys()) render(id);
+  for (const m of msg.members || []) {
+    if (participants.has(m.participant_id)) setMember(m);
+  }
+  renderAll();
 }
 
 function applyDelta(msg) {
   const touched = new Set();
+  const rows = new Map();
   const said = [];
   let needDetails = false;
   for (const [id, state] of Object.entries(msg.changes || {})) {
@@ -310,20 +340,25 @@ function applyDelta(msg) {
     touched.add(id);
   }
   for (const event of msg.events || []) {
-    if (!participants.has(event.participant_id)) continue;
-    touched.add(event.participant_id);
+    const id = event.participant_id;
+    if (!participants.has(id)) continue;
+    let member;
     if (event.action === 'leave') {
-      leaveMember(event);
-      said.push(event.participant_id + ' ' + event.instance_id + ' left (' +
-        (event.client_reason || event.reason) + ')');
+      member = leaveMember(event);
+      said.push(id + ' ' + event.instance_id + ' left (' + (event.client_reason || event.reason) + ')');
     } else {
-      setMember(event);
-      if (event.action === 'enter') said.push(event.participant_id + ' ' + event.instance_id + ' is here');
+      if (!participants.get(id).members.has(event.instance_id)) touched.add(id);
+      member = setMember(event);
+      if (event.action === 'enter') said.push(id + ' ' + event.instance_id + ' is here');
     }
-    needDetails = needDetails || (event.action !== 'leave' && (event.participant_id === me || admin));
+    if (member) rows.set(member, id);
+    needDetails = needDetails || (event.action !== 'leave' && (id === me || admin));
   }
   if (needDetails) scheduleDetails();
   for (const id of touched) render(id);
+  for (const [member, id] of rows) {
+    if (participants.get(id).members.get(member.instance_id) === member) renderMember(id, member);
+  }
   if (said.length) announce(said.length > 3 ? said.length + ' changes' : said.join('; '));
 }
 
@@ -363,7 +398,7 @@ function scheduleDetails() {
   detailsTimer = setTimeout(async () => {
     try {
       await readDetails();
-      for (const id of participants.keys()) render(id);
+      renderAll();
     } catch {
       // The next event or poll tries again.
     }
@@ -396,7 +431,8 @@ async function poll() {
   }
   if (admin) {
     await readDetails();
-    const fresh = [...details.values()].map((info) => info.participant_id).filter((id) => !participants.has(id));
+    const fresh = [...details.values()].map((info) => info.participant_id)
+      .filter((id) => !participants.has(id) && !dismissed.has(id));
     if (fresh.length) watch(fresh);
   }
   tick();
@@ -480,6 +516,7 @@ function unwatch(id) {
   if (!p) return;
   if (p.el) p.el.remove();
   participants.delete(id);
+  dismissed.add(id);
   saveWatch();
   subscribe(true);
   $('watch-id').focus();
@@ -498,6 +535,7 @@ function signOut(message) {
   }
   cursor = null;
   participants.clear();
+  dismissed.clear();
   $('list').replaceChildren();
   $('roster').hidden = true;
   $('who').hidden = true;
@@ -531,7 +569,7 @@ async function signIn(candidate) {
   who.hidden = false;
   const ids = [me, ...new Set([...details.values()].map((i) => i.participant_id)), ...savedWatch()];
   for (const id of ids) participant(id);
-  for (const id of participants.keys()) render(id);
+  renderAll();
   tickTimer = setInterval(tick, 1000);
   schedulePoll();
   connect();
@@ -551,6 +589,7 @@ $('watch-form').addEventListener('submit', (e) => {
   const id = input.value.trim();
   if (!input.checkValidity() || !id) return;
   input.value = '';
+  dismissed.delete(id);
   watch([id]);
   announce('Watching ' + id);
 });
