@@ -112,13 +112,21 @@ class Browser(Group):
             raise AssertionError("no answer from the browser within %d s" % timeout)
         return json.loads(line)
 
-    def call(self, op, timeout=30, **args):
+    def send(self, op, **args):
+        """A command whose answer receive() waits for: meanwhile the caller
+        may act (the answer of a promise that waits for what it does)."""
         self.proc.stdin.write(json.dumps(dict(op=op, **args)) + "\n")
         self.proc.stdin.flush()
+
+    def receive(self, timeout=30):
         answer = self._answer(timeout)
         if not answer["ok"]:
-            raise AssertionError("browser %s: %s" % (op, answer["error"]))
+            raise AssertionError("browser: %s" % answer["error"])
         return answer["value"]
+
+    def call(self, op, timeout=30, **args):
+        self.send(op, **args)
+        return self.receive(timeout)
 
 
 class Page:
