@@ -6,6 +6,8 @@ the reason when chromium, node or playwright-core is missing. The page is
 read off its DOM: the words, marks and rows a user sees.
 """
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -205,6 +207,38 @@ class RosterTest(RosterTestCase):
         other.wait(lambda r: r["lena"]["state"] == "online" and member_of(r, "lena"), 5,
                    "lena back for bob")
         own.wait(lambda r: r["lena"]["state"] == "online", 5, "lena back for herself")
+
+    def test_appear_offline_conversation(self):
+        # The 24-hour exception (here 8 s): bob talked with lena, so bob's page
+        # shows her real state and devices from the moment it is recorded
+        # until the window ends.
+        window_s = 8
+        server = self.start_server("--interval", "4", "--conversation-window", str(window_s),
+                                   tokens=TOKENS)
+        agent = self.start_agent("lena", server, "tok-lena")
+        self.presencectl(agent, "appear-offline")
+        page = self.open_page(server, "tok-bob")
+        self.browser.call("fill", page=page.id, selector="#watch-id", value="lena")
+        self.browser.call("press", page=page.id, key="Enter")
+        roster = page.wait(lambda r: r.get("lena", {}).get("state") == "offline", 10,
+                           "lena offline to bob")
+        self.assertEqual(roster["lena"]["members"], [])
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.request("POST", "/v1/conversations", body=json.dumps({"a": "lena", "b": "bob"}),
+                     headers={"Authorization": "Bearer tok-ops"})
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+        granted = time.monotonic()
+        # Her state at once; her device from the next member read (no event
+        # says it: it did not change).
+        roster = page.wait(lambda r: r["lena"]["state"] == "appear_offline" and
+                           member_of(r, "lena"), 4, "lena's real state and device for bob")
+        self.assertEqual(roster["lena"]["label"], "Appearing offline")
+        self.assertLess(time.monotonic() - granted, window_s - 2, "too slow to test the end")
+        # The window ends: offline again for bob, her device gone with it.
+        roster = page.wait(lambda r: r["lena"]["state"] == "offline" and
+                           r["lena"]["members"] == [], window_s + 5, "the grant's end")
+        self.assertGreater(time.monotonic() - granted, window_s - 1, "the grant ended early")
 
     def test_redis_two_nodes(self):
         if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:

@@ -287,8 +287,6 @@ function setMember(m) {
     instance_id: m.instance_id,
     state: m.state,
     ts: m.ts,
-    ttl_ms: m.ttl_ms || (old && old.ttl_ms),
-    expires_at_ms: m.expires_at_ms || (old && old.expires_at_ms),
     row: old && old.row,
   };
   p.members.set(m.instance_id, member);
@@ -332,13 +330,6 @@ function applyDelta(msg) {
   const rows = new Map();
   const said = [];
   let needDetails = false;
-  for (const [id, state] of Object.entries(msg.changes || {})) {
-    const p = participants.get(id);
-    if (!p) continue;
-    if (p.state !== state) said.push(id + ' is ' + (STATE_TEXT[state] || state).toLowerCase());
-    p.state = state;
-    touched.add(id);
-  }
   for (const event of msg.events || []) {
     const id = event.participant_id;
     if (!participants.has(id)) continue;
@@ -353,6 +344,19 @@ function applyDelta(msg) {
     }
     if (member) rows.set(member, id);
     needDetails = needDetails || (event.action !== 'leave' && (id === me || admin));
+  }
+  // After the events: offline keeps the last leave's reason on screen, but
+  // drops members that went without one (hidden from this viewer now).
+  for (const [id, state] of Object.entries(msg.changes || {})) {
+    const p = participants.get(id);
+    if (!p) continue;
+    if (p.state !== state) said.push(id + ' is ' + (STATE_TEXT[state] || state).toLowerCase());
+    p.state = state;
+    touched.add(id);
+    if (state !== 'offline') continue;
+    for (const member of [...p.members.values()]) {
+      if (!member.leave) removeMember(p, member);
+    }
   }
   if (needDetails) scheduleDetails();
   for (const id of touched) render(id);
@@ -420,13 +424,15 @@ async function poll() {
       after = page.next;
     } while (after);
   }
-  for (const [id, p] of participants) {
-    for (const member of p.members.values()) {
-      const read = seen.get(id + '/' + member.instance_id);
-      if (read && !member.leave) {
-        member.ts = read.ts;
-        member.expires_at_ms = read.expires_at_ms;
-      }
+  for (const read of seen.values()) {
+    const p = participants.get(read.participant_id);
+    const member = p && p.members.get(read.instance_id);
+    if (member && !member.leave) {
+      member.ts = read.ts;
+    } else if (p && !member) {
+      // Shown to this viewer without an event (a new conversation grant).
+      renderMember(read.participant_id, setMember(read));
+      render(read.participant_id);
     }
   }
   if (admin) {
@@ -573,6 +579,8 @@ async function signIn(candidate) {
   tickTimer = setInterval(tick, 1000);
   schedulePoll();
   connect();
+  // The form the focus was in is gone: on to the next thing to do.
+  $('watch-id').focus();
 }
 
 $('signin-form').addEventListener('submit', (e) => {
