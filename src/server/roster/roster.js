@@ -133,6 +133,13 @@ function cell(label, content, className) {
   return td;
 }
 
+// The exact time, for a tooltip and for assistive technology.
+function setSeen(time, ts) {
+  time.dataset.ts = ts;
+  time.dateTime = new Date(ts).toISOString();
+  time.title = absolute.format(ts);
+}
+
 function memberRow(participantId, member) {
   const info = details.get(participantId + '/' + member.instance_id);
   const tr = document.createElement('tr');
@@ -140,9 +147,8 @@ function memberRow(participantId, member) {
   tr.dataset.state = member.state;
   const device = info && info.host ? info.host + ' (' + member.instance_id + ')' : member.instance_id;
   const seen = document.createElement('time');
-  seen.dateTime = new Date(member.ts).toISOString();
-  seen.title = absolute.format(member.ts);
   seen.className = 'seen';
+  setSeen(seen, member.ts);
   seen.textContent = ago(member.ts);
   tr.append(cell('Device', device), cell('State', stateBadge(member.state)),
     cell('Last seen', seen), cell('Note', memberNote(member), 'note'));
@@ -260,8 +266,10 @@ function tick() {
         renderMember(id, member);
         continue;
       }
+      if (!member.seen) continue;
+      if (member.seen.dataset.ts !== String(member.ts)) setSeen(member.seen, member.ts);
       const text = ago(member.ts);
-      if (member.seen && member.seen.textContent !== text) member.seen.textContent = text;
+      if (member.seen.textContent !== text) member.seen.textContent = text;
     }
   }
   performance.measure('roster-tick', 'roster-tick-start');
