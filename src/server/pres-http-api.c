@@ -336,7 +336,10 @@ list_cb (GPtrArray    *infos,
       pres_api_reply_unavailable (pending->self, pending->req, error);
       return;
     }
-  out = g_string_new ("{\"instances\":[");
+  /* Who the token is: a client with no instance yet learns it here. */
+  out = g_string_new ("{\"participant_id\":");
+  pres_wire_append_json_string (out, pending->participant_id);
+  g_string_append (out, ",\"instances\":[");
   for (guint i = 0; i < infos->len; i++)
     {
       if (i > 0)
@@ -426,8 +429,14 @@ healthz_cb (PresHttpServer  *server,
             PresHttpRequest *req,
             gpointer         user_data)
 {
-  if (check_plain_read (user_data, req, "/healthz"))
-    pres_api_reply_json (req, 200, g_strdup ("{\"status\":\"ok\"}"));
+  PresHttpApi *self = user_data;
+
+  /* TTL and interval too: a reader (the roster page) tells a stale member
+   * by them without a heartbeat of its own. */
+  if (check_plain_read (self, req, "/healthz"))
+    pres_api_reply_json (req, 200,
+                         g_strdup_printf ("{\"status\":\"ok\",\"ttl_ms\":%u,\"interval_ms\":%u}",
+                                          self->ttl_ms, self->interval_ms));
 }
 
 static void

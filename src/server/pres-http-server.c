@@ -21,6 +21,7 @@
 typedef struct
 {
   char *prefix; /* NULL: the fallback */
+  gboolean exact; /* the path itself, not a prefix: it wins over every prefix */
   PresHttpHandler handler;
   gpointer user_data;
 } Route;
@@ -118,6 +119,12 @@ find_route (PresHttpServer *self,
       Route *route = &g_array_index (self->routes, Route, i);
       gsize len = route->prefix != NULL ? strlen (route->prefix) : 0;
 
+      if (route->exact)
+        {
+          if (g_str_equal (path, route->prefix))
+            return route;
+          continue;
+        }
       if (route->prefix != NULL && strncmp (path, route->prefix, len) != 0)
         continue;
       if (best == NULL || len > best_len)
@@ -327,8 +334,20 @@ pres_http_server_add_handler (PresHttpServer *self,
                               PresHttpHandler handler,
                               gpointer        user_data)
 {
-  Route route = { g_strdup (prefix), handler, user_data };
+  Route route = { g_strdup (prefix), FALSE, handler, user_data };
 
+  g_array_append_val (self->routes, route);
+}
+
+void
+pres_http_server_add_exact_handler (PresHttpServer *self,
+                                    const char     *path,
+                                    PresHttpHandler handler,
+                                    gpointer        user_data)
+{
+  Route route = { g_strdup (path), TRUE, handler, user_data };
+
+  g_return_if_fail (path != NULL);
   g_array_append_val (self->routes, route);
 }
 

@@ -49,6 +49,12 @@ void            pres_http_server_add_handler (PresHttpServer *self,
                                               const char     *prefix,
                                               PresHttpHandler handler,
                                               gpointer        user_data);
+/* The handler of exactly this path (no query), before any prefix: "/" is
+ * one page, not every path. */
+void            pres_http_server_add_exact_handler (PresHttpServer *self,
+                                                    const char     *path,
+                                                    PresHttpHandler handler,
+                                                    gpointer        user_data);
 /* Binds and listens; returns the bound address (for port 0). */
 GSocketAddress *pres_http_server_listen (PresHttpServer *self,
                                          GSocketAddress *address,

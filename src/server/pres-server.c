@@ -15,6 +15,7 @@
 #include "pres-redis-store.h"
 #endif
 #include "pres-rate-limit.h"
+#include "pres-roster-page.h"
 #include "pres-server.h"
 #include "pres-stream.h"
 
@@ -102,6 +103,7 @@ pres_server_new (const PresServerOptions *options,
   self->stream =
     pres_stream_new (self->http, self->store, self->auth, self->rate_limit, self->metrics);
   pres_http_api_set_subscriber_count_func (self->api, count_subscribers, self->stream);
+  pres_roster_page_add_routes (self->http, self->metrics);
   return g_steal_pointer (&self);
 }
 

@@ -3,6 +3,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "pres-stream-auth.h"
 #include "pres-stream-message.h"
 #include "pres-stream-private.h"
 #include "pres-websocket.h"
@@ -294,13 +295,16 @@ reply_error (PresStream      *self,
   pres_http_request_respond_error (req, status, code, message);
 }
 
-/* The token is checked before the handshake, so a bad one gets a 401. */
+/* The token is checked before the handshake, so a bad one gets a 401 and
+ * never a subscription. */
 static void
 stream_cb (PresHttpServer  *server,
            PresHttpRequest *req,
            gpointer         user_data)
 {
   PresStream *self = user_data;
+  g_autofree char *authorization = NULL;
+  const char *protocol;
   PresIdentity identity;
   Conn *conn;
 
@@ -309,14 +313,17 @@ stream_cb (PresHttpServer  *server,
       reply_error (self, req, 404, "not_found", "no such endpoint");
       return;
     }
-  if (!pres_auth_check (self->auth, pres_http_request_get_header (req, "Authorization"),
-                        &identity))
+  authorization = pres_stream_auth_credentials (req, &protocol);
+  if (!pres_auth_check (self->auth, authorization, &identity))
     {
       pres_http_request_add_response_header (req, "WWW-Authenticate", "Bearer");
       reply_error (self, req, 401, "unauthorized",
-                   "Authorization: a valid bearer token is required");
+                   "Authorization: a valid bearer token is required "
+                   "(or Sec-WebSocket-Protocol: presence.v1, bearer.<token>)");
       return;
     }
+  if (protocol != NULL)
+    pres_http_request_add_response_header (req, "Sec-WebSocket-Protocol", protocol);
   conn = g_new0 (Conn, 1);
   conn->stream = self;
   conn->viewer_id = g_strdup (identity.participant_id);

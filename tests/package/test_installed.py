@@ -309,7 +309,7 @@ class InstalledChecks:
             raise AssertionError("presence-server exited:\n" + session.log("server.log"))
         session.server_url = "http://127.0.0.1:%s" % port
         status, body = session.http_get("/healthz")
-        if (status, body) != (200, {"status": "ok"}):
+        if status != 200 or not isinstance(body, dict) or body.get("status") != "ok":
             raise AssertionError("/healthz answered %d %r" % (status, body))
         if os.readlink("/proc/%d/exe" % server.pid) != SERVER:
             raise AssertionError("the server running is not the packaged one")

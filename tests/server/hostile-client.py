@@ -90,6 +90,9 @@ def case_method_not_allowed(binary):
             ("POST", "/v1/instances", "tok-bob", "GET"),
             ("GET", "/v1/instances/laptop", "tok-lena", "PUT, DELETE"),
             ("POST", "/v1/stream", "tok-bob", "GET"),
+            ("POST", "/", None, "GET, HEAD"),
+            ("PUT", "/roster", None, "GET, HEAD"),
+            ("DELETE", "/roster/roster.js", None, "GET, HEAD"),
         ]
         for method, path, token, allow in routes:
             hdrs, _ = expect_rejected(server, method, path, None, token, 405, "method_not_allowed",
@@ -97,7 +100,7 @@ def case_method_not_allowed(binary):
             check(hdrs.get("Allow") == allow,
                   "%s %s: Allow %r, wanted %r" % (method, path, hdrs.get("Allow"), allow))
         status, _, body = server.json("GET", "/healthz")
-        check(status == 200 and body == {"status": "ok"}, "GET /healthz: %r" % body)
+        check(status == 200 and body.get("status") == "ok", "GET /healthz: %r" % body)
         status, _, _ = server.request("HEAD", "/healthz")
         check(status == 200, "HEAD /healthz: %d" % status)
     finally:

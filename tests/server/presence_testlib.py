@@ -162,7 +162,7 @@ def seed(server):
 # --- WebSocket client (RFC 6455, text frames only) --------------------------
 
 class WebSocket:
-    def __init__(self, port, token, path="/v1/stream"):
+    def __init__(self, port, token, path="/v1/stream", protocols=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         key = base64.b64encode(os.urandom(16)).decode()
         request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -170,6 +170,8 @@ class WebSocket:
                    "Sec-WebSocket-Version: 13\r\n" % (path, port, key))
         if token is not None:
             request += "Authorization: Bearer %s\r\n" % token
+        if protocols is not None:
+            request += "Sec-WebSocket-Protocol: %s\r\n" % protocols
         self.sock.sendall((request + "\r\n").encode())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
@@ -179,6 +181,10 @@ class WebSocket:
             self.buf += chunk
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         self.status = int(head.split(b" ")[1]) if head else 0
+        self.headers = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
 
     def send(self, obj):
         payload = json.dumps(obj).encode()

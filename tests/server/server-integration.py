@@ -24,7 +24,8 @@ def case_healthz_metrics(binary):
     server = Server(binary)
     try:
         status, _, body = server.json("GET", "/healthz")
-        check(status == 200 and body == {"status": "ok"}, "healthz: %r" % body)
+        check(status == 200 and body == {"status": "ok", "ttl_ms": 75000, "interval_ms": 30000},
+              "healthz: %r" % body)
         seed(server)
         status, hdrs, data = server.request("GET", "/metrics")
         text = data.decode()

@@ -125,6 +125,14 @@ ws_cb (PresHttpServer  *server,
 }
 
 static void
+exact_cb (PresHttpServer  *server,
+          PresHttpRequest *req,
+          gpointer         user_data)
+{
+  respond_text (req, "exact");
+}
+
+static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
@@ -138,6 +146,9 @@ fixture_setup (Fixture       *f,
   pres_http_server_add_handler (f->server, "/echo", echo_cb, f);
   pres_http_server_add_handler (f->server, "/later", later_cb, f);
   pres_http_server_add_handler (f->server, "/ws", ws_cb, f);
+  /* "/" only itself: /nowhere stays a 404 (test_not_found). */
+  pres_http_server_add_exact_handler (f->server, "/", exact_cb, f);
+  pres_http_server_add_exact_handler (f->server, "/echo/exact", exact_cb, f);
   bound = pres_http_server_listen (f->server, address, 128, &error);
   g_assert_no_error (error);
   f->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
@@ -364,6 +375,36 @@ test_not_found (Fixture       *f,
   close (fd);
 }
 
+/* An exact path wins over a prefix that matches it too, and only it. */
+static void
+test_exact_route (Fixture       *f,
+                  gconstpointer  data)
+{
+  const char *expected[][2] = {
+    { "/", "exact" },
+    { "/echo/exact", "exact" },
+    { "/echo/exact?x=1", "exact" },
+    { "/echo/exactly", "GET /echo/exactly" },
+    { "/echo/exact/", "GET /echo/exact/" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr (GString) buf = g_string_new (NULL);
+      g_autofree char *request =
+        g_strdup_printf ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", expected[i][0]);
+      g_autofree char *body = NULL;
+      guint status;
+      int fd = client_connect (f->port);
+
+      client_send_text (fd, request);
+      body = client_response (fd, buf, &status, NULL);
+      g_assert_cmpuint (status, ==, 200);
+      g_assert_cmpstr (body, ==, expected[i][1]);
+      close (fd);
+    }
+}
+
 static void
 test_expect_continue (Fixture       *f,
                       gconstpointer  data)
@@ -539,6 +580,7 @@ main (int   argc,
   ADD ("/http-server/connection-close", test_connection_close);
   ADD ("/http-server/refusals", test_refusals);
   ADD ("/http-server/not-found", test_not_found);
+  ADD ("/http-server/exact-route", test_exact_route);
   ADD ("/http-server/expect-continue", test_expect_continue);
   ADD ("/http-server/max-connections", test_max_connections);
   ADD ("/http-server/late-answer", test_late_answer);
