@@ -33,6 +33,7 @@ static int listen_fd = -1;
 
 static redisReader *values; /* the input, split into RESP values */
 static const char *input;
+static size_t input_size;
 static gboolean store_up;
 static guint answered;
 
@@ -64,11 +65,13 @@ next_value (void)
 
   if (values == NULL)
     return NULL;
-  start = values->pos;
+  /* The whole input was fed at once and the reader drops what it has read
+   * past 1 KiB: its buffer is always the input's last len bytes. */
+  start = input_size - values->len + values->pos;
   if (redisReaderGetReply (values, &reply) != REDIS_OK || reply == NULL)
     return NULL;
   freeReplyObject (reply);
-  return g_string_new_len (input + start, values->pos - start);
+  return g_string_new_len (input + start, input_size - values->len + values->pos - start);
 }
 
 /* What an empty Redis (of the store's own keys) would answer. */
@@ -267,6 +270,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   for (int stale; (stale = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0;)
     close (stale);
   input = (const char *) data;
+  input_size = size;
   values = redisReaderCreate ();
   redisReaderFeed (values, input, size);
   store_up = FALSE;
