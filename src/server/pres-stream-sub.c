@@ -79,6 +79,21 @@ sub_read_fail (SubRead *read)
   sub_read_free (read);
 }
 
+/* Whether a read's answer is still wanted and came: a newer sub or a
+ * closed stream makes it moot, an error ends the subscription.  FALSE
+ * when the read is done with (freed). */
+static gboolean
+sub_read_goes_on (SubRead *read, const GError *error)
+{
+  if (sub_read_is_moot (read))
+    sub_read_free (read);
+  else if (error != NULL)
+    sub_read_fail (read);
+  else
+    return TRUE;
+  return FALSE;
+}
+
 /* What the client missed since its cursor: the current state of each id
  * that changed, then the member events the store replayed, then those
  * that came while the sub was read (newer than the replay). */
@@ -165,11 +180,7 @@ sub_members_cb (GPtrArray *infos, const GError *error, gpointer user_data)
 {
   SubRead *read = user_data;
 
-  if (sub_read_is_moot (read))
-    sub_read_free (read);
-  else if (error != NULL)
-    sub_read_fail (read);
-  else
+  if (sub_read_goes_on (read, error))
     sub_answer (read, infos);
 }
 
@@ -181,16 +192,8 @@ sub_states_cb (const PresState *states, const GError *error, gpointer user_data)
   SubRead *read = user_data;
   Conn *conn = read->conn;
 
-  if (sub_read_is_moot (read))
-    {
-      sub_read_free (read);
-      return;
-    }
-  if (error != NULL)
-    {
-      sub_read_fail (read);
-      return;
-    }
+  if (!sub_read_goes_on (read, error))
+    return;
   read->states = g_memdup2 (states, sizeof (PresState) * MAX (read->ids->len, 1));
   if (conn->events_asked != 0 && !read->resumed)
     pres_store_list_members (conn->stream->store, (const char *const *)read->ids->pdata,
@@ -207,16 +210,8 @@ sub_grants_cb (const gint64 *until_ms, const GError *error, gpointer user_data)
   SubRead *read = user_data;
   Conn *conn = read->conn;
 
-  if (sub_read_is_moot (read))
-    {
-      sub_read_free (read);
-      return;
-    }
-  if (error != NULL)
-    {
-      sub_read_fail (read);
-      return;
-    }
+  if (!sub_read_goes_on (read, error))
+    return;
   pres_stream_grants_set (conn->grants, (const char *const *)read->ids->pdata, until_ms,
                           read->ids->len);
   pres_store_get_states (conn->stream->store, (const char *const *)read->ids->pdata, read->ids->len,
@@ -240,16 +235,8 @@ sub_replayed_cb (gboolean resumed, GPtrArray *changed_ids, GPtrArray *events, co
   SubRead *read = user_data;
   Conn *conn = read->conn;
 
-  if (sub_read_is_moot (read))
-    {
-      sub_read_free (read);
-      return;
-    }
-  if (error != NULL)
-    {
-      sub_read_fail (read);
-      return;
-    }
+  if (!sub_read_goes_on (read, error))
+    return;
   read->resumed = resumed;
   for (guint i = 0; i < changed_ids->len; i++)
     {
