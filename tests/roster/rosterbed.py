@@ -15,9 +15,12 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+from presence_testlib import wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILDDIR = os.environ.get("PRES_BUILDDIR") or os.path.join(HERE, "..", "..", "build")
@@ -57,18 +60,6 @@ def skip_reason():
 
 
 SKIP = skip_reason()
-
-
-def wait_for(predicate, timeout, what, step=0.05):
-    """predicate()'s first true value, checked every step until the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
-        time.sleep(step)
 
 
 class Group:
