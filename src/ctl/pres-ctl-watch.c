@@ -19,8 +19,9 @@ typedef struct
   GCancellable *cancellable;
   gboolean json;
   int exit_signal;
+  gboolean owner_known; /* the name watch has said who owns the name, or that nobody does */
   guint pending_calls;
-  GQueue held;      /* of Held: what came while the agent's first state was asked for */
+  GQueue held;      /* of Held: what came before the agent's first state was read */
   char *last_state; /* the state the last line said, to say each fact once */
 } Watch;
 
@@ -66,12 +67,13 @@ write_state_line (Watch *watch, char *line, const char *state)
   write_line (watch, line);
 }
 
-/* Takes @line. While the state of an agent that just appeared is being
- * read, its changes wait, so "running" comes before what it did. */
+/* Takes @line. Until the name's owner is known and while the state of an
+ * agent that just appeared is being read, its changes wait, so "running"
+ * comes before what it did. */
 static void
 print_line (Watch *watch, char *line, const char *state)
 {
-  if (watch->pending_calls > 0)
+  if (!watch->owner_known || watch->pending_calls > 0)
     {
       Held *held = g_new0 (Held, 1);
 
@@ -151,6 +153,7 @@ on_name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpo
   Watch *watch = user_data;
 
   g_debug ("%s appeared as %s", name, owner);
+  watch->owner_known = TRUE;
   watch->pending_calls++;
   /* Ask the owner itself, so the answer is from the process that just
    * appeared even if it is replaced meanwhile. */
@@ -172,6 +175,13 @@ on_name_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
       watch->exit_signal = -1;
       g_main_loop_quit (watch->loop);
       return;
+    }
+  if (!watch->owner_known)
+    {
+      /* What the agent said before it went comes first. */
+      watch->owner_known = TRUE;
+      if (watch->pending_calls == 0)
+        flush_held (watch);
     }
   print_line (watch, pres_ctl_format_agent_event (now, FALSE, NULL, watch->json), NULL);
   g_clear_pointer (&watch->last_state, g_free);

@@ -177,6 +177,41 @@ def case_watch_restart(bed):
     check(watch.wait(timeout=10 * SLOW) == 0, 'watch exits 0 on SIGTERM')
 
 
+# Busy and back, as fast as the agent answers, until killed.
+CHANGES_FOREVER = """
+from gi.repository import Gio
+bus = Gio.bus_get_sync(Gio.BusType.SESSION)
+agent = Gio.DBusProxy.new_sync(bus, Gio.DBusProxyFlags.DO_NOT_LOAD_PROPERTIES, None,
+                               'org.presence.Agent', '/org/presence/Agent',
+                               'org.presence.Agent')
+agent.SetBusy('(u)', 0)
+print('changing', flush=True)
+while True:
+    agent.SetAuto()
+    agent.SetBusy('(u)', 0)
+"""
+
+
+def case_watch_starts_amid_changes(bed):
+    # Changes that reach watch before it knows who owns the name wait for
+    # the "running" line, as those during its first read of the state do.
+    bed.start_agent()
+    changes = subprocess.Popen(['/usr/bin/python3', '-c', CHANGES_FOREVER], env=bed.env,
+                               stdout=subprocess.PIPE, start_new_session=True)
+    bed.procs.append(changes)
+    os.set_blocking(changes.stdout.fileno(), False)
+    LineReader(changes).wait_line(lambda l: l == 'changing', 'the changes to begin')
+    for attempt in range(10):
+        watch = bed.spawn_ctl('watch')
+        lines = LineReader(watch)
+        first = lines.wait_line(lambda l: True, 'the first line of watch')
+        check('presence-agent is running, state ' in first,
+              'watch begins with the running agent, not with a change (%r)' % first)
+        watch.send_signal(signal.SIGTERM)
+        check(watch.wait(timeout=10 * SLOW) == 0, 'watch exits 0 on SIGTERM')
+    check(changes.poll() is None, 'the agent took every change')
+
+
 def case_watch_waits(bed):
     # Started before the agent: says so, waits, and picks the agent up.
     watch = bed.spawn_ctl('watch')
