@@ -10,6 +10,7 @@ stopped with SIGTERM to its process group, as Ctrl-C would stop it, so its
 own cleanup ends what it started; waits are on its output, with deadlines.
 """
 
+import itertools
 import os
 import re
 import signal
@@ -32,7 +33,10 @@ def free_port():
 
 class Try:
     def __init__(self, bed, port=None):
+        # Every process the try starts inherits it: how leftovers are found.
+        self.mark = 'PRES_TRY_TEST_MARK=%d.%d' % (os.getpid(), next(Try.count))
         env = dict(bed.env, PRES_TRY_BUILT='1', BUILDDIR=BUILDDIR, PRESENCE_TOKEN='newcomer')
+        env.update([self.mark.split('=', 1)])
         env.pop('PORT', None)
         if port is not None:
             env['PORT'] = str(port)
@@ -42,13 +46,52 @@ class Try:
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.out = LineReader(self.proc)
 
+    count = itertools.count()
+
+    def leftovers(self):
+        """Processes the try started that still run: "PID COMMAND"."""
+        found = []
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/environ' % entry, 'rb') as f:
+                    if self.mark.encode() not in f.read().split(b'\0'):
+                        continue
+                with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                    found.append('%s %s' % (entry, f.read().replace(b'\0', b' ').decode()))
+            except OSError:
+                pass
+        return found
+
+    def kill_leftovers(self):
+        for process in self.leftovers():
+            try:
+                os.kill(int(process.split()[0]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def stop(self):
-        """Ctrl-C: the try's own trap stops what it started."""
+        """Ctrl-C: the try's own trap stops what it started, and only then
+        does the try exit."""
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill_leftovers()
+            raise Failure('the try was still running 20 s after SIGTERM')
+        self.check_no_leftovers()
+
+    def check_no_leftovers(self):
+        try:
+            wait_for(lambda: self.leftovers() == [], 'the try\'s processes to end', 5)
+        except Failure:
+            left = self.leftovers()
+            self.kill_leftovers()
+            raise Failure('these outlived the try: %s' % left)
 
 
 def case_try_isolated(bed):
@@ -96,6 +139,7 @@ def case_try_port_taken(bed):
     check(t.proc.returncode == 1, 'a taken PORT stops the try with exit 1')
     check('port %d on 127.0.0.1 is taken' % port in stderr, 'and says which port')
     check('PORT' in stderr, 'and what to do')
+    t.check_no_leftovers()
 
 
 def case_try_default_port_taken(bed):
@@ -114,6 +158,18 @@ def case_try_default_port_taken(bed):
         t.stop()
     finally:
         holder.close()
+
+
+def case_try_stopped_while_starting(bed):
+    # Ctrl-C at each step of the start: before the bus is up, once it is,
+    # and as the watch begins.
+    milestones = [None, lambda l: 'DBUS_SESSION_BUS_ADDRESS=' in l,
+                  lambda l: l.startswith('State changes')]
+    for milestone in milestones:
+        t = Try(bed, port=free_port())
+        if milestone is not None:
+            t.out.wait_line(milestone, 'the try\'s next step', 30)
+        t.stop()
 
 
 CASES = {name[len('case_'):].replace('_', '-'): fn
