@@ -4,6 +4,8 @@
  * Mutter. What a real Mutter does with them is in test_idle_gnome.py.
  */
 
+#include <string.h>
+
 #include "sensors/pres-idle-mutter.h"
 #include "pres-test-utils.h"
 
@@ -32,6 +34,8 @@ typedef struct
   guint            active_added;
   GArray          *removed;
   guint64          idletime;
+  gboolean         leaving;   /* refuses new watches, as a Mutter on its way out */
+  guint            refused;
 } FakeMutter;
 
 typedef struct
@@ -54,7 +58,14 @@ fake_method_call (GDBusConnection       *connection,
   FakeMutter *fake = user_data;
   guint id;
 
-  if (g_str_equal (method, "GetIdletime"))
+  if (fake->leaving && g_str_has_prefix (method, "Add"))
+    {
+      fake->refused++;
+      g_dbus_method_invocation_return_dbus_error (invocation,
+                                                  "org.freedesktop.DBus.Error.UnknownObject",
+                                                  "The idle monitor is gone");
+    }
+  else if (g_str_equal (method, "GetIdletime"))
     g_dbus_method_invocation_return_value (invocation, g_variant_new ("(t)", fake->idletime));
   else if (g_str_equal (method, "AddIdleWatch"))
     {
@@ -108,11 +119,20 @@ fake_start (Fixture *fixture)
   return fake;
 }
 
+/* As a Mutter that quits does first: the monitor goes, the name stays. */
+static void
+fake_unexport (FakeMutter *fake)
+{
+  g_dbus_connection_unregister_object (fake->connection, fake->registration);
+  fake->registration = 0;
+}
+
 /* Like a crash: the connection goes, and with it the name and the watches. */
 static void
 fake_stop (FakeMutter *fake)
 {
-  g_dbus_connection_unregister_object (fake->connection, fake->registration);
+  if (fake->registration != 0)
+    fake_unexport (fake);
   g_dbus_connection_close_sync (fake->connection, NULL, NULL);
   g_object_unref (fake->connection);
   g_array_unref (fake->removed);
@@ -307,6 +327,96 @@ test_idle_time (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (error);
 }
 
+/* What the source said of a refused watch. */
+typedef struct
+{
+  gboolean warned;
+  gboolean forgiven;
+} Heard;
+
+/* The source's warnings and debug lines, heard instead of printed. */
+static void
+on_log (const char     *domain,
+        GLogLevelFlags  level,
+        const char     *message,
+        gpointer        user_data)
+{
+  Heard *heard = user_data;
+
+  if ((level & G_LOG_LEVEL_WARNING) && strstr (message, "Cannot add a Mutter") != NULL)
+    heard->warned = TRUE;
+  /* Refused and then gone, or gone before it could answer. */
+  if ((level & G_LOG_LEVEL_DEBUG) && g_str_has_prefix (message, "Mutter left "))
+    heard->forgiven = TRUE;
+}
+
+/* The warning is heard, not fatal. */
+static gboolean
+on_fatal_log (const char     *domain,
+              GLogLevelFlags  level,
+              const char     *message,
+              gpointer        user_data)
+{
+  return g_strcmp0 (domain, "pres-idle-mutter") != 0;
+}
+
+static guint
+listen_to_the_source (Heard *heard)
+{
+  g_test_log_set_fatal_handler (on_fatal_log, NULL);
+  /* Warnings are fatal in tests: a handler takes them only with the flag. */
+  return g_log_set_handler ("pres-idle-mutter",
+                            G_LOG_LEVEL_WARNING | G_LOG_LEVEL_DEBUG | G_LOG_FLAG_FATAL, on_log,
+                            heard);
+}
+
+static void
+stop_listening (guint handler)
+{
+  g_log_remove_handler ("pres-idle-mutter", handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+}
+
+static void
+test_monitor_missing (Fixture *fixture, gconstpointer data)
+{
+  FakeMutter *fake = fake_start (fixture);
+  Heard heard = { 0 };
+  guint handler = listen_to_the_source (&heard);
+
+  /* A name owner without the monitor, for good: that is worth a warning. */
+  fake_unexport (fake);
+  fixture->source = pres_idle_mutter_new (fixture->agent_connection);
+  PRES_WAIT_UNTIL (heard.warned);
+  stop_listening (handler);
+  fake_stop (fake);
+}
+
+static void
+test_monitor_gone_before_name (Fixture *fixture, gconstpointer data)
+{
+  FakeMutter *fake = fake_start (fixture);
+  Heard heard = { 0 };
+  guint handler;
+
+  fixture->source = pres_idle_mutter_new (fixture->agent_connection);
+  pres_idle_source_set_timeout (fixture->source, 15);
+  PRES_WAIT_UNTIL (fake->idle_id != 0 && fake->idle_ms == 15000);
+
+  /* Mutter quitting: the monitor goes first, so the user-active watch the
+   * source asks for once input is idle is refused; then the name goes. */
+  handler = listen_to_the_source (&heard);
+  fake->leaving = TRUE;
+  fake_fire (fake, fake->idle_id);
+  PRES_WAIT_UNTIL (fake->refused == 1);
+  /* The refusal is on the bus before the name goes. */
+  g_dbus_connection_flush_sync (fake->connection, NULL, NULL);
+  fake_stop (fake);
+  PRES_WAIT_UNTIL (heard.forgiven);
+  g_assert_false (heard.warned);
+  stop_listening (handler);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -318,6 +428,8 @@ main (int argc, char *argv[])
   ADD ("/idle-mutter/mutter-restart", test_mutter_restart);
   ADD ("/idle-mutter/foreign-signals", test_foreign_signals);
   ADD ("/idle-mutter/idle-time", test_idle_time);
+  ADD ("/idle-mutter/monitor-missing", test_monitor_missing);
+  ADD ("/idle-mutter/monitor-gone-before-name", test_monitor_gone_before_name);
 #undef ADD
 
   return g_test_run ();

@@ -32,6 +32,12 @@ struct _PresIdleMutter
   guint    idle_watch;
   guint    active_watch;
   gboolean active_pending;
+
+  /* A watch Mutter refused, said only if Mutter is still there a moment
+   * later: a Mutter that quits unexports its monitor before its name goes. */
+  char *refusal;
+  guint refusal_generation;
+  guint refusal_timer;
 };
 
 G_DEFINE_FINAL_TYPE (PresIdleMutter, pres_idle_mutter, PRES_TYPE_IDLE_SOURCE)
@@ -77,6 +83,32 @@ owner_gone (const GError *error)
          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 
+static gboolean
+report_refusal (gpointer user_data)
+{
+  PresIdleMutter *self = user_data;
+
+  self->refusal_timer = 0;
+  if (self->refusal_generation == self->generation)
+    g_warning ("%s", self->refusal);
+  else
+    g_debug ("Mutter left after refusing a watch: %s", self->refusal);
+  g_clear_pointer (&self->refusal, g_free);
+  return G_SOURCE_REMOVE;
+}
+
+/* Takes @message. */
+static void
+defer_refusal (PresIdleMutter *self,
+               char           *message)
+{
+  g_free (self->refusal);
+  self->refusal = message;
+  self->refusal_generation = self->generation;
+  if (self->refusal_timer == 0)
+    self->refusal_timer = g_timeout_add_seconds (1, report_refusal, self);
+}
+
 static void
 on_watch_added (GObject      *source,
                 GAsyncResult *result,
@@ -100,8 +132,9 @@ on_watch_added (GObject      *source,
       if (call->generation != self->generation || owner_gone (error))
         g_debug ("Mutter left before adding a watch: %s", error->message);
       else
-        g_warning ("Cannot add a Mutter %s watch: %s", call->active ? "user-active" : "idle",
-                   error->message);
+        defer_refusal (self, g_strdup_printf ("Cannot add a Mutter %s watch: %s",
+                                              call->active ? "user-active" : "idle",
+                                              error->message));
       return;
     }
 
@@ -339,6 +372,8 @@ pres_idle_mutter_dispose (GObject *object)
       self->fired_subscription = 0;
     }
   g_clear_handle_id (&self->name_watch, g_bus_unwatch_name);
+  g_clear_handle_id (&self->refusal_timer, g_source_remove);
+  g_clear_pointer (&self->refusal, g_free);
   g_clear_pointer (&self->owner, g_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->bus);
