@@ -20,9 +20,13 @@ time_reply_ms (redisReply *reply)
 /* Reads: TIME, then one HGET of the aggregate per id, in one round trip.
  * Every live device's deadline is at or after the indexed one, so while
  * that has not passed the aggregate is exact.  Where it has, a device may
- * have expired before the sweeper got there: those few participants' devices
- * are read in a second round trip and their union taken over the live ones,
- * so a read never shows a member past its deadline. */
+ * have expired before the sweeper got there: those few participants are
+ * settled first, as the sweeper would, and their devices then read and the
+ * union taken over the live ones, so a read never shows a member past its
+ * deadline.  Settling first puts the expiry into the event log before any
+ * reader is told of it: a subscriber that resumes from its cursor knows
+ * only what the log said, and would otherwise hear a state it never saw
+ * end come back. */
 
 typedef struct
 {
@@ -33,6 +37,8 @@ typedef struct
   PresState *states;
   char **ids;      /* copied: the answer comes after the call returned */
   GArray *recheck; /* of guint: indexes into states and ids */
+  guint settling;  /* settle replies still to come */
+  GError *settle_error;
 } StatesCall;
 
 static void
@@ -43,6 +49,7 @@ states_call_finish (StatesCall   *call,
 
   call->callback (local == NULL ? call->states : NULL, local, call->user_data);
   g_array_unref (call->recheck);
+  g_clear_error (&call->settle_error);
   g_strfreev (call->ids);
   g_free (call->states);
   g_free (call);
@@ -114,17 +121,10 @@ recheck_done (const GError *error,
 }
 
 static void
-states_done (const GError *error,
-             gpointer      user_data)
+read_rechecked_devices (StatesCall *call)
 {
-  StatesCall *call = user_data;
   PresRedisBatch *batch;
 
-  if (error != NULL || call->recheck->len == 0)
-    {
-      states_call_finish (call, error);
-      return;
-    }
   batch = pres_redis_batch_new (call->self->conn, recheck_reply, recheck_done, call);
   for (guint i = 0; i < call->recheck->len; i++)
     {
@@ -134,6 +134,41 @@ states_done (const GError *error,
       pres_redis_batch_add (batch, 2, (const char *[]) { "HGETALL", key });
     }
   pres_redis_batch_close (batch);
+}
+
+static void
+recheck_settled (gpointer      owner,
+                 redisReply   *reply,
+                 const GError *error,
+                 gpointer      data)
+{
+  StatesCall *call = data;
+
+  if (error != NULL && call->settle_error == NULL)
+    call->settle_error = g_error_copy (error);
+  if (--call->settling > 0)
+    return;
+  if (call->settle_error != NULL)
+    states_call_finish (call, call->settle_error);
+  else
+    read_rechecked_devices (call);
+}
+
+static void
+states_done (const GError *error,
+             gpointer      user_data)
+{
+  StatesCall *call = user_data;
+
+  if (error != NULL || call->recheck->len == 0)
+    {
+      states_call_finish (call, error);
+      return;
+    }
+  call->settling = call->recheck->len;
+  for (guint i = 0; i < call->recheck->len; i++)
+    pres_redis_store_settle (call->self, call->ids[g_array_index (call->recheck, guint, i)],
+                             TRUE, 0, recheck_settled, call);
 }
 
 void

@@ -109,7 +109,9 @@ sub_answer_resumed (SubRead *read, GHashTable *during)
   for (guint i = 0; i < read->changed->len; i++)
     g_hash_table_add (changed, read->changed->pdata[i]);
   /* What the client knows: the state at its cursor, i.e. now for every id
-   * that has not changed since. */
+   * that has not changed since: neither in the replay nor while the sub
+   * was read (the read may already show such a change, which the client
+   * has not been told). */
   for (guint i = 0; i < read->ids->len; i++)
     {
       const char *id_i = read->ids->pdata[i];
@@ -122,7 +124,10 @@ sub_answer_resumed (SubRead *read, GHashTable *during)
     }
   g_hash_table_iter_init (&iter, during);
   while (g_hash_table_iter_next (&iter, &id, &raw))
-    pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+    {
+      pres_stream_conn_add_pending (conn, id, GPOINTER_TO_INT (raw));
+      pres_stream_conn_set_seen (conn, id, -1);
+    }
   /* Events that came while the sub was read but that the cursor covers
    * (this node read Redis behind the one the cursor came from) were sent. */
   for (guint i = conn->events->len; i-- > 0;)

@@ -478,8 +478,8 @@ def redis_ms(redis):
 
 def case_lapse_revived(binary, redis):
     """A snapshot taken after a participant's deadline passed, before any
-    sweep, says offline; a heartbeat revives it with its state unchanged in
-    Redis. The subscriber must hear that it is online again."""
+    sweep, says offline (the read settles it); a heartbeat then brings it
+    back. The subscriber must hear that it is online again."""
     a = node(binary, redis, "--ttl", "2", "--interval", "1")
     put(a, "lena", "online", 1)
     beat = redis_ms(redis)
@@ -500,6 +500,41 @@ def case_lapse_revived(binary, redis):
         check(seen and seen[-1].get("lena") == "online",
               "the subscriber still has lena offline; deltas: %r" % seen)
         ws.close()
+    finally:
+        b.stop()
+
+
+def case_resume_across_lapse(binary, redis):
+    """A subscriber that resumes from its cursor knows what the stream told
+    it, not what reads said meanwhile: a participant whose deadline passed
+    before any sweep, and who beat again, must not be told online twice (a
+    read reporting the lapse first puts it into the stream)."""
+    a = node(binary, redis, "--ttl", "2", "--interval", "1")
+    put(a, "lena", "online", 1)
+    beat = redis_ms(redis)
+    a.stop(signal.SIGKILL)
+    # Started a second after the beat, b does not sweep before beat + 3 s.
+    wait_for(lambda: redis_ms(redis) >= beat + 1000, 5, "a second of Redis' clock")
+    b = node(binary, redis, "--ttl", "2", "--interval", "1")
+    try:
+        ws, first = subscribe_events(b, "bob", ["lena"])
+        check(first["states"] == {"lena": "online"}, "snapshot: %r" % first)
+        cursor = first["cursor"]
+        ws.close()
+        wait_for(lambda: redis_ms(redis) >= beat + 2000, 5, "lena's deadline to pass")
+        resumed, answer = subscribe_events(b, "bob", ["lena"], cursor=cursor)
+        check(answer.get("op") == "delta", "resumed: %r" % answer)
+        told = [answer["changes"]["lena"]] if "lena" in answer["changes"] else []
+        status, _, reply = put(b, "lena", "online", 2)
+        check(status == 200 and reply["state"] == "online", "back: %d %r" % (status, reply))
+        check(redis_ms(redis) < beat + 3000, "lena came back after b's first sweep")
+        seen = drain(resumed, lambda changes: changes[-1].get("lena") == "online", 2)
+        told += [changes["lena"] for changes in seen if "lena" in changes]
+        check(told and told[-1] == "online", "the subscriber was not told lena is back: %r" % told)
+        known = ["online"] + told
+        check(all(x != y for x, y in zip(known, known[1:])),
+              "a state told twice in a row after online: %r" % told)
+        resumed.close()
     finally:
         b.stop()
 
@@ -661,6 +696,7 @@ CASES = {
     "conversation-cross-node": case_conversation_cross_node,
     "members-cross-node": case_members_cross_node,
     "lapse-revived": case_lapse_revived,
+    "resume-across-lapse": case_resume_across_lapse,
     "cross-node": case_cross_node,
     "offline-once": case_offline_once,
     "client-kill": case_client_kill,

@@ -156,10 +156,11 @@ end
 -- Writes what scan found (r), with inst's new value in the same HSET: drops
 -- dead devices (a leave, expired, each), keeps the aggregate, the deadline
 -- index, the garbage net and the counters in step, appends the member
--- events queued, then a state change only when the state changed, or when
--- it revives a participant that had lapsed (readers saw it offline before
--- any sweeper settled it: see heartbeat).  Returns the state.
-local function commit(c, r, inst, value, lapsed)
+-- events queued, then a state change only when the state changed.  (A
+-- read that finds a participant past its deadline settles it before it
+-- answers, so no reader has seen an expiry the log does not have.)
+-- Returns the state.
+local function commit(c, r, inst, value)
   local key, s, old = c.keys[1], r.s, r.old
   if r.dead then
     redis.call('HDEL', key, unpack(r.dead))
@@ -198,8 +199,6 @@ local function commit(c, r, inst, value, lapsed)
   end
   if s ~= old then
     redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', old, 's', s)
-  elseif lapsed and s ~= 'f' then
-    redis.call('XADD', c.keys[3], 'MAXLEN', '~', c.maxlen, '*', 'p', c.pid, 'o', 'f', 's', s)
   end
   return s
 end
@@ -292,19 +291,6 @@ local function heartbeat(keys, args)
     outcome = 'n'
   end
 
-  -- Reads (and so stream snapshots) say offline once every device's own
-  -- deadline has passed, before a sweeper settles it.  A heartbeat that
-  -- comes first finds the state unchanged; its event tells those readers.
-  local lapsed = false
-  if agg and always ~= '1' then
-    lapsed = true
-    for k = 1, #f, 2 do
-      if f[k] ~= '_' and select(4, liveness(f[k + 1])) > now then
-        lapsed = false
-        break
-      end
-    end
-  end
   local c = participant(keys, pid, ttl, always, args[11], now_s)
   local value = st .. SEP .. now_s .. SEP .. args[7] .. SEP .. seq .. SEP .. retired .. SEP
                 .. session .. SEP .. details
@@ -317,7 +303,7 @@ local function heartbeat(keys, args)
   elseif changed then
     member_event(c, 'u', inst, value, r.s)
   end
-  return outcome .. commit(c, r, inst, value, lapsed)
+  return outcome .. commit(c, r, inst, value)
 end
 
 -- "+text" for a text given, "" for none.
