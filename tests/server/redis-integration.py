@@ -476,18 +476,24 @@ def redis_ms(redis):
     return int(seconds) * 1000 + int(micros) // 1000
 
 
-def case_lapse_revived(binary, redis):
-    """A snapshot taken after a participant's deadline passed, before any
-    sweep, says offline (the read settles it); a heartbeat then brings it
-    back. The subscriber must hear that it is online again."""
+def lena_left_unswept(binary, redis):
+    """lena beats once (TTL 2 s) on a node that is then killed, and node b
+    starts a second later; returns b and the beat's time on Redis' clock.
+    A node that (re)connects waits one TTL before it sweeps, so b does not
+    sweep lena before beat + 3 s, a second after her deadline."""
     a = node(binary, redis, "--ttl", "2", "--interval", "1")
     put(a, "lena", "online", 1)
     beat = redis_ms(redis)
     a.stop(signal.SIGKILL)
-    # A node that (re)connects waits one TTL before it sweeps: started a
-    # second after the beat, b does not sweep lena before beat + 3 s.
     wait_for(lambda: redis_ms(redis) >= beat + 1000, 5, "a second of Redis' clock")
-    b = node(binary, redis, "--ttl", "2", "--interval", "1")
+    return node(binary, redis, "--ttl", "2", "--interval", "1"), beat
+
+
+def case_lapse_revived(binary, redis):
+    """A snapshot taken after a participant's deadline passed, before any
+    sweep, says offline (the read settles it); a heartbeat then brings it
+    back. The subscriber must hear that it is online again."""
+    b, beat = lena_left_unswept(binary, redis)
     try:
         wait_for(lambda: presence(b, "bob", "lena") == {"lena": "offline"}, 5,
                  "lena's deadline to pass")
@@ -509,13 +515,7 @@ def case_resume_across_lapse(binary, redis):
     it, not what reads said meanwhile: a participant whose deadline passed
     before any sweep, and who beat again, must not be told online twice (a
     read reporting the lapse first puts it into the stream)."""
-    a = node(binary, redis, "--ttl", "2", "--interval", "1")
-    put(a, "lena", "online", 1)
-    beat = redis_ms(redis)
-    a.stop(signal.SIGKILL)
-    # Started a second after the beat, b does not sweep before beat + 3 s.
-    wait_for(lambda: redis_ms(redis) >= beat + 1000, 5, "a second of Redis' clock")
-    b = node(binary, redis, "--ttl", "2", "--interval", "1")
+    b, beat = lena_left_unswept(binary, redis)
     try:
         ws, first = subscribe_events(b, "bob", ["lena"])
         check(first["states"] == {"lena": "online"}, "snapshot: %r" % first)
