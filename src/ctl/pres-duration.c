@@ -163,11 +163,33 @@ parse_clock (const char *p, int *hour, int *minute, int *second)
   return TRUE;
 }
 
+/* A wall-clock time shown twice, in the hour repeated when summer time
+ * ends: GLib takes the second one, the user means the first, an hour
+ * sooner. (A time the clock skips, GLib moves to the end of the gap: the
+ * first moment the clock passes it.) */
+static GDateTime *
+first_showing (GDateTime *target)
+{
+  g_autoptr (GDateTime) day_before = g_date_time_add_days (target, -1);
+  GTimeSpan drop = g_date_time_get_utc_offset (day_before) - g_date_time_get_utc_offset (target);
+  g_autoptr (GDateTime) earlier = NULL;
+
+  if (drop <= 0)
+    return g_date_time_ref (target);
+  earlier = g_date_time_add (target, -drop);
+  if (g_date_time_get_hour (earlier) == g_date_time_get_hour (target)
+      && g_date_time_get_minute (earlier) == g_date_time_get_minute (target)
+      && g_date_time_get_day_of_month (earlier) == g_date_time_get_day_of_month (target))
+    return g_steal_pointer (&earlier);
+  return g_date_time_ref (target);
+}
+
 static gboolean
 parse_until (const char *orig, const char *p, GDateTime *now, guint32 *out_seconds, GError **error)
 {
   g_autoptr (GDateTime) day = NULL;
   g_autoptr (GDateTime) target = NULL;
+  GDateTime *first;
   gboolean tomorrow = FALSE;
   int hour, minute, second;
   GTimeSpan span;
@@ -209,6 +231,13 @@ parse_until (const char *orig, const char *p, GDateTime *now, guint32 *out_secon
                                 hour, minute, second);
       if (target == NULL)
         return set_error (error, orig, _("this is not a time of day (like 17:00 or 9:30)."));
+      first = first_showing (target);
+      if (g_date_time_compare (first, now) > 0)
+        {
+          g_date_time_unref (target);
+          target = g_steal_pointer (&first);
+        }
+      g_clear_pointer (&first, g_date_time_unref);
       if (g_date_time_compare (target, now) > 0 || tomorrow)
         break;
 

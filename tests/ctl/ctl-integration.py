@@ -48,7 +48,11 @@ def case_busy_until(bed):
     check(bed.prop('State') == 'appear_offline', 'State is appear_offline')
     # The API takes relative seconds, rounded up by presencectl: the expiry
     # lands on the minute plus at most the latency of the call.
-    expected = time.mktime(target[:5] + (0,) + target[6:])
+    # That is two hours ahead, unless the clock shows it twice (the hour
+    # repeated when summer time ends): then the first showing.
+    expected = min(
+        instant for instant in (time.mktime(target[:5] + (0, 0, 0, dst)) for dst in (0, 1))
+        if instant > time.time() - 60 and time.localtime(instant)[:5] == target[:5])
     until = bed.prop('ManualUntil')
     check(0 <= until - expected <= 2 * SLOW,
           'ManualUntil %d is at %s local time (%d)' % (until, clock, expected))
@@ -254,12 +258,15 @@ def case_idle_timeout(bed):
 
 def case_confirmations(bed):
     bed.start_agent()
+    now = time.localtime()
     target = time.localtime(time.time() + 2 * 3600 + 51 * 60)
     clock = '%02d:%02d' % (target.tm_hour, target.tm_min)
+    # Late in the evening the time is tomorrow's, and the line says so.
+    day = '' if target.tm_yday == now.tm_yday else 'tomorrow '
     expected = {
         ('busy',): 'busy until you run “presencectl auto”',
         ('busy', '--for', '1h30'): 'busy until ',
-        ('busy', '--until', clock): 'busy until %s (in 2 h ' % clock,
+        ('busy', '--until', clock): 'busy until %s%s (in ' % (day, clock),
         ('appear-offline',): 'appear offline until you run “presencectl auto”',
         ('auto',): 'automatic: online, following the desktop’s idle and lock',
         ('text', 'In a meeting'): 'status text: “In a meeting”',
@@ -276,6 +283,50 @@ def case_confirmations(bed):
         r = bed.ctl(*args, '--quiet')
         check(r.returncode == 0 and r.stdout == '', '%s --quiet prints nothing' % ' '.join(args))
     check(bed.prop('IdleTimeout') == 600, 'the changes were made')
+
+
+# Run at the moments of a DST change (tests/ctl/meson.build): what the
+# product says of a time in the skipped hour and in the repeated one. "Until
+# the next time the clock shows it": a time the clock skips ends the state
+# when the clock passes it, at the end of the gap (02:30 that never shows is
+# 03:00 summer time); a time it shows twice ends it at the first.
+DST_UNTIL = {
+    '2027-03-28 01:30:00 Europe/Berlin': [
+        ('02:30', 'busy until 03:00 (in 30 min)'), ('03:30', 'busy until 03:30 (in 1 h)'),
+        ('04:00', 'busy until 04:00 (in 1 h 30 min)')],
+    '2027-10-31 01:30:00 Europe/Berlin': [
+        ('02:30', 'busy until 02:30 (in 1 h)'), ('03:30', 'busy until 03:30 (in 3 h)')],
+    '2027-03-14 01:30:00 America/New_York': [
+        ('02:30', 'busy until 03:00 (in 30 min)'), ('03:00', 'busy until 03:00 (in 30 min)')],
+    '2027-11-07 00:30:00 America/New_York': [
+        ('01:30', 'busy until 01:30 (in 1 h)'), ('02:00', 'busy until 02:00 (in 2 h 30 min)')],
+}
+
+
+def case_until_across_dst(bed):
+    moment = os.environ.get('PRES_TEST_MOMENT')
+    if moment not in DST_UNTIL:
+        print('SKIP: only at a DST moment (tests/lib/at-moment.py), not at %r' % moment)
+        return SKIP
+    bed.start_agent()
+    for clock, line in DST_UNTIL[moment]:
+        r = bed.ctl('busy', '--until', clock)
+        check(r.returncode == 0, 'busy --until %s exits 0' % clock)
+        shown = r.stdout.strip()
+        until, span = line.split(' (in ')
+        check(shown.startswith(until + ' (in '), 'busy --until %s says %r: %r'
+              % (clock, until, shown))
+        # The calls take a moment: up to a minute less is still right.
+        left = span_seconds(shown.split(' (in ', 1)[1].rstrip(')'))
+        check(0 <= span_seconds(span.rstrip(')')) - left <= 60,
+              'busy --until %s is %s away: %r' % (clock, span, shown))
+
+
+def span_seconds(span):
+    """Seconds in a span as presencectl words it: "2 h 30 min", "59 s"."""
+    units = {'d': 86400, 'h': 3600, 'min': 60, 's': 1}
+    words = span.split()
+    return sum(int(n) * units[unit] for n, unit in zip(words[::2], words[1::2]))
 
 
 def case_durations(bed):

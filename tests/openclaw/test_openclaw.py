@@ -27,7 +27,6 @@ try:
     with open(os.path.join(bed.cache_dir(), ".install-lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # cases running at once install once
         ROOT = bed.ensure_installed()
-    bed.enter_netns()
     SKIP = None
 except bed.Skip as e:
     SKIP = str(e)
@@ -37,6 +36,21 @@ from gi.repository import Gio, GLib  # noqa: E402
 from testbed import AgentTestCase, wait_until  # noqa: E402
 
 TOKEN = "presence-test-token-0123456789"
+
+
+def own_gateway(why):
+    """Marks a case that needs a gateway of its own, saying why: the others
+    share one gateway (a start costs 20-30 s), each isolated by the device
+    identity of its own agent and readers."""
+    def mark(case):
+        case.own_gateway = why
+        return case
+    return mark
+
+
+def unique(name):
+    """A reader's instance id (and so its device) of this case alone."""
+    return "%s-%d" % (name, os.getpid())
 
 
 class OpenclawTestCase(AgentTestCase):
@@ -57,11 +71,17 @@ class OpenclawTestCase(AgentTestCase):
             # the gateway sees a client there as another computer.
             subprocess.run(["ip", "addr", "replace", self.REMOTE_ADDRESS + "/32", "dev", "lo"],
                            check=True)
-        self.gateway = bed.Gateway(ROOT, self.tmp.name, TOKEN, custom_host=self.REMOTE_ADDRESS)
+        shared = bed.shared_lease_info()
         self.reader = None
+        if shared:
+            self.gateway = bed.SharedGateway(shared)
+        else:
+            self.gateway = bed.Gateway(ROOT, self.tmp.name, TOKEN,
+                                       custom_host=self.REMOTE_ADDRESS)
         try:
-            print("gateway ready in %.1f s" % self.gateway.start_ready())
-            self.reader = bed.Operator(self.gateway.port, TOKEN)
+            if not shared:
+                print("gateway ready in %.1f s" % self.gateway.start_ready())
+            self.reader = bed.Operator(self.gateway.port, TOKEN, unique("presence-test-reader"))
         except BaseException:
             self.tearDown()  # unittest skips it when setUp fails
             raise
@@ -128,7 +148,7 @@ class OpenclawTestCase(AgentTestCase):
         see); returns the request id."""
         device_id = device_id or self.device_id
         if getattr(self, "admin", None) is None:
-            self.admin = bed.Operator(self.gateway.port, TOKEN, "presence-test-admin",
+            self.admin = bed.Operator(self.gateway.port, TOKEN, unique("presence-test-admin"),
                                       scopes=["operator.read", "operator.pairing"])
 
         def pending():
@@ -238,6 +258,7 @@ class OpenclawTest(OpenclawTestCase):
         self.assertIn("lastInputSeconds", row)
         self.assertEqual(row["reason"], "auto")
 
+    @own_gateway("it stops and restarts the gateway")
     def test_back_after_gateway_restart(self):
         self.start_openclaw_agent()
         self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
@@ -249,7 +270,7 @@ class OpenclawTest(OpenclawTestCase):
 
         self.gateway.start_ready()
         ready = time.monotonic()
-        self.reader = bed.Operator(self.gateway.port, TOKEN)
+        self.reader = bed.Operator(self.gateway.port, TOKEN, unique("presence-test-reader"))
         self.wait_beacon(lambda row: True, 10, "our instance back within 10 s of ready")
         print("back %.1f s after the gateway was ready" % (time.monotonic() - ready))
         self.assertEqual(len(self.our_rows()), 1, self.our_rows())
@@ -285,12 +306,13 @@ class OpenclawTest(OpenclawTestCase):
 class OpenclawNodeTest(OpenclawTestCase):
     """The agent as the gateway's node: its pairing, and the active computer."""
 
+    @own_gateway("it asserts the gateway's one active node, which another case's node could be")
     def test_pending_pairing_names_the_approve_command(self):
         self.start_openclaw_agent()
         wait_until(lambda: self.get("Connection") == "unauthorized", timeout=30,
                    message="Connection unauthorized while the node pairing waits")
         pending = [entry for entry in
-                   bed.Operator(self.gateway.port, TOKEN, "presence-test-lister",
+                   bed.Operator(self.gateway.port, TOKEN, unique("presence-test-lister"),
                                 scopes=["operator.pairing"]).request("node.pair.list", {})["pending"]
                    if entry.get("nodeId") == self.device_id]
         self.assertEqual(len(pending), 1, pending)
@@ -349,6 +371,7 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.assertIsNone(self.node_entry())
         self.assertNotIn(" as node", self.agent_log())
 
+    @own_gateway("it restarts the gateway")
     def test_one_row_across_restarts_and_three_minutes(self):
         self.start_openclaw_agent()
         self.approve()
@@ -369,7 +392,7 @@ class OpenclawNodeTest(OpenclawTestCase):
         self.reader.close()
         self.gateway.stop()
         self.gateway.start_ready()
-        self.reader = bed.Operator(self.gateway.port, TOKEN)
+        self.reader = bed.Operator(self.gateway.port, TOKEN, unique("presence-test-reader"))
         self.wait_connected_node(timeout=30)
         self.wait_beacon(lambda row: True, 20, "a beacon after the gateway restart")
         self.assertEqual(len(self.our_rows()), 1, self.our_rows())
@@ -456,6 +479,7 @@ class OpenclawNodeTest(OpenclawTestCase):
         print("%s after %.1f s" % (what, took))
         return took
 
+    @own_gateway("the gateway's one active node is what it tests")
     def test_active_computer_follows_input_lock_and_appear_offline(self):
         self.start_logind()
         self.start_openclaw_agent()
@@ -517,10 +541,11 @@ class OpenclawRemoteTest(OpenclawTestCase):
                 return kind, error.split(mark, 1)[1].split("”", 1)[0]
         return None
 
+    @own_gateway("the gateway listens on an address of the case's own namespace")
     def test_remote_pairing_names_the_approve_command_and_connects(self):
         self.use_settings(allow_insecure="true")
         self.start_openclaw_agent(host=self.REMOTE_ADDRESS)
-        admin = bed.Operator(self.gateway.port, TOKEN, "presence-test-admin",
+        admin = bed.Operator(self.gateway.port, TOKEN, unique("presence-test-admin"),
                              scopes=["operator.read", "operator.pairing", "operator.admin"])
         self.addCleanup(admin.close)
         began = time.monotonic()
@@ -559,7 +584,24 @@ class OpenclawRemoteTest(OpenclawTestCase):
         self.assertEqual(self.our_rows()[0].get("ip"), self.REMOTE_ADDRESS)
 
 
+def enter_gateway_netns(case_name):
+    """Into the namespace of the gateway that CASE_NAME (Class.test_name) runs against."""
+    if bed.in_netns():
+        bed.enter_netns()
+        return
+    cls, method = case_name.split(".")
+    if getattr(getattr(globals()[cls], method), "own_gateway", None):
+        bed.enter_netns()
+    else:
+        bed.enter_netns(bed.lease_shared_gateway(ROOT, TOKEN))
+
+
 if __name__ == "__main__":
+    if not SKIP:
+        try:
+            enter_gateway_netns(sys.argv[1])
+        except bed.Skip as e:
+            SKIP = str(e)
     if SKIP:
         print("SKIP: " + SKIP)
         sys.exit(77)
