@@ -322,6 +322,24 @@ class TestTray(TrayTestCase):
         self.wait_for_item(timeout=5)
         self.assertEqual(self.item_property("Status"), "Active")
 
+    def test_watcher_away_for_a_while(self):
+        # Away longer than the indicator library's wait before its XEmbed
+        # fallback (100 ms), whose code crashed the agent: the agent waits
+        # for a watcher instead, answers on the bus, and registers again.
+        self.start_display()
+        watcher = self.start_watcher()
+        agent = self.start_tray_agent()
+        self.wait_for_item()
+        watcher.stop()
+        wait_until(lambda: "waiting for one, no XEmbed icon" in self.agent_output(), timeout=10,
+                   message="the agent waiting for a watcher")
+        self.call("SetBusy", "u", 60)
+        wait_until(lambda: self.get("State") == "busy", message="busy over D-Bus")
+        self.assertIsNone(agent.proc.poll())
+        self.start_watcher()
+        self.wait_for_item(timeout=5)
+        self.assertEqual(self.item_property("Status"), "Active")
+
     def assert_one_notification(self):
         wait_until(self.notifications, timeout=15, message="a notification")
         # The agent keeps running and answers on the bus.

@@ -3,9 +3,9 @@
 #include "config.h"
 
 #include <gtk/gtk.h>
-#include <libayatana-appindicator/app-indicator.h>
 
 #include "pres-tray-host.h"
+#include "pres-tray-indicator.h"
 #include "pres-tray.h"
 
 /*
@@ -257,19 +257,16 @@ set_uninstalled_icon_path (PresTray *self)
     }
 }
 
-/* Created once a watcher is there: without one the library falls back to
- * an XEmbed icon that no current panel shows. It registers again by itself
- * when the watcher restarts. */
+/* Created once a watcher is there (and never an XEmbed icon instead: see
+ * pres-tray-indicator.h). It registers again by itself when the watcher
+ * restarts. */
 static void
 on_watcher_changed (PresTray *self)
 {
   if (self->indicator != NULL || !pres_tray_host_get_watcher (self->host))
     return;
 
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  self->indicator = app_indicator_new (INDICATOR_ID, pres_menu_get_icon_name (self->menu),
-                                       APP_INDICATOR_CATEGORY_COMMUNICATIONS);
-  G_GNUC_END_IGNORE_DEPRECATIONS
+  self->indicator = pres_tray_indicator_new (INDICATOR_ID, pres_menu_get_icon_name (self->menu));
   set_uninstalled_icon_path (self);
   update_icon (self);
   app_indicator_set_menu (self->indicator, GTK_MENU (self->gtk_menu));
