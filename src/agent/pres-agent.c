@@ -16,7 +16,7 @@
 #include "sensors/pres-logind-monitor.h"
 #include "sensors/pres-network-monitor.h"
 #include "sensors/pres-screensaver-monitor.h"
-#include "transport/pres-transport-factory.h"
+#include "pres-transport-factory.h"
 #include "ui/pres-menu.h"
 #include "ui/pres-tray.h"
 
