@@ -5,14 +5,63 @@
 #include "pres-http-transport.h"
 #include "pres-openclaw-transport.h"
 
+static const char *const http_schemes[] = { "https", "http", NULL };
+/* An OpenClaw gateway's URL is a WebSocket one; its HTTP spelling is taken
+ * too, but names presence-server first. */
+static const char *const openclaw_schemes[] = { "wss", "ws", NULL };
+
+static const PresTransportKind kinds[] = {
+  { "http", http_schemes, "presence-server", pres_http_transport_new },
+  { "openclaw", openclaw_schemes, "OpenClaw gateway", pres_openclaw_transport_new },
+};
+
+const PresTransportKind *
+pres_transport_kind_lookup (const char *kind)
+{
+  g_return_val_if_fail (kind != NULL, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_str_equal (kinds[i].kind, kind))
+      return &kinds[i];
+  return NULL;
+}
+
+const PresTransportKind *
+pres_transport_kind_for_url (const char *url)
+{
+  g_autofree char *scheme = NULL;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  scheme = g_uri_parse_scheme (url);
+  if (scheme == NULL)
+    return NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_strv_contains ((const char *const *)kinds[i].schemes, scheme))
+      return &kinds[i];
+  return NULL;
+}
+
+char *
+pres_transport_kind_names (void)
+{
+  g_autoptr (GString) names = g_string_new (NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    g_string_append_printf (names, "%s%s", i ? ", " : "", kinds[i].kind);
+  return g_string_free (g_steal_pointer (&names), FALSE);
+}
+
 PresTransport *
 pres_transport_new (const char *name, const PresTransportSetup *setup, GError **error)
 {
-  if (g_str_equal (name, "http"))
-    return pres_http_transport_new (setup);
-  if (g_str_equal (name, "openclaw"))
-    return pres_openclaw_transport_new (setup);
-  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-               "Unknown transport “%s” (http or openclaw)", name);
+  const PresTransportKind *kind = pres_transport_kind_lookup (name);
+  g_autofree char *names = NULL;
+
+  if (kind != NULL)
+    return kind->new_func (setup);
+  names = pres_transport_kind_names ();
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Unknown transport “%s” (%s)", name,
+               names);
   return NULL;
 }

@@ -9,7 +9,7 @@
  * One WebSocket to the gateway in one role, driven by phases: the socket
  * opens, the gateway sends its challenge, our signed connect gets
  * hello-ok, and from then on requests flow. Refusals, closes and silence
- * end in pres_openclaw_transport_fail(), which drops both connections and
+ * end in the transport's fail (through PresOpenclawUp), which drops both connections and
  * owns the single retry timer, so there is never more than one attempt
  * under way.
  */
@@ -95,7 +95,8 @@ on_handshake_timeout (gpointer user_data)
     = g_strdup_printf ("The gateway did not complete the %s handshake", role_name (channel));
 
   channel->handshake_id = 0;
-  pres_openclaw_transport_fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
+  PRES_OPENCLAW_UP (channel->transport)
+    ->fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
   return G_SOURCE_REMOVE;
 }
 
@@ -110,8 +111,8 @@ on_watchdog (gpointer user_data)
   if (silent_ms > 2 * (gint64)channel->tick_ms + 15000)
     {
       channel->watchdog_id = 0;
-      pres_openclaw_transport_fail (channel->transport, PRES_CONNECTION_ERROR,
-                                    "The gateway went silent", 0);
+      PRES_OPENCLAW_UP (channel->transport)
+        ->fail (channel->transport, PRES_CONNECTION_ERROR, "The gateway went silent", 0);
       return G_SOURCE_REMOVE;
     }
   return G_SOURCE_CONTINUE;
@@ -130,14 +131,14 @@ send_connect (PresOpenclawChannel *channel, JsonNode *payload)
 
   if (!pres_openclaw_parse_challenge (payload, &nonce, &ts, &error))
     {
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, error->message, 0);
+      PRES_OPENCLAW_UP (self)->fail (self, PRES_CONNECTION_ERROR, error->message, 0);
       return;
     }
   pres_host_privacy_init_from_settings (&privacy, self->core.settings);
-  channel->connect_id = pres_openclaw_transport_next_request_id (self, "connect");
+  channel->connect_id = PRES_OPENCLAW_UP (self)->next_request_id (self, "connect");
   connect.role = channel->role;
   connect.declare_activity
-    = channel->role == PRES_OPENCLAW_ROLE_NODE && pres_openclaw_transport_reports_activity (self);
+    = channel->role == PRES_OPENCLAW_ROLE_NODE && PRES_OPENCLAW_UP (self)->reports_activity (self);
   connect.request_id = channel->connect_id;
   connect.instance_id = self->core.instance_id;
   if (privacy.share_host_name)
@@ -185,7 +186,7 @@ on_hello (PresOpenclawChannel *channel, JsonNode *payload)
   channel->phase = PHASE_READY;
   g_debug ("Connected as %s (tick %u ms)", role_name (channel), channel->tick_ms);
   channel->watchdog_id = g_timeout_add_seconds (WATCHDOG_PERIOD_S, on_watchdog, channel);
-  pres_openclaw_session_ready (self, channel);
+  PRES_OPENCLAW_UP (self)->channel_ready (self, channel);
 }
 
 static void
@@ -199,8 +200,8 @@ on_refused (PresOpenclawChannel *channel, JsonObject *error)
     {
       g_message ("The gateway refused the token; trying the device token it gave earlier");
       channel->use_device_token = TRUE;
-      pres_openclaw_session_drop (self);
-      pres_openclaw_transport_retry_in (self, 0);
+      PRES_OPENCLAW_UP (self)->channel_lost (self);
+      PRES_OPENCLAW_UP (self)->retry_in (self, 0);
       return;
     }
   if (g_str_equal (failure->code, "AUTH_DEVICE_TOKEN_MISMATCH") && channel->device_token != NULL)
@@ -214,10 +215,10 @@ on_refused (PresOpenclawChannel *channel, JsonObject *error)
   /* Perhaps the token file or the keyring holds a better one by then. */
   if (failure->connection == PRES_CONNECTION_UNAUTHORIZED)
     pres_transport_core_forget_token (&self->core);
-  pres_openclaw_transport_fail (self, failure->connection, failure->message,
-                                failure->retry == PRES_OPENCLAW_RETRY_BACKOFF
-                                  ? failure->retry_ms
-                                  : MAX (failure->retry_ms, 1000));
+  PRES_OPENCLAW_UP (self)->fail (self, failure->connection, failure->message,
+                                 failure->retry == PRES_OPENCLAW_RETRY_BACKOFF
+                                   ? failure->retry_ms
+                                   : MAX (failure->retry_ms, 1000));
 }
 
 static void
@@ -235,8 +236,8 @@ on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclaw
     {
       /* Before hello-ok nothing but the protocol is acceptable. */
       if (channel->phase != PHASE_READY)
-        pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR,
-                                      error ? error->message : "The gateway sent binary data", 0);
+        PRES_OPENCLAW_UP (self)->fail (self, PRES_CONNECTION_ERROR,
+                                       error ? error->message : "The gateway sent binary data", 0);
       else
         g_debug ("Ignoring a frame: %s", error ? error->message : "binary");
       return;
@@ -248,10 +249,10 @@ on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclaw
         send_connect (channel, frame->payload);
       else if (g_str_equal (frame->event, "shutdown"))
         /* The close follows; a restarting gateway needs a moment. */
-        pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, "The gateway is shutting down",
-                                      0);
+        PRES_OPENCLAW_UP (self)->fail (self, PRES_CONNECTION_ERROR, "The gateway is shutting down",
+                                       0);
       else if (channel->phase == PHASE_READY)
-        pres_openclaw_session_event (self, channel, frame);
+        PRES_OPENCLAW_UP (self)->channel_event (self, channel, frame);
       return;
     }
 
@@ -264,7 +265,7 @@ on_message (SoupWebsocketConnection *ws, int type, GBytes *message, PresOpenclaw
         on_refused (channel, frame->error);
     }
   else if (channel->phase == PHASE_READY)
-    pres_openclaw_session_response (self, channel, frame, data, length);
+    PRES_OPENCLAW_UP (self)->channel_response (self, channel, frame, data, length);
 }
 
 /* libsoup says why it gave up (a frame above our bound, a protocol
@@ -286,7 +287,7 @@ on_closed (SoupWebsocketConnection *ws, PresOpenclawChannel *channel)
     {
       g_debug ("The %s connection closed for the leave", role_name (channel));
       pres_openclaw_channel_drop (channel);
-      pres_openclaw_session_closed (channel->transport, channel);
+      PRES_OPENCLAW_UP (channel->transport)->channel_closed (channel->transport, channel);
       return;
     }
   /* A frame above our bound, which libsoup refuses unread. */
@@ -295,7 +296,8 @@ on_closed (SoupWebsocketConnection *ws, PresOpenclawChannel *channel)
             : code != 0      ? g_strdup_printf ("The gateway closed the %s connection (code %u)",
                                                 role_name (channel), code)
                              : g_strdup ("The connection to the gateway broke");
-  pres_openclaw_transport_fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
+  PRES_OPENCLAW_UP (channel->transport)
+    ->fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
 }
 
 static void
@@ -313,7 +315,8 @@ on_websocket (GObject *source, GAsyncResult *result, gpointer user_data)
   if (ws == NULL)
     {
       message = g_strdup_printf ("Cannot reach the gateway: %s", error->message);
-      pres_openclaw_transport_fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
+      PRES_OPENCLAW_UP (channel->transport)
+        ->fail (channel->transport, PRES_CONNECTION_ERROR, message, 0);
       return;
     }
   channel->ws = g_steal_pointer (&ws);
@@ -338,8 +341,9 @@ pres_openclaw_channel_open (PresOpenclawChannel *channel)
   msg = soup_message_new ("GET", self->open_url);
   if (msg == NULL)
     {
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, "The gateway URL cannot be opened",
-                                    PRES_OPENCLAW_RETRY_MISMATCH_MS);
+      PRES_OPENCLAW_UP (self)->fail (self, PRES_CONNECTION_ERROR,
+                                     "The gateway URL cannot be opened",
+                                     PRES_OPENCLAW_RETRY_MISMATCH_MS);
       return;
     }
   g_debug ("Opening %s as %s", self->core.server_url, role_name (channel));

@@ -11,6 +11,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _PresOpenclawUp PresOpenclawUp;
+
 /* Shared by the transport's files (life and retries, the two connections,
  * the session over both, the activity reports); nobody else includes it. */
 
@@ -66,6 +68,7 @@ struct _PresOpenclawTransport
   GObject parent_instance;
 
   PresTransportCore core;
+  const PresOpenclawUp *up; /* set once, by the transport */
   char *state_dir;
   PresIdleSource *idle_source;
 
@@ -94,19 +97,42 @@ struct _PresOpenclawTransport
   const char *pending_reason; /* a beacon wanted while one is being built */
 };
 
-/* pres-openclaw-transport.c */
-void pres_openclaw_transport_fail (PresOpenclawTransport *self,
-                                   PresConnection connection,
-                                   const char *message,
-                                   guint retry_ms);
-void pres_openclaw_transport_retry_in (PresOpenclawTransport *self, guint delay_ms);
-void pres_openclaw_transport_left (PresOpenclawTransport *self);
-gboolean pres_openclaw_transport_is_offline (PresOpenclawTransport *self);
-/* The node connection is wanted (the active-computer setting), and then
- * whether it reports activity (an idle source that can tell). */
-gboolean pres_openclaw_transport_wants_node (PresOpenclawTransport *self);
-gboolean pres_openclaw_transport_reports_activity (PresOpenclawTransport *self);
-char *pres_openclaw_transport_next_request_id (PresOpenclawTransport *self, const char *method);
+/* How the lower files speak to the ones above them. The files make a line,
+ * transport → session → channel: the transport fills this table in with its
+ * own functions and the session's, and the session and the channels call up
+ * only through it, never by name. */
+struct _PresOpenclawUp
+{
+  /* From the transport: its life, retries and settings. */
+  void (*fail) (PresOpenclawTransport *self,
+                PresConnection connection,
+                const char *message,
+                guint retry_ms);
+  void (*retry_in) (PresOpenclawTransport *self, guint delay_ms);
+  void (*left) (PresOpenclawTransport *self);
+  gboolean (*is_offline) (PresOpenclawTransport *self);
+  /* The node connection is wanted (the active-computer setting), and then
+   * whether it reports activity (an idle source that can tell). */
+  gboolean (*wants_node) (PresOpenclawTransport *self);
+  gboolean (*reports_activity) (PresOpenclawTransport *self);
+  char *(*next_request_id) (PresOpenclawTransport *self, const char *method);
+
+  /* From the session: what a channel saw. */
+  void (*channel_ready) (PresOpenclawTransport *self, PresOpenclawChannel *channel);
+  void (*channel_closed) (PresOpenclawTransport *self, PresOpenclawChannel *channel);
+  /* Both connections are to be forgotten (a channel's was refused). */
+  void (*channel_lost) (PresOpenclawTransport *self);
+  void (*channel_event) (PresOpenclawTransport *self,
+                         PresOpenclawChannel *channel,
+                         PresOpenclawFrame *frame);
+  void (*channel_response) (PresOpenclawTransport *self,
+                            PresOpenclawChannel *channel,
+                            PresOpenclawFrame *frame,
+                            const char *data,
+                            gsize length);
+};
+
+#define PRES_OPENCLAW_UP(transport) ((transport)->up)
 
 /* pres-openclaw-channel.c: one WebSocket connection in one role. */
 void pres_openclaw_channel_init (PresOpenclawChannel *channel,
@@ -132,7 +158,7 @@ void pres_openclaw_session_beacon (PresOpenclawTransport *self, const char *reas
 void pres_openclaw_session_idle_source_settled (PresOpenclawTransport *self);
 /* Reconnects the node alone (its permissions changed, or its pairing). */
 void pres_openclaw_session_reopen_node (PresOpenclawTransport *self);
-/* From the channels. */
+/* What a channel saw (through PresOpenclawUp). */
 void pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *channel);
 void pres_openclaw_session_closed (PresOpenclawTransport *self, PresOpenclawChannel *channel);
 void pres_openclaw_session_event (PresOpenclawTransport *self,

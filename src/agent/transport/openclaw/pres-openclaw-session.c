@@ -23,7 +23,7 @@ static gboolean
 all_ready (PresOpenclawTransport *self)
 {
   return pres_openclaw_channel_is_ready (&self->op)
-         && (!pres_openclaw_transport_wants_node (self)
+         && (!PRES_OPENCLAW_UP (self)->wants_node (self)
              || pres_openclaw_channel_is_ready (&self->node));
 }
 
@@ -33,7 +33,7 @@ static void
 settle_connected (PresOpenclawTransport *self)
 {
   if (!all_ready (self)
-      || (pres_openclaw_transport_wants_node (self) && self->pairing != PAIRING_APPROVED)
+      || (PRES_OPENCLAW_UP (self)->wants_node (self) && self->pairing != PAIRING_APPROVED)
       || pres_link_get_connection (self->core.link) == PRES_CONNECTION_CONNECTED)
     return;
   pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
@@ -60,7 +60,7 @@ on_leave_deadline (gpointer user_data)
 
   self->leave_deadline_id = 0;
   g_debug ("The gateway did not answer the close in time");
-  pres_openclaw_transport_left (self);
+  PRES_OPENCLAW_UP (self)->left (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -75,13 +75,13 @@ on_token_found (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   if (error != NULL)
     {
-      pres_openclaw_transport_fail (self, PRES_CONNECTION_ERROR, error->message,
-                                    PRES_OPENCLAW_RETRY_AUTH_MS);
+      PRES_OPENCLAW_UP (self)->fail (self, PRES_CONNECTION_ERROR, error->message,
+                                     PRES_OPENCLAW_RETRY_AUTH_MS);
       return;
     }
   if (self->core.token == NULL && self->op.device_token == NULL)
     {
-      pres_openclaw_transport_fail (
+      PRES_OPENCLAW_UP (self)->fail (
         self, PRES_CONNECTION_UNAUTHORIZED,
         "No gateway token: give the agent the gateway's token (gateway.auth.token) with "
         "--token-file or “presencectl login”",
@@ -119,9 +119,9 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   /* Offline meanwhile: the state change closes the connections. */
   if (hb == NULL || !all_ready (self))
     return;
-  id = pres_openclaw_transport_next_request_id (self, "beacon");
+  id = PRES_OPENCLAW_UP (self)->next_request_id (self, "beacon");
   frame = pres_openclaw_build_system_event (id, pres_openclaw_identity_get_id (self->identity),
-                                            pres_openclaw_transport_wants_node (self)
+                                            PRES_OPENCLAW_UP (self)->wants_node (self)
                                               ? pres_openclaw_role_mode (PRES_OPENCLAW_ROLE_NODE)
                                               : "ui",
                                             hb);
@@ -163,7 +163,7 @@ list_pairing (PresOpenclawTransport *self)
 
   if (self->pairing_listing || !all_ready (self))
     return;
-  id = pres_openclaw_transport_next_request_id (self, "pairing");
+  id = PRES_OPENCLAW_UP (self)->next_request_id (self, "pairing");
   frame = pres_openclaw_build_request (id, "node.pair.list");
   self->pairing_listing = TRUE;
   pres_openclaw_channel_send (&self->op, frame);
@@ -182,13 +182,13 @@ on_pairing_recheck (gpointer user_data)
 void
 pres_openclaw_session_reopen_node (PresOpenclawTransport *self)
 {
-  if (self->node.phase == PHASE_IDLE && !pres_openclaw_transport_wants_node (self))
+  if (self->node.phase == PHASE_IDLE && !PRES_OPENCLAW_UP (self)->wants_node (self))
     return;
   g_debug ("Reconnecting the node");
   pres_openclaw_activity_stop (self->activity);
   pres_openclaw_channel_drop (&self->node);
   self->pairing = PAIRING_UNCHECKED;
-  if (pres_openclaw_transport_wants_node (self))
+  if (PRES_OPENCLAW_UP (self)->wants_node (self))
     {
       if (pres_link_get_connection (self->core.link) == PRES_CONNECTION_CONNECTED)
         pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTING);
@@ -246,7 +246,7 @@ on_pairing (PresOpenclawTransport *self, PresOpenclawPairing pairing, const char
     g_debug ("The gateway lists no pairing for this node");
   self->pairing = PAIRING_APPROVED;
   settle_connected (self);
-  if (pres_openclaw_transport_reports_activity (self))
+  if (PRES_OPENCLAW_UP (self)->reports_activity (self))
     pres_openclaw_activity_start (self->activity);
 }
 
@@ -258,7 +258,7 @@ pres_openclaw_session_ready (PresOpenclawTransport *self, PresOpenclawChannel *c
   if (!all_ready (self))
     return;
   pres_backoff_reset (self->core.backoff);
-  if (!pres_openclaw_transport_wants_node (self))
+  if (!PRES_OPENCLAW_UP (self)->wants_node (self))
     settle_connected (self);
   else
     list_pairing (self);
@@ -431,7 +431,7 @@ void
 pres_openclaw_session_open (PresOpenclawTransport *self)
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  if (!self->core.started || pres_openclaw_transport_is_offline (self) || self->open_url == NULL
+  if (!self->core.started || PRES_OPENCLAW_UP (self)->is_offline (self) || self->open_url == NULL
       || self->op.phase != PHASE_IDLE || self->node.phase != PHASE_IDLE)
     return;
   if (!self->core.token_known)
@@ -445,7 +445,8 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
    * idle source is chosen, it would be approved without its permission
    * and then need approving again. So it waits for the search to end (its
    * "name" is notified then), however long a loaded machine takes. */
-  if (pres_openclaw_transport_wants_node (self) && !pres_idle_source_is_settled (self->idle_source))
+  if (PRES_OPENCLAW_UP (self)->wants_node (self)
+      && !pres_idle_source_is_settled (self->idle_source))
     {
       self->waiting_for_idle_source = TRUE;
       return;
@@ -454,7 +455,7 @@ pres_openclaw_session_open (PresOpenclawTransport *self)
   /* The node first: the gateway pairs a new device silently in the role it
    * first comes with and adds the operator role as silently, but wants an
    * approval to make an operator a node. */
-  if (pres_openclaw_transport_wants_node (self))
+  if (PRES_OPENCLAW_UP (self)->wants_node (self))
     pres_openclaw_channel_open (&self->node);
   else
     pres_openclaw_channel_open (&self->op);
@@ -464,7 +465,7 @@ void
 pres_openclaw_session_closed (PresOpenclawTransport *self, PresOpenclawChannel *channel)
 {
   if (self->op.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE)
-    pres_openclaw_transport_left (self);
+    PRES_OPENCLAW_UP (self)->left (self);
 }
 
 /* Withdraws the activity, closes both with a close frame and waits for the
@@ -486,7 +487,7 @@ pres_openclaw_session_leave (PresOpenclawTransport *self)
   closing = pres_openclaw_channel_close (&self->node) || closing;
   if (!closing)
     {
-      pres_openclaw_transport_left (self);
+      PRES_OPENCLAW_UP (self)->left (self);
       return;
     }
   g_clear_handle_id (&self->leave_deadline_id, g_source_remove);

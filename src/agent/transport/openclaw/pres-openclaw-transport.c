@@ -74,19 +74,19 @@ session_down (PresOpenclawTransport *self)
   return self->op.phase == PHASE_IDLE && self->node.phase == PHASE_IDLE;
 }
 
-gboolean
+static gboolean
 pres_openclaw_transport_is_offline (PresOpenclawTransport *self)
 {
   return quitting (self) || pres_model_get_state (self->core.model) == PRES_STATE_OFFLINE;
 }
 
-gboolean
+static gboolean
 pres_openclaw_transport_wants_node (PresOpenclawTransport *self)
 {
   return g_settings_get_boolean (self->core.settings, ACTIVE_COMPUTER_KEY);
 }
 
-gboolean
+static gboolean
 pres_openclaw_transport_reports_activity (PresOpenclawTransport *self)
 {
   /* With no idle source there is no system-wide input to report, and a
@@ -95,7 +95,7 @@ pres_openclaw_transport_reports_activity (PresOpenclawTransport *self)
          && g_strcmp0 (pres_idle_source_get_name (self->idle_source), "none") != 0;
 }
 
-char *
+static char *
 pres_openclaw_transport_next_request_id (PresOpenclawTransport *self, const char *method)
 {
   return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, method, ++self->next_request);
@@ -103,7 +103,7 @@ pres_openclaw_transport_next_request_id (PresOpenclawTransport *self, const char
 
 /* The connection is closed (or given up on) for a leave: a sleep or
  * shutdown waiting for it may go ahead. */
-void
+static void
 pres_openclaw_transport_left (PresOpenclawTransport *self)
 {
   g_clear_handle_id (&self->leave_deadline_id, g_source_remove);
@@ -123,7 +123,7 @@ on_retry (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-void
+static void
 pres_openclaw_transport_retry_in (PresOpenclawTransport *self, guint delay_ms)
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
@@ -132,7 +132,7 @@ pres_openclaw_transport_retry_in (PresOpenclawTransport *self, guint delay_ms)
 
 /* Drops the connection and says why; tries again in RETRY_MS (0: per the
  * backoff). The message goes to LastError with the retry time. */
-void
+static void
 pres_openclaw_transport_fail (PresOpenclawTransport *self,
                               PresConnection connection,
                               const char *message,
@@ -388,9 +388,26 @@ pres_openclaw_transport_class_init (PresOpenclawTransportClass *klass)
   object_class->finalize = pres_openclaw_transport_finalize;
 }
 
+/* What the session and the channels call up to (pres-openclaw-private.h). */
+static const PresOpenclawUp up = {
+  .fail = pres_openclaw_transport_fail,
+  .retry_in = pres_openclaw_transport_retry_in,
+  .left = pres_openclaw_transport_left,
+  .is_offline = pres_openclaw_transport_is_offline,
+  .wants_node = pres_openclaw_transport_wants_node,
+  .reports_activity = pres_openclaw_transport_reports_activity,
+  .next_request_id = pres_openclaw_transport_next_request_id,
+  .channel_ready = pres_openclaw_session_ready,
+  .channel_closed = pres_openclaw_session_closed,
+  .channel_lost = pres_openclaw_session_drop,
+  .channel_event = pres_openclaw_session_event,
+  .channel_response = pres_openclaw_session_response,
+};
+
 static void
 pres_openclaw_transport_init (PresOpenclawTransport *self)
 {
+  self->up = &up;
   pres_openclaw_channel_init (&self->op, self, PRES_OPENCLAW_ROLE_OPERATOR);
   pres_openclaw_channel_init (&self->node, self, PRES_OPENCLAW_ROLE_NODE);
 }
@@ -409,8 +426,8 @@ pres_openclaw_transport_new (const PresTransportSetup *setup)
   g_signal_connect (setup->idle_source, "notify::name", G_CALLBACK (on_idle_source_name), self);
 
   g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
-  g_signal_connect_object (setup->model, "notify::status-text",
-                           G_CALLBACK (on_status_text_changed), self, 0);
+  g_signal_connect_object (setup->model, "notify::status-text", G_CALLBACK (on_status_text_changed),
+                           self, 0);
   g_signal_connect (setup->settings, "changed", G_CALLBACK (on_settings_changed), self);
   return PRES_TRANSPORT (self);
 }
