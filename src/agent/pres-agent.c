@@ -4,6 +4,7 @@
 
 #include "pres-agent.h"
 #include "pres-clock.h"
+#include "pres-destinations.h"
 #include "pres-instance-id.h"
 #include "pres-link.h"
 #include "pres-model.h"
@@ -32,10 +33,10 @@ struct _PresAgent
   GSettings      *settings;
   PresClock      *clock;
   PresModel      *model;
-  PresLink       *link;
+  PresLink       *link;         /* the first destination's, for the tray and the old properties */
   PresIdleSource *idle_source;
   PresService    *service;
-  PresTransport  *transport;
+  PresDestinations *destinations;
   PresMenu       *menu;         /* NULL with --no-tray */
   PresTray       *tray;         /* NULL with --no-tray or without the tray feature */
   gboolean        show_tray;
@@ -148,15 +149,15 @@ on_session_active_changed (PresAgent *self)
                                  pres_logind_monitor_get_session_active (self->logind));
 }
 
-/* The transport's link turns disconnected once the leave is answered (or
- * once it knows there is nothing to take back): only then may the machine
- * go, or the leave dies with the network. */
+/* Each destination's link turns disconnected once its leave is answered
+ * (or once it knows there is nothing to take back): only when all have may
+ * the machine go, or a leave dies with the network. */
 static void
 check_leave_done (PresAgent *self)
 {
   if (!self->awaiting_leave)
     return;
-  if (pres_link_get_connection (self->link) != PRES_CONNECTION_DISCONNECTED)
+  if (!pres_destinations_all_left (self->destinations))
     return;
   g_debug ("The leave is out; releasing the delay inhibitor");
   self->awaiting_leave = FALSE;
@@ -183,7 +184,7 @@ on_prepare_for_sleep (PresAgent *self,
       pres_idle_select_rearm (PRES_IDLE_SELECT (self->idle_source));
       /* After the model: its state change already asks for the "resume"
        * heartbeat, which this only hurries past any backoff. */
-      pres_transport_resume (self->transport);
+      pres_destinations_resume (self->destinations);
     }
 }
 
@@ -238,7 +239,7 @@ pres_agent_dispose (GObject *object)
   g_clear_object (&self->logind);
   g_clear_object (&self->tray);
   g_clear_object (&self->menu);
-  g_clear_object (&self->transport);
+  g_clear_object (&self->destinations);
   g_clear_object (&self->service);
   g_clear_object (&self->idle_source);
   g_clear_object (&self->link);
@@ -277,8 +278,7 @@ pres_agent_new (const PresAgentOptions *options,
   g_autoptr (PresAgent) self = g_object_new (PRES_TYPE_AGENT, NULL);
   g_autofree char *state_dir = NULL;
   g_autofree char *instance_id = NULL;
-  g_autofree char *server = NULL;
-  g_autofree char *transport = NULL;
+  g_autoptr (GPtrArray) configs = NULL;
   PresTransportSetup setup = { 0 };
 
   self->settings = pres_settings_new (error);
@@ -294,15 +294,15 @@ pres_agent_new (const PresAgentOptions *options,
   self->state_path = g_build_filename (state_dir, "state", NULL);
   self->show_tray = !options->no_tray;
 
-  server = options->server ? g_strdup (options->server)
-                           : g_settings_get_string (self->settings, "server-url");
+  /* The command line names a kind that must exist: it cannot be fixed
+   * later the way a setting can. */
+  if (options->transport != NULL && !pres_transport_kind_check (options->transport, error))
+    return NULL;
+  configs = pres_destination_configs_read (self->settings, options->transport, options->server);
 
   self->clock = pres_clock_new_system ();
   self->model = pres_model_new (self->clock);
-  self->link = pres_link_new (server);
   self->idle_source = pres_idle_select_new ();
-  self->service = pres_service_new (self->model, self->link, self->idle_source, self->settings,
-                                    instance_id);
 
   g_settings_bind (self->settings, "away-on-lock", self->model, "away-on-lock",
                    G_SETTINGS_BIND_GET);
@@ -314,21 +314,21 @@ pres_agent_new (const PresAgentOptions *options,
   g_signal_connect_object (self->idle_source, "display-lost", G_CALLBACK (on_session_ended), self,
                            G_CONNECT_SWAPPED);
 
-  transport = options->transport ? g_strdup (options->transport)
-                                 : g_settings_get_string (self->settings, "transport");
   setup.model = self->model;
-  setup.link = self->link;
   setup.idle_source = self->idle_source;
   setup.settings = self->settings;
   setup.instance_id = instance_id;
   setup.state_dir = state_dir;
-  setup.server = options->server;
   setup.token_file = options->token_file;
-  self->transport = pres_transport_new (transport, &setup, error);
-  if (self->transport == NULL)
+  self->destinations = pres_destinations_new (configs, &setup, error);
+  if (self->destinations == NULL)
     return NULL;
+  self->link = g_object_ref (pres_destinations_get_link (self->destinations, 0));
+  self->service = pres_service_new (self->model, self->link, self->idle_source, self->settings,
+                                    instance_id);
+  pres_service_follow_destinations (self->service, self->destinations);
   g_signal_connect_object (self->service, "reconnect-requested",
-                           G_CALLBACK (pres_transport_reconnect), self->transport,
+                           G_CALLBACK (pres_destinations_reconnect), self->destinations,
                            G_CONNECT_SWAPPED);
 
   self->logind = pres_logind_monitor_new ();
@@ -342,7 +342,7 @@ pres_agent_new (const PresAgentOptions *options,
                            G_CALLBACK (on_prepare_for_shutdown), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->logind, "session-ended", G_CALLBACK (on_session_ended), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->link, "notify::connection", G_CALLBACK (check_leave_done), self,
+  g_signal_connect_object (self->destinations, "changed", G_CALLBACK (check_leave_done), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::follow-dnd",
                            G_CALLBACK (on_follow_dnd_changed), self, G_CONNECT_SWAPPED);
@@ -355,7 +355,8 @@ pres_agent_new (const PresAgentOptions *options,
   g_signal_connect_object (self->model, "notify::status-text", G_CALLBACK (schedule_save), self,
                            G_CONNECT_SWAPPED);
 
-  g_debug ("Instance id %s, server %s", instance_id, server);
+  g_debug ("Instance id %s, %u destination(s)", instance_id,
+           pres_destinations_get_n (self->destinations));
   return g_steal_pointer (&self);
 }
 
@@ -386,10 +387,11 @@ static void
 start_tray (PresAgent *self)
 {
   self->menu = pres_menu_new (self->model, self->link, self->idle_source, self->clock);
+  pres_menu_follow_destinations (self->menu, self->destinations);
   g_signal_connect_object (self->menu, "quit-requested", G_CALLBACK (on_menu_quit), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->menu, "reconnect-requested",
-                           G_CALLBACK (pres_transport_reconnect), self->transport,
+                           G_CALLBACK (pres_destinations_reconnect), self->destinations,
                            G_CONNECT_SWAPPED);
 #if HAVE_TRAY
   self->tray = pres_tray_new (self->menu);
@@ -411,9 +413,10 @@ pres_agent_start (PresAgent *self)
   /* Only the agent that owns the name holds an inhibitor. */
   pres_logind_monitor_start (self->logind, NULL);
   self->network = pres_network_monitor_new (NULL, PRES_NETWORK_DEBOUNCE_MS);
-  g_signal_connect_object (self->network, "changed", G_CALLBACK (pres_transport_network_changed),
-                           self->transport, G_CONNECT_SWAPPED);
-  pres_transport_start (self->transport);
+  g_signal_connect_object (self->network, "changed",
+                           G_CALLBACK (pres_destinations_network_changed), self->destinations,
+                           G_CONNECT_SWAPPED);
+  pres_destinations_start (self->destinations);
 }
 
 static void
@@ -423,12 +426,12 @@ on_left (GObject      *source,
 {
   g_autoptr (GTask) task = user_data;
 
-  pres_transport_leave_finish (PRES_TRANSPORT (source), result, NULL);
+  pres_destinations_leave_finish (PRES_DESTINATIONS (source), result, NULL);
   g_task_return_boolean (task, TRUE);
 }
 
-/* Tells the server this device is leaving (REASON: quit, shutdown…);
- * finishes within 2 s whatever the server does. */
+/* Tells every destination this device is leaving (REASON: quit,
+ * shutdown…); finishes within 2 s whatever the servers do. */
 void
 pres_agent_quit_async (PresAgent           *self,
                        const char          *reason,
@@ -438,7 +441,7 @@ pres_agent_quit_async (PresAgent           *self,
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
 
   g_return_if_fail (PRES_IS_AGENT (self));
-  pres_transport_leave_async (self->transport, reason, on_left, g_steal_pointer (&task));
+  pres_destinations_leave_async (self->destinations, reason, on_left, g_steal_pointer (&task));
 }
 
 gboolean

@@ -73,20 +73,25 @@ explain_manual (GString   *out,
 }
 
 static void
-explain_link (GString  *out,
-              PresLink *link,
-              gint64    now_us)
+explain_destination (GString    *out,
+                     const char *name,
+                     const char *kind,
+                     PresLink   *link,
+                     gint64      now_us)
 {
   const char *error = pres_link_get_last_error (link);
   const char *reply = pres_link_get_last_reply (link);
+  const char *shown = pres_link_get_public_state (link);
   gint64 last = pres_link_get_last_heartbeat (link);
 
-  g_string_append_printf (out, "Server: %s (%s)\n",
-                          *pres_link_get_server (link) ? pres_link_get_server (link) : "none",
+  g_string_append_printf (out, "Destination %s (%s): %s (%s)\n", name, kind,
+                          *pres_link_get_server (link) ? pres_link_get_server (link) : "no URL",
                           pres_connection_to_string (pres_link_get_connection (link)));
   if (last > 0)
-    g_string_append_printf (out, "  last heartbeat acknowledged %" G_GINT64_FORMAT " s ago\n",
+    g_string_append_printf (out, "  last delivery acknowledged %" G_GINT64_FORMAT " s ago\n",
                             MAX (0, (now_us / 1000 - last) / 1000));
+  if (*shown != '\0')
+    g_string_append_printf (out, "  others there see: %s\n", shown);
   if (*reply != '\0')
     g_string_append_printf (out, "  last reply: %s\n", reply);
   if (*error != '\0')
@@ -94,11 +99,11 @@ explain_link (GString  *out,
 }
 
 char *
-pres_explain (PresModel      *model,
-              PresIdleSource *idle_source,
-              PresLink       *link,
-              const char     *tray_hint,
-              gint64          now_us)
+pres_explain (PresModel        *model,
+              PresIdleSource   *idle_source,
+              PresDestinations *destinations,
+              const char       *tray_hint,
+              gint64            now_us)
 {
   GString *out = g_string_new (NULL);
   PresState state = pres_model_get_state (model);
@@ -114,7 +119,10 @@ pres_explain (PresModel      *model,
 
   explain_manual (out, model);
   explain_auto (out, model, idle_source);
-  explain_link (out, link, now_us);
+  for (guint i = 0; destinations != NULL && i < pres_destinations_get_n (destinations); i++)
+    explain_destination (out, pres_destinations_get_name (destinations, i),
+                         pres_destinations_get_kind (destinations, i),
+                         pres_destinations_get_link (destinations, i), now_us);
   if (tray_hint != NULL && *tray_hint != '\0')
     g_string_append_printf (out, "Tray: %s\n", tray_hint);
 

@@ -1,15 +1,17 @@
 #pragma once
 
-#include "pres-link.h"
+#include "pres-destinations.h"
 #include "pres-model.h"
 #include "sensors/pres-idle-source.h"
 
 G_BEGIN_DECLS
 
-char *pres_explain (PresModel      *model,
-                    PresIdleSource *idle_source,
-                    PresLink       *link,
-                    const char     *tray_hint,
-                    gint64          now_us);
+/* Why the state is what it is, and what each of DESTINATIONS (or none,
+ * while NULL) was told and answered, in words for `presencectl explain`. */
+char *pres_explain (PresModel        *model,
+                    PresIdleSource   *idle_source,
+                    PresDestinations *destinations,
+                    const char       *tray_hint,
+                    gint64            now_us);
 
 G_END_DECLS

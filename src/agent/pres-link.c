@@ -13,6 +13,7 @@ struct _PresLink
   char          *last_reply;
   char          *server;
   char          *public_state; /* what others see, as the server last said; "" = unknown */
+  char          *known_as;     /* the id the far side knows this desktop by; "" = not yet */
 };
 
 G_DEFINE_TYPE (PresLink, pres_link, G_TYPE_OBJECT)
@@ -26,6 +27,7 @@ enum
   PROP_LAST_REPLY,
   PROP_SERVER,
   PROP_PUBLIC_STATE,
+  PROP_KNOWN_AS,
   N_PROPS
 };
 
@@ -116,6 +118,14 @@ pres_link_set_public_state (PresLink   *self,
   set_string (self, &self->public_state, public_state ? public_state : "", PROP_PUBLIC_STATE);
 }
 
+void
+pres_link_set_known_as (PresLink   *self,
+                        const char *known_as)
+{
+  g_return_if_fail (PRES_IS_LINK (self));
+  set_string (self, &self->known_as, known_as ? known_as : "", PROP_KNOWN_AS);
+}
+
 PresConnection
 pres_link_get_connection (PresLink *self)
 {
@@ -158,6 +168,13 @@ pres_link_get_public_state (PresLink *self)
   return self->public_state;
 }
 
+const char *
+pres_link_get_known_as (PresLink *self)
+{
+  g_return_val_if_fail (PRES_IS_LINK (self), NULL);
+  return self->known_as;
+}
+
 static void
 pres_link_get_property (GObject    *object,
                         guint       prop_id,
@@ -186,6 +203,9 @@ pres_link_get_property (GObject    *object,
     case PROP_PUBLIC_STATE:
       g_value_set_string (value, self->public_state);
       break;
+    case PROP_KNOWN_AS:
+      g_value_set_string (value, self->known_as);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -200,6 +220,7 @@ pres_link_finalize (GObject *object)
   g_free (self->last_reply);
   g_free (self->server);
   g_free (self->public_state);
+  g_free (self->known_as);
 
   G_OBJECT_CLASS (pres_link_parent_class)->finalize (object);
 }
@@ -221,6 +242,7 @@ pres_link_class_init (PresLinkClass *klass)
   props[PROP_LAST_REPLY] = g_param_spec_string ("last-reply", NULL, NULL, "", ro);
   props[PROP_SERVER] = g_param_spec_string ("server", NULL, NULL, "", ro);
   props[PROP_PUBLIC_STATE] = g_param_spec_string ("public-state", NULL, NULL, "", ro);
+  props[PROP_KNOWN_AS] = g_param_spec_string ("known-as", NULL, NULL, "", ro);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -231,6 +253,7 @@ pres_link_init (PresLink *self)
   self->last_reply = g_strdup ("");
   self->server = g_strdup ("");
   self->public_state = g_strdup ("");
+  self->known_as = g_strdup ("");
 }
 
 PresLink *

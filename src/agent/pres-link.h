@@ -37,6 +37,10 @@ void pres_link_set_server         (PresLink   *self,
                                    const char *server);
 void pres_link_set_public_state   (PresLink   *self,
                                    const char *public_state);
+/* The id under which the server knows this desktop: the instance id for
+ * presence-server, the device id for an OpenClaw gateway. */
+void pres_link_set_known_as       (PresLink   *self,
+                                   const char *known_as);
 
 PresConnection pres_link_get_connection     (PresLink *self);
 const char    *pres_link_get_last_error     (PresLink *self);
@@ -44,5 +48,6 @@ gint64         pres_link_get_last_heartbeat (PresLink *self);
 const char    *pres_link_get_last_reply     (PresLink *self);
 const char    *pres_link_get_server         (PresLink *self);
 const char    *pres_link_get_public_state   (PresLink *self);
+const char    *pres_link_get_known_as       (PresLink *self);
 
 G_END_DECLS

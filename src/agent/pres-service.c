@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "pres-dbus.h"
+#include "pres-destinations.h"
 #include "pres-error.h"
 #include "pres-explain.h"
 #include "pres-link.h"
@@ -26,6 +27,7 @@ struct _PresService
   PresModel      *model;
   PresLink       *link;
   PresIdleSource *idle_source;
+  PresDestinations *destinations; /* NULL until followed */
   GCancellable   *cancellable;
 };
 
@@ -266,7 +268,7 @@ handle_explain (PresService           *self,
                 GDBusMethodInvocation *invocation)
 {
   g_autofree char *text
-    = pres_explain (self->model, self->idle_source, self->link,
+    = pres_explain (self->model, self->idle_source, self->destinations,
                     pres_dbus_agent_get_tray_hint (self->skeleton), g_get_real_time ());
 
   pres_dbus_agent_complete_explain (self->skeleton, invocation, text);
@@ -308,6 +310,7 @@ pres_service_dispose (GObject *object)
   g_clear_object (&self->model);
   g_clear_object (&self->link);
   g_clear_object (&self->idle_source);
+  g_clear_object (&self->destinations);
 
   G_OBJECT_CLASS (pres_service_parent_class)->dispose (object);
 }
@@ -345,6 +348,7 @@ pres_service_new (PresModel      *model,
 
   pres_dbus_agent_set_version (self->skeleton, PACKAGE_VERSION);
   pres_dbus_agent_set_instance_id (self->skeleton, instance_id);
+  pres_dbus_agent_set_destinations (self->skeleton, g_variant_new ("aa{sv}", NULL));
   /* The chooser's name follows the backend it settles on. */
   g_object_bind_property (idle_source, "name", self->skeleton, "idle-source",
                           G_BINDING_SYNC_CREATE);
@@ -405,6 +409,52 @@ pres_service_follow_tray_hint (PresService *self,
 
   g_object_bind_property_full (host, "hint", self->skeleton, "tray-hint", G_BINDING_SYNC_CREATE,
                                hint_to_property, NULL, NULL, NULL);
+}
+
+static GVariant *
+describe_destination (PresDestinations *destinations,
+                      guint             index)
+{
+  PresLink *link = pres_destinations_get_link (destinations, index);
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "Name", "s", pres_destinations_get_name (destinations, index));
+  g_variant_dict_insert (&dict, "Kind", "s", pres_destinations_get_kind (destinations, index));
+  g_variant_dict_insert (&dict, "Url", "s", pres_link_get_server (link));
+  g_variant_dict_insert (&dict, "Connection", "s",
+                         pres_connection_to_string (pres_link_get_connection (link)));
+  g_variant_dict_insert (&dict, "LastError", "s", pres_link_get_last_error (link));
+  g_variant_dict_insert (&dict, "LastDelivered", "x", pres_link_get_last_heartbeat (link));
+  g_variant_dict_insert (&dict, "KnownAs", "s", pres_link_get_known_as (link));
+  return g_variant_dict_end (&dict);
+}
+
+/* The skeleton compares the new value with the old one, so a change of
+ * something the property does not show (a server's last reply) sends no
+ * PropertiesChanged. */
+static void
+on_destinations_changed (PresService *self)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < pres_destinations_get_n (self->destinations); i++)
+    g_variant_builder_add_value (&builder, describe_destination (self->destinations, i));
+  pres_dbus_agent_set_destinations (self->skeleton, g_variant_builder_end (&builder));
+}
+
+void
+pres_service_follow_destinations (PresService      *self,
+                                  PresDestinations *destinations)
+{
+  g_return_if_fail (PRES_IS_SERVICE (self));
+  g_return_if_fail (self->destinations == NULL);
+
+  self->destinations = g_object_ref (destinations);
+  g_signal_connect_object (destinations, "changed", G_CALLBACK (on_destinations_changed), self,
+                           G_CONNECT_SWAPPED);
+  on_destinations_changed (self);
 }
 
 void

@@ -2,6 +2,7 @@
 
 #include <gio/gio.h>
 
+#include "pres-destinations.h"
 #include "pres-link.h"
 #include "pres-model.h"
 #include "sensors/pres-idle-source.h"
@@ -29,5 +30,9 @@ void     pres_service_unexport (PresService *self);
 /* TrayHint follows the "hint" string property of HOST (a PresTrayHost). */
 void pres_service_follow_tray_hint (PresService *self,
                                     GObject     *host);
+
+/* Destinations lists DESTINATIONS and follows their changes. */
+void pres_service_follow_destinations (PresService      *self,
+                                       PresDestinations *destinations);
 
 G_END_DECLS

@@ -52,16 +52,23 @@ pres_transport_kind_names (void)
   return g_string_free (g_steal_pointer (&names), FALSE);
 }
 
-PresTransport *
-pres_transport_new (const char *name, const PresTransportSetup *setup, GError **error)
+gboolean
+pres_transport_kind_check (const char *name, GError **error)
 {
-  const PresTransportKind *kind = pres_transport_kind_lookup (name);
   g_autofree char *names = NULL;
 
-  if (kind != NULL)
-    return kind->new_func (setup);
+  if (pres_transport_kind_lookup (name) != NULL)
+    return TRUE;
   names = pres_transport_kind_names ();
   g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Unknown transport “%s” (%s)", name,
                names);
-  return NULL;
+  return FALSE;
+}
+
+PresTransport *
+pres_transport_new (const char *name, const PresTransportSetup *setup, GError **error)
+{
+  if (!pres_transport_kind_check (name, error))
+    return NULL;
+  return pres_transport_kind_lookup (name)->new_func (setup);
 }

@@ -27,6 +27,8 @@ const PresTransportKind *pres_transport_kind_for_url (const char *url);
 /* Every kind's name, for messages: "http, openclaw". Free with g_free(). */
 char *pres_transport_kind_names (void);
 
+/* Whether NAME is a kind; if not, the message names the kinds known. */
+gboolean pres_transport_kind_check (const char *name, GError **error);
 /* The transport of kind NAME; fails with a message naming the kinds known. */
 PresTransport *
 pres_transport_new (const char *name, const PresTransportSetup *setup, GError **error);

@@ -7,6 +7,7 @@
 
 #include "pres-error.h"
 #include "pres-ctl.h"
+#include "pres-ctl-destinations.h"
 #include "pres-ctl-format.h"
 #include "pres-ctl-words.h"
 #include "pres-duration.h"
@@ -385,6 +386,42 @@ pres_ctl_cmd_explain (PresCtl *ctl, int argc, char **argv, GError **error)
       || !pres_dbus_agent_call_explain_sync (agent, G_DBUS_CALL_FLAGS_NONE, -1, &text, NULL, error))
     return FALSE;
   g_print ("%s%s", text, g_str_has_suffix (text, "\n") ? "" : "\n");
+  return TRUE;
+}
+
+gboolean
+pres_ctl_cmd_destinations (PresCtl *ctl, int argc, char **argv, GError **error)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = { { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+                                     N_("Print the list as JSON"), NULL },
+                                   { NULL } };
+  g_autoptr (GVariant) destinations = NULL;
+  g_autofree char *out = NULL;
+
+  if (!pres_ctl_parse_options (ctl, entries, NULL,
+                               _("List the places the agent sends presence to, with the state "
+                                 "of each."),
+                               &argc, &argv, error)
+      || !pres_ctl_check_args (ctl, argc, 0, 0, error))
+    return FALSE;
+
+  destinations = pres_ctl_get_property (ctl, "Destinations", G_VARIANT_TYPE ("aa{sv}"), error);
+  if (destinations == NULL)
+    return FALSE;
+  if (json)
+    {
+      out = pres_ctl_format_destinations_json (destinations);
+      pres_ctl_print_raw (out);
+      pres_ctl_print_raw ("\n");
+    }
+  else
+    {
+      g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+      out = pres_ctl_format_destinations (destinations, now);
+      g_print ("%s", out);
+    }
   return TRUE;
 }
 

@@ -64,6 +64,7 @@ gboolean pres_ctl_cmd_text (PresCtl *ctl, int argc, char **argv, GError **error)
 gboolean pres_ctl_cmd_idle_time (PresCtl *ctl, int argc, char **argv, GError **error);
 gboolean pres_ctl_cmd_idle_timeout (PresCtl *ctl, int argc, char **argv, GError **error);
 gboolean pres_ctl_cmd_explain (PresCtl *ctl, int argc, char **argv, GError **error);
+gboolean pres_ctl_cmd_destinations (PresCtl *ctl, int argc, char **argv, GError **error);
 gboolean pres_ctl_cmd_reconnect (PresCtl *ctl, int argc, char **argv, GError **error);
 gboolean pres_ctl_cmd_version (PresCtl *ctl, int argc, char **argv, GError **error);
 gboolean pres_ctl_cmd_watch (PresCtl *ctl, int argc, char **argv, GError **error);

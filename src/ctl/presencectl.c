@@ -35,6 +35,8 @@ static const Command commands[] = {
   { "idle-timeout", pres_ctl_cmd_idle_timeout, "[DURATION]", N_("Print or set the idle timeout") },
   { "watch", pres_ctl_cmd_watch, "[--json]", N_("Print each state change until interrupted") },
   { "explain", pres_ctl_cmd_explain, "", N_("Explain why the state is what it is") },
+  { "destinations", pres_ctl_cmd_destinations, "[--json]",
+    N_("List the places presence goes to, with the state of each") },
   { "reconnect", pres_ctl_cmd_reconnect, "", N_("Reconnect to the server now") },
   { "login", pres_ctl_cmd_login, "[--server URL]",
     N_("Store the server token (read from stdin) in the keyring") },

@@ -359,6 +359,47 @@ test_requests (MenuFixture  *fixture,
   g_assert_cmpint (pres_model_get_state (fixture->model), ==, PRES_STATE_ONLINE);
 }
 
+static PresDestinationConfig *
+config_without_transport (const char *name, const char *url)
+{
+  PresDestinationConfig *config = g_new0 (PresDestinationConfig, 1);
+
+  config->name = g_strdup (name);
+  config->kind = g_strdup ("http");
+  config->url = g_strdup (url);
+  config->options = g_variant_ref_sink (g_variant_new ("a{ss}", NULL));
+  /* A destination that cannot run has a link and no transport. */
+  config->problem = g_strdup ("not run in this test");
+  return config;
+}
+
+static void
+test_destinations (MenuFixture  *fixture,
+                   gconstpointer data)
+{
+  g_autoptr (GPtrArray) configs
+    = g_ptr_array_new_with_free_func ((GDestroyNotify) pres_destination_config_free);
+  g_autoptr (PresDestinations) destinations = NULL;
+  g_autoptr (GError) error = NULL;
+  PresTransportSetup base = { 0 };
+
+  g_ptr_array_add (configs, config_without_transport ("team", "https://team.example"));
+  g_ptr_array_add (configs, config_without_transport ("home", "mqtt://home.example:1883"));
+  destinations = pres_destinations_new (configs, &base, &error);
+  g_assert_no_error (error);
+  pres_menu_follow_destinations (fixture->menu, destinations);
+
+  /* Each named, the failing one beside the one that works. */
+  pres_link_set_connection (pres_destinations_get_link (destinations, 0),
+                            PRES_CONNECTION_CONNECTED);
+  assert_status (fixture, "Online since 13:00 | team: Connected to team.example | "
+                          "home: Reconnecting to home.example…");
+  pres_link_set_connection (pres_destinations_get_link (destinations, 1),
+                            PRES_CONNECTION_UNAUTHORIZED);
+  assert_status (fixture, "Online since 13:00 | team: Connected to team.example | "
+                          "home: Not signed in — run presencectl login");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -382,6 +423,7 @@ main (int   argc,
   ADD ("others-see", test_others_see, TRUE);
   ADD ("auto-idle", test_auto_idle, TRUE);
   ADD ("requests", test_requests, TRUE);
+  ADD ("destinations", test_destinations, TRUE);
 #undef ADD
 
   return g_test_run ();

@@ -20,7 +20,8 @@ struct _PresMenu
   GObject parent_instance;
 
   PresModel      *model;
-  PresLink       *link;
+  PresLink       *link;         /* the first destination's */
+  PresDestinations *destinations; /* NULL until followed */
   PresIdleSource *idle_source;
   PresClock      *clock;
 
@@ -32,7 +33,7 @@ struct _PresMenu
   char  *header;
   char  *others_line;
   gboolean public_state_fresh; /* the server's public state answers our current state */
-  char  *connection_line;
+  char  *connection_lines; /* one per destination, each ending in '\n' */
   gboolean idle_unavailable;
   char  *title;
   char  *icon_name;
@@ -116,7 +117,12 @@ fill_status_section (PresMenu *self)
   g_menu_append (self->status_section, self->header, NULL);
   if (self->others_line != NULL)
     g_menu_append (self->status_section, self->others_line, NULL);
-  g_menu_append (self->status_section, self->connection_line, NULL);
+  {
+    g_auto (GStrv) lines = g_strsplit (self->connection_lines, "\n", -1);
+
+    for (guint i = 0; lines[i] != NULL && *lines[i] != '\0'; i++)
+      g_menu_append (self->status_section, lines[i], NULL);
+  }
   if (self->idle_unavailable)
     g_menu_append (self->status_section, _("Auto-idle unavailable on this desktop"), NULL);
 }
@@ -146,12 +152,38 @@ mode_for_manual (PresManual manual)
     }
 }
 
+/* With one destination, its line as it always was; with several, each
+ * named, so that the one that fails is seen beside those that work. */
+static char *
+format_connection_lines (PresMenu *self)
+{
+  GString *lines = g_string_new (NULL);
+  guint n = self->destinations != NULL ? pres_destinations_get_n (self->destinations) : 0;
+
+  if (n <= 1)
+    {
+      g_autofree char *line = pres_menu_label_connection (self->link);
+
+      g_string_append_printf (lines, "%s\n", line);
+    }
+  for (guint i = 0; n > 1 && i < n; i++)
+    {
+      g_autofree char *line
+        = pres_menu_label_connection (pres_destinations_get_link (self->destinations, i));
+
+      /* TRANSLATORS: a destination's name and its state, "team: Connected to example.org" */
+      g_string_append_printf (lines, _("%s: %s\n"),
+                              pres_destinations_get_name (self->destinations, i), line);
+    }
+  return g_string_free (lines, FALSE);
+}
+
 static void
 update (PresMenu *self)
 {
   guint refresh_ms = 0;
   g_autofree char *header = format_header (self, &refresh_ms);
-  g_autofree char *connection_line = pres_menu_label_connection (self->link);
+  g_autofree char *connection_lines = format_connection_lines (self);
   g_autofree char *others_line =
     self->public_state_fresh ? pres_menu_label_others (pres_model_get_state (self->model),
                                                        pres_link_get_public_state (self->link))
@@ -173,7 +205,7 @@ update (PresMenu *self)
 
   header_changed = set_string (&self->header, header);
   others_changed = set_string (&self->others_line, others_line);
-  connection_changed = set_string (&self->connection_line, connection_line);
+  connection_changed = set_string (&self->connection_lines, connection_lines);
   idle_changed = self->idle_unavailable != idle_unavailable;
   self->idle_unavailable = idle_unavailable;
   if (header_changed || others_changed || connection_changed || idle_changed)
@@ -424,6 +456,19 @@ pres_menu_new (PresModel      *model,
   return self;
 }
 
+void
+pres_menu_follow_destinations (PresMenu         *self,
+                               PresDestinations *destinations)
+{
+  g_return_if_fail (PRES_IS_MENU (self));
+  g_return_if_fail (self->destinations == NULL);
+
+  self->destinations = g_object_ref (destinations);
+  g_signal_connect_object (destinations, "changed", G_CALLBACK (update), self,
+                           G_CONNECT_SWAPPED);
+  update (self);
+}
+
 GMenuModel *
 pres_menu_get_model (PresMenu *self)
 {
@@ -497,6 +542,7 @@ pres_menu_dispose (GObject *object)
   g_clear_object (&self->menu);
   g_clear_object (&self->model);
   g_clear_object (&self->link);
+  g_clear_object (&self->destinations);
   g_clear_object (&self->idle_source);
   g_clear_object (&self->clock);
 
@@ -510,7 +556,7 @@ pres_menu_finalize (GObject *object)
 
   g_free (self->header);
   g_free (self->others_line);
-  g_free (self->connection_line);
+  g_free (self->connection_lines);
   g_free (self->title);
   g_free (self->icon_name);
 

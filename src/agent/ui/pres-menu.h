@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 
 #include "pres-clock.h"
+#include "pres-destinations.h"
 #include "pres-link.h"
 #include "pres-model.h"
 #include "sensors/pres-idle-source.h"
@@ -30,6 +31,10 @@ PresMenu *pres_menu_new (PresModel      *model,
                          PresLink       *link,
                          PresIdleSource *idle_source,
                          PresClock      *clock);
+
+/* With more than one of DESTINATIONS, a line for each, named. */
+void pres_menu_follow_destinations (PresMenu         *self,
+                                    PresDestinations *destinations);
 
 GMenuModel   *pres_menu_get_model        (PresMenu *self);
 GActionGroup *pres_menu_get_action_group (PresMenu *self);

@@ -315,6 +315,8 @@ start (PresTransport *transport)
       self->open_url = (g_free (self->open_url), NULL);
       return;
     }
+  /* The gateway knows this desktop by its key, not by the instance id. */
+  pres_link_set_known_as (self->core.link, pres_openclaw_identity_get_id (self->identity));
   pres_openclaw_session_open (self);
 }
 

@@ -466,6 +466,8 @@ pres_http_transport_new (const PresTransportSetup *setup)
    * keep-alive connection behind the watch's back, and the watch would take
    * that for a server restart. Each exchange has its own deadline instead. */
   soup_session_set_idle_timeout (self->core.soup, 0);
+  /* A presence-server files this desktop under the instance id it is sent. */
+  pres_link_set_known_as (self->core.link, setup->instance_id);
 
   g_signal_connect_object (setup->model, "state-changed", G_CALLBACK (on_state_changed), self, 0);
   g_signal_connect_object (setup->model, "notify::status-text",
