@@ -84,7 +84,10 @@ explain_destination (GString    *out,
   const char *shown = pres_link_get_public_state (link);
   gint64 last = pres_link_get_last_heartbeat (link);
 
-  g_string_append_printf (out, "Destination %s (%s): %s (%s)\n", name, kind,
+  g_string_append_printf (out, "Destination %s", name);
+  if (kind != NULL)
+    g_string_append_printf (out, " (%s)", kind);
+  g_string_append_printf (out, ": %s (%s)\n",
                           *pres_link_get_server (link) ? pres_link_get_server (link) : "no URL",
                           pres_connection_to_string (pres_link_get_connection (link)));
   if (last > 0)
@@ -101,6 +104,7 @@ explain_destination (GString    *out,
 char *
 pres_explain (PresModel        *model,
               PresIdleSource   *idle_source,
+              PresLink         *link,
               PresDestinations *destinations,
               const char       *tray_hint,
               gint64            now_us)
@@ -119,6 +123,8 @@ pres_explain (PresModel        *model,
 
   explain_manual (out, model);
   explain_auto (out, model, idle_source);
+  if (destinations == NULL)
+    explain_destination (out, PRES_DEFAULT_DESTINATION, NULL, link, now_us);
   for (guint i = 0; destinations != NULL && i < pres_destinations_get_n (destinations); i++)
     explain_destination (out, pres_destinations_get_name (destinations, i),
                          pres_destinations_get_kind (destinations, i),

@@ -6,10 +6,11 @@
 
 G_BEGIN_DECLS
 
-/* Why the state is what it is, and what each of DESTINATIONS (or none,
- * while NULL) was told and answered, in words for `presencectl explain`. */
+/* Why the state is what it is, and what each of DESTINATIONS (while NULL,
+ * the one LINK) was told and answered, in words for `presencectl explain`. */
 char *pres_explain (PresModel        *model,
                     PresIdleSource   *idle_source,
+                    PresLink         *link,
                     PresDestinations *destinations,
                     const char       *tray_hint,
                     gint64            now_us);

@@ -268,7 +268,7 @@ handle_explain (PresService           *self,
                 GDBusMethodInvocation *invocation)
 {
   g_autofree char *text
-    = pres_explain (self->model, self->idle_source, self->destinations,
+    = pres_explain (self->model, self->idle_source, self->link, self->destinations,
                     pres_dbus_agent_get_tray_hint (self->skeleton), g_get_real_time ());
 
   pres_dbus_agent_complete_explain (self->skeleton, invocation, text);

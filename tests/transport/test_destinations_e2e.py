@@ -175,6 +175,10 @@ class DestinationsTestCase(AgentTestCase):
         self.assertEqual(self.destinations()["good"]["Connection"], "connected")
         listing = self.presencectl("destinations")
         self.assertIn("did not answer", listing.stdout)
+        explained = self.presencectl("explain").stdout
+        self.assertIn("Destination hole (http): http://127.0.0.1:%d (error)" % hole.port, explained)
+        self.assertIn("Destination good (http): http://127.0.0.1:%d (connected)" % good, explained)
+        self.assertIn("did not answer", explained)
 
     def test_refusing_destination_holds_up_no_other(self):
         refused = closed_port()
