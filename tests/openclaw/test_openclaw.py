@@ -234,6 +234,11 @@ class OpenclawTest(OpenclawTestCase):
     def test_state_change_shows_within_2s(self):
         self.start_openclaw_agent()
         self.wait_beacon(lambda row: True, 20, "a beacon row for our instance")
+        # The gateway files this desktop under its device id, and says so.
+        destination, = self.get("Destinations")
+        self.assertEqual(destination["Kind"], "openclaw")
+        self.assertEqual(destination["KnownAs"], self.device_id)
+        self.assertNotEqual(destination["KnownAs"], self.get("InstanceId"))
 
         began = time.monotonic()
         self.call("SetBusy", "u", 0)
