@@ -140,7 +140,7 @@ main (int   argc,
     { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &options.token_file,
       N_("Read the access token from this file"), N_("FILE") },
     { "transport", 0, 0, G_OPTION_ARG_STRING, &options.transport,
-      N_("Speak this protocol to the server: http or openclaw"), N_("PROTOCOL") },
+      N_("Speak this protocol to the server: http, openclaw or mqtt"), N_("PROTOCOL") },
     { "no-tray", 0, 0, G_OPTION_ARG_NONE, &options.no_tray, N_("Do not show a tray icon"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }

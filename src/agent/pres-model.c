@@ -55,6 +55,7 @@ enum
   PROP_IDLE,
   PROP_LOCKED,
   PROP_AWAY_ON_LOCK,
+  PROP_DND,
   N_PROPS
 };
 
@@ -263,7 +264,7 @@ pres_model_set_dnd (PresModel *self,
   g_return_if_fail (PRES_IS_MODEL (self));
   /* The desktop's setting is an automatic source, not the user's choice
    * here: "auto" is the reason either way. */
-  set_fact (self, &self->dnd, dnd, NULL, PRES_REASON_AUTO);
+  set_fact (self, &self->dnd, dnd, props[PROP_DND], PRES_REASON_AUTO);
 }
 
 gboolean
@@ -404,6 +405,13 @@ pres_model_get_locked (PresModel *self)
 }
 
 gboolean
+pres_model_get_dnd (PresModel *self)
+{
+  g_return_val_if_fail (PRES_IS_MODEL (self), FALSE);
+  return self->dnd;
+}
+
+gboolean
 pres_model_get_asleep (PresModel *self)
 {
   g_return_val_if_fail (PRES_IS_MODEL (self), FALSE);
@@ -472,6 +480,9 @@ pres_model_get_property (GObject    *object,
     case PROP_AWAY_ON_LOCK:
       g_value_set_boolean (value, self->away_on_lock);
       break;
+    case PROP_DND:
+      g_value_set_boolean (value, self->dnd);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -535,6 +546,7 @@ pres_model_class_init (PresModelClass *klass)
   props[PROP_AWAY_ON_LOCK] = g_param_spec_boolean ("away-on-lock", NULL, NULL, TRUE,
                                                    G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                                                    G_PARAM_STATIC_STRINGS);
+  props[PROP_DND] = g_param_spec_boolean ("dnd", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* (state, previous, reason) */

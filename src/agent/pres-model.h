@@ -59,6 +59,7 @@ gint64      pres_model_get_manual_until  (PresModel *self);
 const char *pres_model_get_status_text   (PresModel *self);
 gboolean    pres_model_get_idle          (PresModel *self);
 gboolean    pres_model_get_locked        (PresModel *self);
+gboolean    pres_model_get_dnd           (PresModel *self);
 gboolean    pres_model_get_asleep        (PresModel *self);
 gboolean    pres_model_get_session_active (PresModel *self);
 gboolean    pres_model_get_away_on_lock  (PresModel *self);

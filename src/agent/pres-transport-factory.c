@@ -4,15 +4,18 @@
 
 #include "pres-http-transport.h"
 #include "pres-openclaw-transport.h"
+#include "pres-mqtt-transport.h"
 
 static const char *const http_schemes[] = { "https", "http", NULL };
 /* An OpenClaw gateway's URL is a WebSocket one; its HTTP spelling is taken
  * too, but names presence-server first. */
 static const char *const openclaw_schemes[] = { "wss", "ws", NULL };
+static const char *const mqtt_schemes[] = { "mqtts", "mqtt", NULL };
 
 static const PresTransportKind kinds[] = {
   { "http", http_schemes, "presence-server", pres_http_transport_new },
   { "openclaw", openclaw_schemes, "OpenClaw gateway", pres_openclaw_transport_new },
+  { "mqtt", mqtt_schemes, "MQTT broker (Home Assistant)", pres_mqtt_transport_new },
 };
 
 const PresTransportKind *
