@@ -78,6 +78,7 @@ struct _PresMqttTransport
   guint misc_id;
   guint retry_id;
   guint announce_id;
+  guint state_idle_id; /* one state message for the notifications of one change */
   guint leave_deadline_id;
 
   char *last_state; /* as last published: only changes go out */
@@ -220,8 +221,13 @@ load_url (PresMqttTransport *self, const char *checked)
   self->object_id = g_strconcat ("presence_", compact, NULL);
   g_free (self->discovery_topic);
   self->discovery_topic = g_strdup_printf ("homeassistant/device/%s/config", self->object_id);
+  /* The client id is the device's id: unique per user and machine (a
+   * second client with the same id would make the broker drop the first),
+   * and an ACL can give each client its own discovery topic (%c). */
   g_free (self->client_id);
-  self->client_id = g_strconcat ("presence-agent-", compact, NULL);
+  self->client_id = g_strdup (self->object_id);
+  /* Home Assistant files the device under this id. */
+  pres_link_set_known_as (self->core.link, self->object_id);
   return TRUE;
 
 bad:
@@ -254,6 +260,7 @@ drop (PresMqttTransport *self)
   g_clear_handle_id (&self->write_id, g_source_remove);
   g_clear_handle_id (&self->misc_id, g_source_remove);
   g_clear_handle_id (&self->announce_id, g_source_remove);
+  g_clear_handle_id (&self->state_idle_id, g_source_remove);
   g_clear_pointer (&self->mosq, mosquitto_destroy);
   self->attempt++;
   self->connecting = FALSE;
@@ -415,6 +422,26 @@ publish_state (PresMqttTransport *self, gboolean force)
   g_free (self->last_state);
   self->last_state = g_steal_pointer (&payload);
   update_write (self);
+}
+
+static gboolean
+on_state_idle (gpointer user_data)
+{
+  PresMqttTransport *self = user_data;
+
+  self->state_idle_id = 0;
+  if (!self->leaving)
+    publish_state (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* A change notifies several properties one after the other (busy: the
+ * manual state, then the state); the message goes once they all have. */
+static void
+schedule_state (PresMqttTransport *self)
+{
+  if (self->connected && self->state_idle_id == 0)
+    self->state_idle_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, on_state_idle, self, NULL);
 }
 
 static void
@@ -657,7 +684,8 @@ open_connection (PresMqttTransport *self)
   mosquitto_message_callback_set (mosq, on_message);
   /* A crash or a lost link: the broker says it for the agent. */
   mosquitto_will_set (mosq, self->availability_topic, 7, "offline", 1, true);
-  if (self->user != NULL || self->core.token != NULL)
+  /* A password goes only with the user name it belongs to. */
+  if (self->user != NULL)
     mosquitto_username_pw_set (mosq, self->user, self->core.token);
   if (self->tls)
     {
@@ -753,7 +781,7 @@ on_state_changed (PresModel *model,
   else if (previous == PRES_STATE_OFFLINE)
     reopen_now (self);
   else
-    publish_state (self, FALSE);
+    schedule_state (self);
 }
 
 static void
@@ -770,7 +798,7 @@ on_model_notify (PresModel *model, GParamSpec *pspec, PresMqttTransport *self)
                            : now;
     }
   if (self->core.started && !quitting (self) && !self->leaving)
-    publish_state (self, FALSE);
+    schedule_state (self);
 }
 
 static void
