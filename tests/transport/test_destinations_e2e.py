@@ -226,7 +226,12 @@ class DestinationsTestCase(AgentTestCase):
         agent = self.start()
         self.wait_everywhere([team, home], "online", timeout=10)
         agent.signal(signal.SIGTERM)
-        self.wait_everywhere([team, home], "offline", timeout=1.0)
+        try:
+            self.wait_everywhere([team, home], "offline", timeout=1.0)
+        finally:
+            print({port: self.presence(port) for port in (team, home)})
+            with open(self.log_path) as f:
+                print(f.read()[-4000:])
         self.assertEqual(agent.wait(timeout=3), 0)
 
 

@@ -223,6 +223,9 @@ on_built (GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_strcmp0 (hb->reason, "periodic") != 0)
     self->last_change_sent = g_get_monotonic_time ();
   msg = pres_http_exchange_new_heartbeat (self->base_url, self->core.instance_id, hb);
+  /* From the moment it is sent, not answered: a quit that drops the
+   * heartbeat under way must still take back what the server may hold. */
+  self->sent_any = TRUE;
   start_exchange (self, msg);
 }
 
@@ -295,7 +298,6 @@ finish_heartbeat (PresHttpTransport *self, PresHttpOutcome *outcome)
     {
       case PRES_HTTP_OUTCOME_OK:
         self->failing = FALSE;
-        self->sent_any = TRUE;
         pres_backoff_reset (self->core.backoff);
         self->interval_ms = outcome->reply->interval_ms;
         pres_link_set_connection (self->core.link, PRES_CONNECTION_CONNECTED);
