@@ -156,6 +156,22 @@ class AgentTestCase(unittest.TestCase):
                                    Gio.DBusCallFlags.NO_AUTO_START, 10000, None)
         return reply.unpack()
 
+    def write_settings(self, agent_keys, destinations=None):
+        """A keyfile backend, as a user's dconf would hold the settings
+        before the agent starts: AGENT_KEYS for org.presence.Agent,
+        DESTINATIONS name → {key: value} for each destination's own."""
+        settings = os.path.join(self.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+        os.makedirs(settings, exist_ok=True)
+        with open(os.path.join(settings, "keyfile"), "w") as f:
+            f.write("[org/presence/Agent]\n")
+            for key, value in agent_keys.items():
+                f.write("%s=%s\n" % (key, value))
+            for name, keys in (destinations or {}).items():
+                f.write("\n[org/presence/Agent/destinations/%s]\n" % name)
+                for key, value in keys.items():
+                    f.write("%s=%s\n" % (key, value))
+        self.env["GSETTINGS_BACKEND"] = "keyfile"
+
     def state_file(self):
         return os.path.join(self.state_home, "presence-agent", "state")
 

@@ -60,19 +60,6 @@ class MqttTestCase(SessionTestCase):
         self.observer = Observer(broker, **kwargs)
         return self.observer
 
-    def write_settings(self, agent_keys, destinations=None):
-        settings = os.path.join(self.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
-        os.makedirs(settings, exist_ok=True)
-        with open(os.path.join(settings, "keyfile"), "w") as f:
-            f.write("[org/presence/Agent]\n")
-            for key, value in agent_keys.items():
-                f.write("%s=%s\n" % (key, value))
-            for name, keys in (destinations or {}).items():
-                f.write("\n[org/presence/Agent/destinations/%s]\n" % name)
-                for key, value in keys.items():
-                    f.write("%s=%s\n" % (key, value))
-        self.env["GSETTINGS_BACKEND"] = "keyfile"
-
     def start_mqtt_agent(self, url, *extra, settings=None, destinations=None, wait=True):
         """The agent with the one destination URL (kind mqtt), or with
         DESTINATIONS (name → (kind, url)) from the settings."""

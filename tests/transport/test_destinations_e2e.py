@@ -44,20 +44,6 @@ class DestinationsTestCase(AgentTestCase):
         self.assertTrue(line.startswith("listening on "), "presence-server said %r" % line)
         return int(line.rstrip("/").rsplit(":", 1)[1])
 
-    def write_settings(self, agent_keys, destinations=None):
-        """AGENT_KEYS for org.presence.Agent; DESTINATIONS: name → {key: value}."""
-        settings = os.path.join(self.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
-        os.makedirs(settings, exist_ok=True)
-        with open(os.path.join(settings, "keyfile"), "w") as f:
-            f.write("[org/presence/Agent]\n")
-            for key, value in agent_keys.items():
-                f.write("%s=%s\n" % (key, value))
-            for name, keys in (destinations or {}).items():
-                f.write("\n[org/presence/Agent/destinations/%s]\n" % name)
-                for key, value in keys.items():
-                    f.write("%s=%s\n" % (key, value))
-        self.env["GSETTINGS_BACKEND"] = "keyfile"
-
     def use_destinations(self, *named):
         """NAMED: (name, url) pairs, of kind http, in this order."""
         listed = "[%s]" % ", ".join("'%s'" % name for name, _ in named)
