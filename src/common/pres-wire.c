@@ -1,6 +1,7 @@
 #define G_LOG_DOMAIN "pres-wire"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "pres-wire.h"
@@ -299,20 +300,25 @@ get_int (JsonObject *object,
   return TRUE;
 }
 
-/* Writes node as compact JSON, in one pass with the depth check (depth 1
- * is the data object itself); FALSE when nested deeper than allowed.
- * Strings are escaped as pres_wire_append_json_string() does: control
- * characters never appear raw, so a stored value cannot hold a separator. */
-static gboolean
+/* Writes node as compact JSON, in one pass with the checks (depth 1 is the
+ * data object itself); NULL when it could, else what was wrong. Strings are
+ * escaped as pres_wire_append_json_string() does: control characters never
+ * appear raw, so a stored value cannot hold a separator. A number too large
+ * for a double (1e400) is refused: it would be written as "inf", which no
+ * subscriber could read. */
+static const char TOO_DEEP[] = "too deep";
+
+static const char *
 append_compact (GString  *out,
                 JsonNode *node,
                 guint     depth)
 {
   char number[G_ASCII_DTOSTR_BUF_SIZE];
   gboolean first = TRUE;
+  const char *problem;
 
   if (depth > PRES_WIRE_MAX_DATA_DEPTH)
-    return FALSE;
+    return TOO_DEEP;
   switch (JSON_NODE_TYPE (node))
     {
     case JSON_NODE_OBJECT:
@@ -330,11 +336,11 @@ append_compact (GString  *out,
             first = FALSE;
             pres_wire_append_json_string (out, name);
             g_string_append_c (out, ':');
-            if (!append_compact (out, member, depth + 1))
-              return FALSE;
+            if ((problem = append_compact (out, member, depth + 1)) != NULL)
+              return problem;
           }
         g_string_append_c (out, '}');
-        return TRUE;
+        return NULL;
       }
     case JSON_NODE_ARRAY:
       {
@@ -345,15 +351,16 @@ append_compact (GString  *out,
           {
             if (i > 0)
               g_string_append_c (out, ',');
-            if (!append_compact (out, json_array_get_element (array, i), depth + 1))
-              return FALSE;
+            if ((problem = append_compact (out, json_array_get_element (array, i), depth + 1))
+                != NULL)
+              return problem;
           }
         g_string_append_c (out, ']');
-        return TRUE;
+        return NULL;
       }
     case JSON_NODE_NULL:
       g_string_append (out, "null");
-      return TRUE;
+      return NULL;
     case JSON_NODE_VALUE:
       break;
     }
@@ -363,6 +370,8 @@ append_compact (GString  *out,
       g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
       break;
     case G_TYPE_DOUBLE:
+      if (!isfinite (json_node_get_double (node)))
+        return "numbers must be finite (1e400 is not)";
       g_string_append (out, g_ascii_dtostr (number, sizeof number, json_node_get_double (node)));
       break;
     case G_TYPE_BOOLEAN:
@@ -372,7 +381,7 @@ append_compact (GString  *out,
       pres_wire_append_json_string (out, json_node_get_string (node));
       break;
     }
-  return TRUE;
+  return NULL;
 }
 
 /* Application data is stored and sent to every subscriber as the server
@@ -386,15 +395,19 @@ get_data (JsonObject *object,
 {
   JsonNode *node = json_object_get_member (object, name);
   g_autoptr (GString) text = NULL;
+  const char *problem;
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return set_field_error (error, name, "must be a JSON object");
   text = g_string_sized_new (256);
-  if (!append_compact (text, node, 1))
+  problem = append_compact (text, node, 1);
+  if (problem == TOO_DEEP)
     return set_field_error (error, name, "at most %d levels of nesting are allowed",
                             PRES_WIRE_MAX_DATA_DEPTH);
+  if (problem != NULL)
+    return set_field_error (error, name, "%s", problem);
   if (text->len > PRES_WIRE_MAX_DATA_BYTES)
     {
       g_set_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_TOO_LARGE,

@@ -479,6 +479,7 @@ test_heartbeat_data (void)
   g_autoptr (PresHeartbeat) back = NULL;
   g_autoptr (GString) big = g_string_new ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,");
   g_autoptr (GString) deep = g_string_new ("{\"state\":\"online\",\"session\":\"s\",\"seq\":1,");
+  const char *huge;
   g_autofree char *json = NULL;
 
   /* Kept compact, whatever the spacing sent; ttl_ms as sent. */
@@ -539,6 +540,14 @@ test_heartbeat_data (void)
   g_assert_null (hb);
   g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
   g_assert_cmpstr (error->message, ==, "data: at most 8 levels of nesting are allowed");
+  g_clear_error (&error);
+
+  /* A number no double holds would be written back as "inf": refused. */
+  huge = "{\"state\":\"online\",\"session\":\"s\",\"seq\":1,\"data\":{\"n\":[1,1e400]}}";
+  hb = pres_heartbeat_parse (huge, strlen (huge), &error);
+  g_assert_null (hb);
+  g_assert_error (error, PRES_WIRE_ERROR, PRES_WIRE_ERROR_INVALID_FIELD);
+  g_assert_cmpstr (error->message, ==, "data: numbers must be finite (1e400 is not)");
 }
 
 static void

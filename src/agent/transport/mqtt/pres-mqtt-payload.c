@@ -8,6 +8,7 @@
 
 #include "pres-error.h"
 #include "pres-model.h"
+#include "pres-wire.h"
 
 /*
  * What travels on the broker: the state JSON, Home Assistant's discovery
@@ -56,13 +57,16 @@ fail (GError **error, const char *message)
 static gboolean
 parse_json_command (const char *payload, gsize length, PresMqttCommand *command, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GList) members = NULL;
   JsonObject *object;
   JsonNode *node;
 
-  if (!json_parser_load_from_data (parser, payload, length, NULL))
-    return fail (error, "not JSON");
+  /* json-glib takes "{…}{…}" and leaks the first object; \u0000 would cut
+   * a string short. */
+  if (!pres_wire_is_one_object (payload, length) || g_strstr_len (payload, length, "\\u0000")
+      || !json_parser_load_from_data (parser, payload, length, NULL))
+    return fail (error, "not one JSON object");
   node = json_parser_get_root (parser);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return fail (error, "not a JSON object");
