@@ -21,23 +21,6 @@ typedef struct
 } Context;
 
 static void
-on_bus_acquired (GDBusConnection *connection,
-                 const char      *name,
-                 gpointer         user_data)
-{
-  Context *ctx = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!pres_agent_export (ctx->agent, connection, &error))
-    {
-      g_printerr ("presence-agent: cannot export %s: %s\n", PRES_AGENT_OBJECT_PATH,
-                  error->message);
-      ctx->exit_status = EXIT_FAILURE;
-      g_main_loop_quit (ctx->loop);
-    }
-}
-
-static void
 on_name_acquired (GDBusConnection *connection,
                   const char      *name,
                   gpointer         user_data)
@@ -59,11 +42,6 @@ on_name_lost (GDBusConnection *connection,
   if (ctx->owned_name)
     g_message (connection == NULL ? "Lost the session bus; exiting"
                                   : "Replaced by another presence-agent; exiting");
-  else if (connection == NULL)
-    {
-      g_printerr ("presence-agent: cannot connect to the session bus\n");
-      ctx->exit_status = EXIT_FAILURE;
-    }
   else
     /* Not an error: the agent the user wanted is running. */
     g_print ("presence-agent is already running (use --replace to take over)\n");
@@ -127,6 +105,7 @@ main (int   argc,
   g_autoptr (GOptionContext) option_context = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GMainLoop) loop = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
   g_autoptr (PresAgent) agent = NULL;
   gboolean verbose = FALSE, replace = FALSE, version = FALSE;
   PresAgentOptions options = { 0 };
@@ -168,6 +147,18 @@ main (int   argc,
   if (verbose)
     g_log_set_debug_enabled (TRUE);
 
+  /* The session bus first, before any settings: the dconf backend connects
+   * to it from a thread of its own, and that thread registering GIO's socket
+   * types while this one initialises libsoup's classes deadlocks inside
+   * GObject (seen once in a few hundred starts under load). Connected here,
+   * the thread finds the bus ready and registers nothing. */
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (bus == NULL)
+    {
+      g_printerr ("presence-agent: cannot connect to the session bus: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
   agent = pres_agent_new (&options, &error);
   if (agent == NULL)
     {
@@ -184,10 +175,16 @@ main (int   argc,
   g_unix_signal_add (SIGHUP, on_quit_signal, &ctx);
   g_signal_connect (agent, "quit-requested", G_CALLBACK (on_quit_requested), &ctx);
 
-  owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, PRES_AGENT_BUS_NAME,
-                             G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
-                               (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
-                             on_bus_acquired, on_name_acquired, on_name_lost, &ctx, NULL);
+  if (!pres_agent_export (agent, bus, &error))
+    {
+      g_printerr ("presence-agent: cannot export %s: %s\n", PRES_AGENT_OBJECT_PATH,
+                  error->message);
+      return EXIT_FAILURE;
+    }
+  owner_id = g_bus_own_name_on_connection (bus, PRES_AGENT_BUS_NAME,
+                                           G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
+                                             (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                                           on_name_acquired, on_name_lost, &ctx, NULL);
   g_main_loop_run (loop);
   g_bus_unown_name (owner_id);
 
